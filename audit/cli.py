@@ -1,0 +1,74 @@
+"""Parse arguments and dispatch to a subcommand; nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from audit import __version__
+from audit.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, AuditError
+
+# Each module in audit/commands defines add_parser(subparsers) and run(args) -> int.
+COMMANDS = ("scan", "rules", "corpus", "compare", "history")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audit",
+        description="Code-quality and provenance auditor for compilers written by coding agents.",
+        epilog="Run `audit COMMAND --help` for a command's options. With no command, "
+               "`audit` scans the bundled reference compiler.",
+    )
+    parser.add_argument("--version", action="version", version=f"audit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.set_defaults(debug=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"audit.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"audit.commands.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def _default_to_scan(argv: list[str]) -> list[str]:
+    """`audit [PATH...]` means `audit scan [PATH...]`."""
+    if any(a in ("-h", "--help", "--version") for a in argv[:1]):
+        return argv
+    words = [a for a in argv if not a.startswith("-")]
+    if words and words[0] in COMMANDS:
+        return argv
+    return ["scan", *argv]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(_default_to_scan(argv))
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except AuditError as exc:
+        if args.debug:
+            raise
+        print(f"audit: error [{exc.slug}]: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("audit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so briefly unless --debug
+        if args.debug:
+            raise
+        print(f"audit: internal error: {type(exc).__name__}: {exc}\n"
+              "  hint: run again with --debug and report the traceback", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,139 @@
+"""`audit scan`: measure a tree of Rust and Python sources and report on it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from audit.commands import common_options
+from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
+from audit.data import default_target
+from audit.errors import EXIT_OK, InputError
+from audit.pipeline import Job, scan
+from audit.render import json as json_render
+from audit.render.terminal import make_console, render
+
+# Stages beyond metrics plug into the scan through extension modules. Each may define:
+#   add_options(parser)                          extra command-line options
+#   configure(args, config, job) -> Job          ask for per-file passes (see pipeline.FILE_PASSES)
+#   finish(args, result, payloads, console) -> AuditResult   project-level work after the files
+#   render_terminal(result, console)             a section of the terminal summary
+#   write_outputs(args, result, console)         extra output files (SARIF, HTML)
+# A module that does not exist yet is simply not loaded.
+EXTENSIONS = (
+    "audit.rules.scan_ext",
+    "audit.clones_ext",
+    "audit.provenance.scan_ext",
+    "audit.render.outputs_ext",
+)
+
+
+def extensions() -> list:
+    mods = []
+    for name in EXTENSIONS:
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return mods
+
+
+def _hooks(name: str) -> list:
+    return [getattr(m, name) for m in extensions() if hasattr(m, name)]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "scan", help="measure complexity, run rules and check provenance of a source tree",
+        description="Scan Rust and Python sources: per-function complexity, size, Halstead and "
+                    "maintainability, ranked hotspots. With no PATH, scans the bundled reference "
+                    "C compiler.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to audit")
+    p.add_argument("--json", metavar="FILE", help="write the full result as JSON")
+    p.add_argument("--include", action="append", default=[], metavar="GLOB",
+                   help="only files matching this glob (repeatable, gitignore syntax)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out files and folders matching this glob (repeatable)")
+    p.add_argument("--language", action="append", choices=("rust", "python"), metavar="LANG",
+                   help="audit only this language: rust or python (repeatable; default both)")
+    p.add_argument("--no-gitignore", action="store_true", help="do not honour .gitignore files")
+    p.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, metavar="BYTES",
+                   help=f"skip files larger than this (default {DEFAULT_MAX_FILE_SIZE})")
+    p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                   help="worker processes (default: one per core)")
+    p.add_argument("--hotspots", type=int, default=10, metavar="N",
+                   help="how many of the most complex functions to list (default 10)")
+    p.add_argument("--python-engine", choices=("radon", "tree-sitter"), default="radon",
+                   help="source of Python cyclomatic and Halstead counts (default radon)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit non-zero when any file was skipped or had a syntax error")
+    p.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
+    common_options(p)
+    for hook in _hooks("add_options"):
+        hook(p)
+    p.set_defaults(run=run)
+
+
+def build_config(args: argparse.Namespace) -> ScanConfig:
+    paths = tuple(args.paths)
+    if not paths:
+        target = default_target()
+        if target is None:
+            raise InputError("no path given and no bundled default target found",
+                             "name a folder to audit: audit scan PATH")
+        paths = (target,)
+    return ScanConfig(
+        paths=paths, languages=tuple(args.language or ("rust", "python")),
+        include=tuple(args.include), exclude=tuple(args.exclude),
+        use_gitignore=not args.no_gitignore, max_file_size=args.max_file_size,
+        jobs=args.jobs, hotspots=args.hotspots,
+        extra={"python_engine": args.python_engine},
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    job = Job(config.max_file_size, python_engine=args.python_engine)
+    for hook in _hooks("configure"):
+        job = hook(args, config, job)
+    console = make_console(args.no_color)
+    result, payloads = _scan_with_progress(config, job, console, args.quiet)
+    for hook in _hooks("finish"):
+        result = hook(args, result, payloads, console)
+    if args.json:
+        json_render.write_atomic(args.json, json_render.dumps(result, config.hotspots))
+    for hook in _hooks("write_outputs"):
+        hook(args, result, console)
+    if not args.quiet:
+        render(result, console, config.hotspots, _hooks("render_terminal"))
+        if args.json:
+            console.print(f"JSON written to {args.json}")
+    return _exit_code(args, result)
+
+
+def _scan_with_progress(config, job, console, quiet):
+    if quiet or not console.is_terminal:
+        return scan(config, job)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("measuring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+               TextColumn("{task.fields[path]}"))
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("scan", total=None, path="")
+
+        def tick(done: int, total: int, path: str) -> None:
+            progress.update(task, completed=done, total=total, path=path[-50:])
+
+        return scan(config, job, tick)
+
+
+def _exit_code(args, result) -> int:
+    from audit.errors import EXIT_FINDINGS
+
+    if args.strict and (result.skipped or result.totals.parse_errors):
+        print("audit: --strict: some files were skipped or had syntax errors", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK

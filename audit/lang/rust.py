@@ -1,0 +1,237 @@
+"""Rust: how the walk finds units and what each construct adds to each metric.
+
+The counting table (also in docs/metrics.md, one test per row):
+
+=========================  ==========  =========================================
+construct                  cyclomatic  cognitive
+=========================  ==========  =========================================
+``if`` / ``if let``        +1          +1 + nesting, nests
+``else if``                +1          +1 (hybrid, no nesting increment)
+``else``                   0           +1 (hybrid)
+``match``                  arms - 1    +1 + nesting, nests (arms add nothing)
+match arm guard ``if``     +1          0
+``while`` / ``while let``  +1          +1 + nesting, nests
+``for``                    +1          +1 + nesting, nests
+``loop``                   0           +1 + nesting, nests
+``&&`` / ``||``            +1 each     +1 per run of the same operator
+``let ... else``           +1          +1 (hybrid)
+``break 'l`` / ``continue 'l``  0      +1
+``?``                      0           0 (counted as an exit point)
+closure                    0           nests (no increment)
+=========================  ==========  =========================================
+
+Units: free functions, methods in ``impl`` blocks, trait default methods,
+nested functions and closures bound by ``let name = |..| ..``.
+Exit points: ``return`` and ``?`` outside closures, plus one for the tail.
+"""
+
+from __future__ import annotations
+
+from audit.lang.walker import PUSHED, SKIP, Walker
+
+_TEST_ATTRS = (b"test", b"cfg(test)", b"rstest", b"proptest", b"bench")
+
+
+class RustWalker(Walker):
+    SEPARATOR = "::"
+    KINDS = {
+        "function_item": "v_function",
+        "closure_expression": "v_closure",
+        "impl_item": "v_impl",
+        "trait_item": "v_trait",
+        "mod_item": "v_mod",
+        "if_expression": "v_if",
+        "else_clause": "v_else",
+        "match_expression": "v_match",
+        "match_arm": "v_arm",
+        "match_pattern": "v_pattern",
+        "while_expression": "v_loop_cond",
+        "for_expression": "v_loop_cond",
+        "loop_expression": "v_loop",
+        "binary_expression": "v_binary",
+        "break_expression": "v_jump",
+        "continue_expression": "v_jump",
+        "try_expression": "v_try",
+        "return_expression": "v_return",
+        "let_declaration": "v_let",
+        "line_comment": "add_comment",
+        "block_comment": "add_comment",
+        "token_tree": "v_skip",
+        "string_literal": "v_skip",
+        "raw_string_literal": "v_skip",
+        "attribute_item": "v_skip",
+        "inner_attribute_item": "v_skip",
+        "use_declaration": "v_skip",
+    }
+
+    def __init__(self, parsed):
+        super().__init__(parsed)
+        self.named_closures: dict[int, str] = {}
+        self.k_else = self.kind_id("else_clause")
+        self.k_binary = self.kind_id("binary_expression")
+        self.k_and = self.kind_id("&&", False)
+        self.k_or = self.kind_id("||", False)
+        self.k_label = self.kind_id("label")
+        self.k_return = self.kind_id("return_expression")
+
+    @staticmethod
+    def module_path(path: str) -> list[str]:
+        parts = path[:-3].split("/") if path.endswith(".rs") else path.split("/")
+        if "src" in parts:
+            parts = parts[len(parts) - parts[::-1].index("src"):]
+        if parts and parts[-1] in ("mod", "lib", "main"):
+            parts = parts[:-1]
+        return [p for p in parts if p and p != "."]
+
+    @staticmethod
+    def is_test_path(path: str) -> bool:
+        parts = path.split("/")
+        return "tests" in parts[:-1] or "benches" in parts[:-1]
+
+    # -- units -------------------------------------------------------------
+    def v_function(self, node, depth):
+        name_node = node.child_by_field_name("name")
+        body = node.child_by_field_name("body")
+        if name_node is None or body is None:
+            return 0
+        kind = "method" if self.container in ("impl", "trait") else "function"
+        test = self.test or _has_test_attr(node)
+        unit = self.enter_unit(depth, node, self.text(name_node), kind)
+        unit.is_test = self.test = test
+        params = node.child_by_field_name("parameters")
+        if params is not None:
+            unit.params = sum(1 for c in params.named_children
+                              if c.type in ("parameter", "self_parameter", "variadic_parameter"))
+        unit.falls_through = not self._ends_in_return(body)
+        return PUSHED
+
+    def _ends_in_return(self, body) -> bool:
+        n = body.named_child_count
+        last = body.named_child(n - 1) if n else None
+        if last is not None and last.type == "expression_statement" and last.named_child_count:
+            last = last.named_child(0)
+        return last is not None and last.kind_id == self.k_return
+
+    def v_closure(self, node, depth):
+        name = self.named_closures.pop(node.start_byte, None)
+        if name is None:
+            action = self.nest(depth)
+            self.closure += 1
+            return action
+        unit = self.enter_unit(depth, node, name, "closure")
+        params = node.child_by_field_name("parameters")
+        if params is not None:
+            unit.params = sum(1 for c in params.named_children if c.type != "attribute_item")
+        return PUSHED
+
+    def v_let(self, node, depth):
+        value = node.child_by_field_name("value")
+        if value is not None and value.type == "closure_expression":
+            pattern = node.child_by_field_name("pattern")
+            if pattern is not None and pattern.type == "identifier":
+                self.named_closures[value.start_byte] = self.text(pattern)
+        if node.child_by_field_name("alternative") is not None:
+            self.unit.cyclomatic += 1
+            self.unit.cognitive += 1
+        return 0
+
+    def v_impl(self, node, depth):
+        type_node = node.child_by_field_name("type")
+        name = self.text(type_node).split("<", 1)[0].strip() if type_node is not None else "impl"
+        self.push(depth)
+        self.scope.append(name)
+        self.container = "impl"
+        return PUSHED
+
+    def v_trait(self, node, depth):
+        name_node = node.child_by_field_name("name")
+        self.push(depth)
+        self.scope.append(self.text(name_node) if name_node is not None else "trait")
+        self.container = "trait"
+        return PUSHED
+
+    def v_mod(self, node, depth):
+        name_node = node.child_by_field_name("name")
+        if node.child_by_field_name("body") is None or name_node is None:
+            return 0
+        self.push(depth)
+        self.scope.append(self.text(name_node))
+        self.container = ""
+        self.test = self.test or _has_test_attr(node)
+        return PUSHED
+
+    # -- control flow ------------------------------------------------------
+    def v_if(self, node, depth):
+        self.unit.cyclomatic += 1
+        parent = node.parent
+        if parent is not None and parent.kind_id == self.k_else:
+            return 0  # `else if`: the else clause already counted it, no new nesting
+        return self.structural(depth)
+
+    def v_else(self, node, depth):
+        self.unit.cognitive += 1
+        return 0
+
+    def v_match(self, node, depth):
+        self.unit.cyclomatic -= 1  # a match with n arms adds n - 1 decisions
+        return self.structural(depth)
+
+    def v_arm(self, node, depth):
+        self.unit.cyclomatic += 1
+        return 0
+
+    def v_pattern(self, node, depth):
+        if node.child_count >= 3:  # pattern `if` guard
+            self.unit.cyclomatic += 1
+        return 0
+
+    def v_loop_cond(self, node, depth):
+        self.unit.cyclomatic += 1
+        return self.structural(depth)
+
+    def v_loop(self, node, depth):
+        return self.structural(depth)
+
+    def v_binary(self, node, depth):
+        op = node.child(1)
+        if op is None or op.kind_id not in (self.k_and, self.k_or):
+            return 0
+        unit = self.unit
+        unit.cyclomatic += 1
+        unit.cognitive += 1
+        for side in (node.child(0), node.child(2)):
+            if side is not None and side.kind_id == self.k_binary:
+                side_op = side.child(1)
+                if side_op is not None and side_op.kind_id == op.kind_id:
+                    unit.cognitive -= 1  # same operator: one run, counted once
+        return 0
+
+    def v_jump(self, node, depth):
+        if node.named_child_count and node.named_child(0).kind_id == self.k_label:
+            self.unit.cognitive += 1
+        return 0
+
+    def v_try(self, node, depth):
+        if not self.closure:
+            self.unit.early_exits += 1
+        return 0
+
+    def v_return(self, node, depth):
+        if not self.closure:
+            self.unit.returns += 1
+        return 0
+
+    def v_skip(self, node, depth):
+        return SKIP
+
+
+def _has_test_attr(node) -> bool:
+    """True when an attribute right before the item marks it as test code."""
+    sib = node.prev_named_sibling
+    while sib is not None and sib.type in ("attribute_item", "line_comment", "block_comment"):
+        if sib.type == "attribute_item":
+            text = sib.text.replace(b" ", b"")
+            if any(mark in text for mark in _TEST_ATTRS) and b"not(test)" not in text:
+                return True
+        sib = sib.prev_named_sibling
+    return False

@@ -1,0 +1,157 @@
+"""The single cursor walk over a tree: units, comments and structural counts.
+
+A walk visits every node once with a ``TreeCursor`` (no Python recursion, so a
+deeply nested file cannot overflow the stack). Node kinds are looked up by
+integer id in a per-language table; only the few interesting kinds reach the
+language's ``visit`` method. State (current unit, cognitive nesting level,
+scope names) is saved on a stack when a construct is entered and restored when
+the walk leaves it, which keeps each handler a few lines long.
+"""
+
+from __future__ import annotations
+
+from audit.parse import CodeUnit, ParsedFile
+
+PUSHED = 1  # the handler saved state; restore it when the walk leaves the node
+SKIP = 2  # do not descend into this node's children
+
+
+class Walker:
+    """Language-neutral walk engine; subclasses define ``KINDS`` and ``visit``."""
+
+    KINDS: dict[str, str] = {}  # node kind name -> handler name
+    SEPARATOR = "::"
+    _tables: dict = {}
+
+    def __init__(self, parsed: ParsedFile):
+        self.parsed = parsed
+        self.data = parsed.data
+        self.module = CodeUnit("<module>", "<module>", "module", parsed.root)
+        self.module.cyclomatic = 0
+        self.unit = self.module
+        self.cog = 0  # cognitive-complexity nesting level
+        self.closure = 0  # anonymous closures/lambdas around the current node, inside the unit
+        self.scope: list[str] = list(self.module_path(parsed.source.path))
+        self.container = ""  # "impl", "trait", "class" when directly inside one
+        self.test = self.is_test_path(parsed.source.path)
+        self.stack: list[tuple] = []
+
+    # -- table -------------------------------------------------------------
+    @classmethod
+    def table(cls, ts_language) -> dict[int, str]:
+        key = (cls, id(ts_language))
+        table = Walker._tables.get(key)
+        if table is None:
+            table = {}
+            for kind, handler in cls.KINDS.items():
+                for named in (True, False):
+                    kid = ts_language.id_for_node_kind(kind, named)
+                    if kid:
+                        table[kid] = handler
+            Walker._tables[key] = table
+        return table
+
+    def kind_id(self, kind: str, named: bool = True) -> int:
+        return self.parsed.tree.language.id_for_node_kind(kind, named)
+
+    # -- state -------------------------------------------------------------
+    def push(self, depth: int) -> int:
+        self.stack.append((depth, self.unit, self.cog, self.closure, len(self.scope),
+                           self.container, self.test))
+        return PUSHED
+
+    def pop(self) -> None:
+        _, self.unit, self.cog, self.closure, n, self.container, self.test = self.stack.pop()
+        del self.scope[n:]
+
+    def nest(self, depth: int) -> int:
+        """Enter a construct that raises the nesting level."""
+        self.push(depth)
+        self.cog += 1
+        if self.cog > self.unit.nesting:
+            self.unit.nesting = self.cog
+        return PUSHED
+
+    def structural(self, depth: int) -> int:
+        """An if/loop/match/catch: +1 plus the nesting level, then nest."""
+        self.unit.cognitive += 1 + self.cog
+        return self.nest(depth)
+
+    def enter_unit(self, depth: int, node, name: str, kind: str) -> CodeUnit:
+        self.push(depth)
+        qual = self.SEPARATOR.join(self.scope + [name])
+        parent = None if self.unit is self.module else self.unit
+        unit = CodeUnit(qual, name, kind, node, parent, self.test)
+        self.parsed.units.append(unit)
+        self.unit, self.cog, self.closure, self.container = unit, 0, 0, ""
+        self.scope.append(name)
+        return unit
+
+    def add_comment(self, node, depth: int = 0) -> int:
+        sr, sc = node.start_point
+        er, ec = node.end_point
+        self.parsed.comments.append((sr, sc, er, ec))
+        return SKIP
+
+    def text(self, node) -> str:
+        return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    # -- walk --------------------------------------------------------------
+    def run(self) -> None:
+        table = self.table(self.parsed.tree.language)
+        cursor = self.parsed.tree.walk()
+        stack = self.stack
+        depth, top = 0, -1
+        while True:
+            node = cursor.node
+            if top >= depth:
+                while stack and stack[-1][0] >= depth:
+                    self.pop()
+                top = stack[-1][0] if stack else -1
+            handler = table.get(node.kind_id)
+            action = getattr(self, handler)(node, depth) if handler is not None else 0
+            if action == PUSHED:
+                top = depth
+            if action != SKIP and cursor.goto_first_child():
+                depth += 1
+                continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    while stack:
+                        self.pop()
+                    self.parsed.file_cyclomatic = self.module.cyclomatic
+                    return
+                depth -= 1
+
+    # -- per-language hooks ------------------------------------------------
+    @staticmethod
+    def module_path(path: str) -> list[str]:
+        return []
+
+    @staticmethod
+    def is_test_path(path: str) -> bool:
+        return False
+
+
+def walker_for(language: str):
+    """The Walker subclass for a language, or None."""
+    from audit.lang import python, rust
+
+    walkers = {"rust": rust.RustWalker, "python": python.PythonWalker}
+    return walkers.get(language) or _extra_walkers().get(language)
+
+
+def walk_tree(parsed: ParsedFile) -> None:
+    """Run the walker for the parsed file's language."""
+    walker_cls = walker_for(parsed.language)
+    if walker_cls is not None:
+        walker_cls(parsed).run()
+
+
+def _extra_walkers() -> dict:
+    """Walkers for corpus-only languages (C, C++), when their module exists."""
+    try:
+        from audit.lang import cfamily
+    except ImportError:
+        return {}
+    return cfamily.WALKERS

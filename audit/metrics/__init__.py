@@ -1,0 +1,1 @@
+"""Metrics: line counts, complexity, Halstead and grades for code units."""

@@ -1,0 +1,126 @@
+"""Run the per-file pipeline (read, parse, measure, extra passes) over a process pool.
+
+Each worker reads, parses and measures a file in one go, because tree-sitter
+trees cannot cross process boundaries. Extra passes (rules, provenance
+sketches) run on the same parse inside the worker; each is named by a string
+so the job stays picklable, and returns a payload the project-level stages use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from audit import __version__
+from audit.config import ScanConfig
+from audit.errors import InputError
+from audit.metrics.measure import measure
+from audit.parse import parse
+from audit.results import AuditResult, FileResult
+from audit.walk import Candidate, SkippedFile, SourceFile, discover, read_source
+
+# name -> "module:function"; each function is pass(parsed, result, options) -> (result, payload)
+FILE_PASSES: dict[str, str] = {
+    "rules": "audit.rules.engine:file_pass",
+    "sketch": "audit.provenance.sketch:file_pass",
+}
+SERIAL_LIMIT = 8  # fewer files than this are measured in-process: a pool would cost more
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs besides the file: picklable settings."""
+
+    max_file_size: int
+    python_engine: str = "radon"
+    passes: tuple[str, ...] = ()
+    options: dict = field(default_factory=dict)
+
+
+def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
+    """Parse and measure one source file, then run the extra passes on the same tree."""
+    parsed = parse(source)
+    result = measure(parsed, job.python_engine)
+    payload: dict = {}
+    for name in job.passes:
+        fn = _resolve(name)
+        result, payload[name] = fn(parsed, result, job.options)
+    return result, payload
+
+
+def analyse_candidate(args: tuple[Candidate, Job]) -> tuple[FileResult | SkippedFile, dict]:
+    cand, job = args
+    source = read_source(cand, job.max_file_size)
+    if isinstance(source, SkippedFile):
+        return source, {}
+    try:
+        return analyse_source(source, job)
+    except RecursionError:
+        return SkippedFile(cand.path, "too-deep", "nesting too deep to measure"), {}
+
+
+def _resolve(name: str) -> Callable:
+    module, _, attr = FILE_PASSES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def run_files(candidates: list[Candidate], job: Job, workers: int,
+              progress: Callable[[int, int, str], None] | None = None) -> Iterable:
+    """Analyse candidates, yielding (FileResult | SkippedFile, payload) in any order."""
+    ordered = sorted(candidates, key=_size, reverse=True)  # big files first balances the pool
+    total = len(ordered)
+    if workers <= 1 or total < SERIAL_LIMIT:
+        for i, cand in enumerate(ordered, 1):
+            out = analyse_candidate((cand, job))
+            if progress:
+                progress(i, total, cand.path)
+            yield out
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        it = pool.imap_unordered(analyse_candidate, [(c, job) for c in ordered], chunksize=1)
+        for i, out in enumerate(it, 1):
+            if progress:
+                progress(i, total, out[0].path)
+            yield out
+
+
+def _size(cand: Candidate) -> int:
+    try:
+        return os.path.getsize(cand.abspath)
+    except OSError:
+        return 0
+
+
+def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[AuditResult, dict]:
+    """Discover, analyse and assemble an AuditResult; payloads are keyed by file path."""
+    started = time.perf_counter()
+    discovery = discover(config)
+    if not discovery.candidates:
+        found = len(discovery.skipped)
+        raise InputError(
+            f"no {' or '.join(config.languages)} source files under {', '.join(config.paths)}"
+            + (f" ({found} other file(s) skipped)" if found else ""),
+            "point audit at a folder with .rs or .py files, or check --include/--exclude",
+        )
+    job = job or Job(config.max_file_size)
+    files, skipped, payloads = [], list(discovery.skipped), {}
+    for out, payload in run_files(list(discovery.candidates), job, config.workers, progress):
+        if isinstance(out, SkippedFile):
+            skipped.append(out)
+        else:
+            files.append(out)
+            payloads[out.path] = payload
+    files.sort(key=lambda f: f.path)
+    skipped.sort(key=lambda s: s.path)
+    result = AuditResult(
+        tool_version=__version__, config=config.echo(), files=tuple(files),
+        skipped=tuple(skipped), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        elapsed=time.perf_counter() - started,
+    )
+    return result, payloads

@@ -1,0 +1,1 @@
+"""Renderers: the only writers of output (terminal, JSON, SARIF, HTML)."""

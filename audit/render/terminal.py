@@ -1,0 +1,89 @@
+"""Terminal summary with rich: size, grades, hotspots, skipped files and warnings.
+
+Plain text (no colour, no box-drawing animation) when the output is not a
+terminal or ``--no-color`` is given, so logs and pipes stay readable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from audit.results import AuditResult
+
+RANK_STYLE = {"A": "green", "B": "green", "C": "yellow", "D": "dark_orange", "E": "red", "F": "bold red"}
+
+
+def make_console(no_color: bool = False, file=None) -> Console:
+    console = Console(file=file, no_color=no_color, highlight=False)
+    if not console.is_terminal:
+        console = Console(file=file, no_color=True, highlight=False, width=140)
+    return console
+
+
+def render(result: AuditResult, console: Console, hotspots: int = 10, sections=()) -> None:
+    """Print the summary a reviewer reads first; ``sections`` add later stages' parts."""
+    _summary(result, console)
+    _hotspots(result, console, hotspots)
+    for section in sections:
+        section(result, console)
+    _skipped(result, console)
+
+
+def _summary(result: AuditResult, console: Console) -> None:
+    t = result.totals
+    table = Table(title="audit summary", show_header=False, title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("files measured", f"{t.files:,}")
+    table.add_row("files skipped", f"{t.skipped:,}")
+    table.add_row("lines (source / comment / blank)",
+                  f"{t.lines.physical:,} ({t.lines.source:,} / {t.lines.comment:,} / {t.lines.blank:,})")
+    table.add_row("units (functions)", f"{t.units:,} ({t.functions:,})")
+    table.add_row("mean cyclomatic", f"{t.cyclomatic_mean:.2f}")
+    ranks = Text()
+    for r in "ABCDEF":
+        ranks.append(f"{r}:{t.ranks[r]:,} ", style=RANK_STYLE[r])
+    table.add_row("functions by rank", ranks)
+    table.add_row("code in functions ranked D-F", f"{t.poor_share:.1%} of source lines")
+    if t.parse_errors:
+        table.add_row("files with syntax errors", f"{t.parse_errors:,} (measured around the errors)")
+    table.add_row("time", f"{result.elapsed:.2f} s")
+    console.print(table)
+
+
+def _hotspots(result: AuditResult, console: Console, n: int) -> None:
+    spots = result.hotspots(n)
+    if not spots:
+        return
+    table = Table(title=f"the {len(spots)} most complex functions", title_justify="left")
+    for col, just in (("rank", "center"), ("cyclo", "right"), ("cogn", "right"),
+                      ("nest", "right"), ("sloc", "right"), ("function", "left"), ("where", "left")):
+        table.add_column(col, justify=just)
+    for f, u in spots:
+        m = u.metrics
+        table.add_row(Text(u.rank, style=RANK_STYLE[u.rank]), str(m.cyclomatic), str(m.cognitive),
+                      str(m.nesting), str(m.sloc), Text(u.qualname, overflow="fold"),
+                      Text(f"{f.path}:{u.start_line}", overflow="fold"))
+    console.print(table)
+
+
+def _skipped(result: AuditResult, console: Console) -> None:
+    if result.skipped:
+        reasons = Counter(s.reason for s in result.skipped)
+        parts = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+        console.print(Text(f"skipped {len(result.skipped)} file(s): {parts}"))
+        for s in result.skipped[:10]:
+            if s.reason != "language-not-audited":
+                console.print(Text(f"  {s.path}: {s.reason} ({s.detail})"))
+    warned = [f for f in result.files if f.warnings]
+    for f in warned[:10]:
+        console.print(Text(f"warning: {f.path}: {f.warnings[0]}", style="yellow"))
+    if len(warned) > 10:
+        console.print(Text(f"... and {len(warned) - 10} more file(s) with warnings (see --json)"))
+    for w in result.warnings:
+        console.print(Text(f"warning: {w}", style="yellow"))
+
