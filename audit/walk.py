@@ -95,16 +95,22 @@ def read_source(cand: Candidate, max_size: int) -> SourceFile | SkippedFile:
         if exc.errno == errno.ELOOP:
             return SkippedFile(cand.path, "symlink-loop", exc.strerror or "too many levels of links")
         return SkippedFile(cand.path, "unreadable", exc.strerror or str(exc))
+    return source_from_bytes(cand.path, cand.language, data, max_size)
+
+
+def source_from_bytes(path: str, language: str, data: bytes, max_size: int,
+                      sha1: str | None = None) -> SourceFile | SkippedFile:
+    """Check bytes read from anywhere (a file, a git blob) as read_source does."""
     if len(data) > max_size:
-        return SkippedFile(cand.path, "too-large", f"more than {max_size} bytes")
+        return SkippedFile(path, "too-large", f"more than {max_size} bytes")
     if b"\0" in data[:BINARY_SNIFF]:
-        return SkippedFile(cand.path, "binary", "NUL byte in the first 8 KiB")
+        return SkippedFile(path, "binary", "NUL byte in the first 8 KiB")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return SkippedFile(cand.path, "not-utf8", f"invalid UTF-8 at byte {exc.start} (line {line})")
-    return SourceFile(cand.path, cand.language, data, git_blob_sha1(data))
+        return SkippedFile(path, "not-utf8", f"invalid UTF-8 at byte {exc.start} (line {line})")
+    return SourceFile(path, language, data, sha1 or git_blob_sha1(data))
 
 
 def _display_base(paths) -> str:
