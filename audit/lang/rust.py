@@ -62,6 +62,23 @@ class RustWalker(Walker):
         "attribute_item": "v_skip",
         "inner_attribute_item": "v_skip",
         "use_declaration": "v_skip",
+        # Types, signatures and item declarations hold no control flow: not descended.
+        "parameters": "v_skip",
+        "type_arguments": "v_skip",
+        "type_parameters": "v_skip",
+        "generic_type": "v_skip",
+        "reference_type": "v_skip",
+        "scoped_type_identifier": "v_skip",
+        "tuple_type": "v_skip",
+        "array_type": "v_skip",
+        "pointer_type": "v_skip",
+        "function_type": "v_skip",
+        "where_clause": "v_skip",
+        "trait_bounds": "v_skip",
+        "field_declaration_list": "v_skip",
+        "enum_variant_list": "v_skip",
+        "macro_definition": "v_skip",
+        "scoped_identifier": "v_skip",
     }
 
     def __init__(self, parsed):

@@ -20,32 +20,35 @@ let loop match mod move mut pub ref return self Self static struct super trait t
 union unsafe use where while yield macro_rules
 """.split())
 
-# One alternation without capture groups, so ``findall`` returns plain tokens.
+_MULTI_OPS = (b">>= <<= ..= ... :: -> => == != <= >= && || += -= *= /= %= ^= &= |= << ..").split()
+
+# Comments match the first, group-less branch, so ``findall`` returns b"" for them;
+# every other token is returned as group 1.
 _RUST_TOKEN = re.compile(rb"""
-  //[^\n]*
-| /\*(?:[^*]|\*(?!/))*\*/
-| b?r\#+"(?:[^"]|"(?!\#))*"\#+
-| b?r"[^"]*"
-| b?"(?:\\.|[^"\\])*"
-| b?'(?:\\.|[^'\\\n]){1,10}'
-| '[A-Za-z_]\w*
-| \d\w*(?:\.\d\w*)?
-| [A-Za-z_]\w*!?
-| >>=|<<=|\.\.=|\.\.\.|::|->|=>|==|!=|<=|>=|&&|\|\||\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|\.\.
-| [^\s\w]
+  (?://[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
+| ( b?r\#+"(?:[^"]|"(?!\#))*"\#+
+  | b?r"[^"]*"
+  | b?"(?:\\.|[^"\\])*"
+  | b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^'\\\n])'
+  | '[A-Za-z_]\w*
+  | \d\w*(?:\.\d\w*)?
+  | [A-Za-z_]\w*!?
+  | >>=|<<=|\.\.=|\.\.\.|::|->|=>|==|!=|<=|>=|&&|\|\||\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|\.\.
+  | [^\s\w]
+  )
 """, re.VERBOSE | re.DOTALL)
 
-_OPERAND_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789\"'")
-
-
-def rust_tokens(data: bytes, start: int = 0, end: int | None = None) -> list[bytes]:
-    """Rust tokens of data[start:end], comments included (callers filter them)."""
-    return _RUST_TOKEN.findall(data, start, len(data) if end is None else end)
+OPERATORS = frozenset(
+    RUST_KEYWORDS | set(_MULTI_OPS)
+    | {bytes([c]) for c in range(128) if not (chr(c).isalnum() or chr(c) == "_" or chr(c).isspace())}
+)
 
 
 def rust_token_counts(data: bytes, start: int = 0, end: int | None = None) -> Counter:
-    """How often each token occurs in data[start:end]."""
-    return Counter(rust_tokens(data, start, end))
+    """How often each token occurs in data[start:end]; comments are dropped."""
+    counts = Counter(_RUST_TOKEN.findall(data, start, len(data) if end is None else end))
+    counts.pop(b"", None)
+    return counts
 
 
 def rust_halstead(data: bytes, start: int = 0, end: int | None = None) -> Halstead:
@@ -54,16 +57,7 @@ def rust_halstead(data: bytes, start: int = 0, end: int | None = None) -> Halste
 
 
 def halstead_from_counts(counts: Counter) -> Halstead:
-    """Split token counts into operators and operands (comments dropped)."""
-    n1 = n2 = big_n1 = big_n2 = 0
-    for tok, count in counts.items():
-        first = tok[0]
-        if tok[:2] in (b"//", b"/*"):
-            continue
-        if first in _OPERAND_START and tok not in RUST_KEYWORDS:
-            n2 += 1
-            big_n2 += count
-        else:
-            n1 += 1
-            big_n1 += count
-    return Halstead(n1, n2, big_n1, big_n2)
+    """Split token counts into operators (keywords, punctuation) and operands."""
+    ops = counts.keys() & OPERATORS
+    big_n1 = sum(counts[t] for t in ops)
+    return Halstead(len(ops), len(counts) - len(ops), big_n1, counts.total() - big_n1)

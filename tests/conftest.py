@@ -1,0 +1,44 @@
+"""Shared helpers: measure a snippet without touching the disk."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from audit.metrics.measure import measure
+from audit.parse import parse
+from audit.walk import SourceFile, git_blob_sha1
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(REPO, "fixtures")
+
+
+def measure_snippet(code: str, language: str, path: str | None = None, engine: str = "radon"):
+    data = code.encode()
+    path = path or ("src/lib.rs" if language == "rust" else "pkg/mod.py")
+    return measure(parse(SourceFile(path, language, data, git_blob_sha1(data))), engine)
+
+
+def unit_named(result, qualname: str):
+    for u in result.units:
+        if u.qualname == qualname:
+            return u
+    raise AssertionError(f"no unit {qualname!r}; have {[u.qualname for u in result.units]}")
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from audit.cli import main
+
+    def run(*argv: str):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+sys.path.insert(0, os.path.dirname(__file__))

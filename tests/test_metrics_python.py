@@ -1,0 +1,138 @@
+"""Python metrics: counting-table rows, radon agreement, and radon fallback."""
+
+import textwrap
+
+import pytest
+
+from conftest import measure_snippet, unit_named
+
+# (case, code, unit, cyclomatic, cognitive, nesting, params, exits)
+CASES = [
+    ("empty", "def f():\n    pass\n", "f", 1, 0, 0, 0, 1),
+    ("if-elif-else", """
+def f(x):
+    if x > 0:
+        return 1
+    elif x < 0:
+        return -1
+    else:
+        return 0
+""", "f", 3, 3, 1, 1, 4),
+    ("for-else", """
+def f(xs):
+    for x in xs:
+        if x:
+            break
+    else:
+        return 1
+    return 0
+""", "f", 4, 4, 2, 1, 2),
+    ("try-except-else", """
+def f():
+    try:
+        a()
+    except KeyError:
+        b()
+    except (ValueError, TypeError):
+        c()
+    else:
+        d()
+""", "f", 4, 2, 1, 0, 1),
+    ("boolean runs", "def f(a, b, c):\n    return a and b or c\n", "f", 3, 2, 0, 3, 1),
+    ("comprehension", "def f(xs, y):\n    return [x for x in xs if x if y]\n", "f", 4, 0, 0, 2, 1),
+    ("ternary", "def f(a):\n    return 1 if a else 2\n", "f", 2, 1, 1, 1, 1),
+    ("lambda nests", "def f():\n    g = lambda x: 1 if x else 2\n    return g\n", "f", 2, 2, 2, 0, 1),
+    ("match with catch-all", """
+def f(x):
+    match x:
+        case 1:
+            return 'a'
+        case [a, b]:
+            return 'b'
+        case _:
+            return 'c'
+""", "f", 3, 1, 1, 1, 4),
+    ("while and raise", """
+def f(n):
+    while n:
+        if n < 0:
+            raise ValueError(n)
+        n -= 1
+""", "f", 3, 3, 2, 1, 2),
+    ("parameters", "def f(a, /, b=1, *args, c: int, d: int = 2, **kw):\n    pass\n", "f", 1, 0, 0, 6, 1),
+]
+
+
+@pytest.mark.parametrize("case,code,unit,cc,cog,nest,params,exits", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("engine", ["radon", "tree-sitter"])
+def test_python_metrics(engine, case, code, unit, cc, cog, nest, params, exits):
+    m = unit_named(measure_snippet(textwrap.dedent(code), "python", engine=engine), "pkg.mod." + unit).metrics
+    assert (m.cyclomatic, m.cognitive, m.nesting, m.params, m.exits) == (cc, cog, nest, params, exits)
+
+
+def test_units_and_qualnames():
+    code = textwrap.dedent('''
+        """Module docstring."""
+
+        class Parser:
+            """Parses."""
+
+            def parse(self, text):
+                def helper(t):
+                    return t if t else None
+                return helper(text)
+
+            async def later(self):
+                pass
+
+        @decorator
+        def top(a, b):
+            return a or b
+    ''')
+    result = measure_snippet(code, "python", "src/pkg/parser.py")
+    kinds = {u.qualname: u.kind for u in result.units}
+    assert kinds == {
+        "pkg.parser.Parser": "class",
+        "pkg.parser.Parser.parse": "method",
+        "pkg.parser.Parser.parse.helper": "function",
+        "pkg.parser.Parser.later": "method",
+        "pkg.parser.top": "function",
+    }
+    top = unit_named(result, "pkg.parser.top")
+    assert top.start_line == 16 and top.metrics.cyclomatic == 2
+    # docstrings count as comment lines
+    assert result.lines.comment == 2
+
+
+def test_radon_numbers_are_used_and_tree_sitter_agrees():
+    code = textwrap.dedent("""
+        def f(xs):
+            total = 0
+            for x in xs:
+                if x and total or not x:
+                    total += [y for y in range(x) if y % 2][0] if x else 0
+            while total > 100:
+                try:
+                    total = g(total)
+                except OverflowError:
+                    break
+                else:
+                    total -= 1
+            return total
+    """)
+    radon = unit_named(measure_snippet(code, "python"), "pkg.mod.f").metrics
+    tree = unit_named(measure_snippet(code, "python", engine="tree-sitter"), "pkg.mod.f").metrics
+    assert radon.cyclomatic == tree.cyclomatic == 11
+    assert radon.halstead.N1 > 0  # radon's Halstead, not empty
+
+
+def test_radon_failure_falls_back_and_says_so():
+    code = "def ok(x):\n    if x:\n        return 1\n\nprint 'python 2'\n"
+    result = measure_snippet(code, "python")
+    assert any("radon could not parse" in w for w in result.warnings)
+    assert unit_named(result, "pkg.mod.ok").metrics.cyclomatic == 2
+
+
+def test_test_files_are_marked():
+    assert measure_snippet("def test_x():\n    pass\n", "python", "tests/test_x.py").is_test
+    assert not measure_snippet("def x():\n    pass\n", "python", "pkg/x.py").is_test

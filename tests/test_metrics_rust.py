@@ -1,0 +1,127 @@
+"""Rust metrics: one row per construct of the counting table in docs/metrics.md."""
+
+import pytest
+
+from conftest import measure_snippet, unit_named
+
+# (case, code, unit, cyclomatic, cognitive, nesting, params, exits)
+CASES = [
+    ("empty", "fn a() {}", "a", 1, 0, 0, 0, 1),
+    ("if-else", "fn a(x: i32) -> i32 { if x > 0 { 1 } else { 2 } }", "a", 2, 2, 1, 1, 1),
+    ("else-if chain", "fn a(x: i32) -> i32 { if x > 0 { 1 } else if x < 0 { 2 } else { 3 } }",
+     "a", 3, 3, 1, 1, 1),
+    ("if-let", "fn a(x: Option<u8>) -> u8 { if let Some(v) = x { v } else { 0 } }", "a", 2, 2, 1, 1, 1),
+    ("nesting", "fn a(v: &[i32]) -> i32 { let mut s = 0; for x in v { if *x > 0 "
+                "{ while s < 10 { s += 1; } } } s }", "a", 4, 6, 3, 1, 1),
+    ("match arms and guard", "fn a(x: u8) -> u8 { match x { 0 => 1, 1 | 2 => 2, n if n > 9 => 3, "
+                             "_ => 4 } }", "a", 5, 1, 1, 1, 1),
+    ("boolean runs", "fn a(a: bool, b: bool, c: bool, d: bool) -> bool { a && b && c || d }",
+     "a", 4, 2, 0, 4, 1),
+    ("loop and labelled break", "fn a() { 'outer: loop { loop { break 'outer; } } }", "a", 1, 4, 2, 0, 1),
+    ("closure nests", "fn a(v: Vec<i32>) -> Vec<i32> { v.into_iter().filter(|x| { if *x > 0 { true } "
+                      "else { false } }).collect() }", "a", 2, 3, 2, 1, 1),
+    ("question mark and return", "fn a(x: Option<i32>) -> Option<i32> { let y = x?; if y > 0 "
+                                 "{ return Some(1); } Some(y) }", "a", 2, 1, 1, 1, 3),
+    ("let-else", "fn a(x: Option<i32>) -> i32 { let Some(y) = x else { return 0 }; y }", "a", 2, 1, 0, 1, 2),
+    ("while let", "fn a(mut v: Vec<i32>) { while let Some(x) = v.pop() { if x > 1 { continue; } } }",
+     "a", 3, 3, 2, 1, 1),
+    ("ends in return", "fn a(x: i32) -> i32 { return x; }", "a", 1, 0, 0, 1, 1),
+    ("return in closure is not an exit", "fn a() -> i32 { let f = |x: i32| { return x; }; f(1) }",
+     "a", 1, 0, 0, 0, 1),
+    ("macro bodies are opaque", 'fn a(x: i32) { println!("{}", if x > 0 { 1 } else { 2 }); }',
+     "a", 1, 0, 0, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case,code,unit,cc,cog,nest,params,exits", CASES, ids=[c[0] for c in CASES])
+def test_rust_metrics(case, code, unit, cc, cog, nest, params, exits):
+    m = unit_named(measure_snippet(code, "rust"), unit).metrics
+    assert (m.cyclomatic, m.cognitive, m.nesting, m.params, m.exits) == (cc, cog, nest, params, exits)
+
+
+def test_units_and_qualnames():
+    code = """
+pub struct Foo<T>(T);
+impl<T> Foo<T> {
+    pub fn get(&self, i: usize) -> i32 { 0 }
+}
+trait Shape {
+    fn area(&self) -> f64;
+    fn double(&self) -> f64 { self.area() * 2.0 }
+}
+impl Shape for Foo<u8> { fn area(&self) -> f64 { 1.0 } }
+fn outer() {
+    fn inner(x: i32) -> i32 { if x > 0 { 1 } else { 0 } }
+    let add = |a: i32, b: i32| a + b;
+    inner(add(1, 2));
+}
+mod nested { pub fn deep() {} }
+"""
+    result = measure_snippet(code, "rust", "src/backend/x86/mod.rs")
+    kinds = {u.qualname: u.kind for u in result.units}
+    assert kinds == {
+        "backend::x86::Foo::get": "method",
+        "backend::x86::Shape::double": "method",
+        "backend::x86::Foo::area": "method",
+        "backend::x86::outer": "function",
+        "backend::x86::outer::inner": "function",
+        "backend::x86::outer::add": "closure",
+        "backend::x86::nested::deep": "function",
+    }
+    assert unit_named(result, "backend::x86::Foo::get").metrics.params == 2
+    assert unit_named(result, "backend::x86::outer::add").metrics.params == 2
+    # the nested function's decision is its own, not the outer function's
+    assert unit_named(result, "backend::x86::outer").metrics.cyclomatic == 1
+    assert unit_named(result, "backend::x86::outer::inner").metrics.cyclomatic == 2
+
+
+def test_test_code_is_marked():
+    code = """
+fn real() {}
+#[test]
+fn top_test() {}
+#[cfg(test)]
+mod tests {
+    fn helper() {}
+    #[test]
+    fn works() { helper(); }
+}
+"""
+    result = measure_snippet(code, "rust")
+    flags = {u.qualname: u.is_test for u in result.units}
+    assert flags == {"real": False, "top_test": True, "tests::helper": True, "tests::works": True}
+    assert measure_snippet("fn t() {}", "rust", "tests/integration.rs").units[0].is_test
+
+
+def test_unit_spans_and_lines():
+    code = "// header\n\nfn a() {\n    // note\n    let x = 1; // trailing\n\n    x;\n}\n"
+    result = measure_snippet(code, "rust")
+    u = unit_named(result, "a")
+    assert (u.start_line, u.end_line) == (3, 8)
+    lines = u.metrics.lines
+    assert (lines.physical, lines.source, lines.comment, lines.blank) == (6, 4, 1, 1)
+    f = result.lines
+    assert (f.physical, f.source, f.comment, f.blank) == (8, 4, 2, 2)
+
+
+def test_syntax_error_is_measured_and_recorded():
+    code = "fn good() { if true { 1 } else { 2 }; }\nfn broken( {\nfn later() {}\n"
+    result = measure_snippet(code, "rust")
+    assert result.parse_errors, "the error region is recorded"
+    assert "good" in {u.qualname for u in result.units}
+    assert any("syntax error" in w for w in result.warnings)
+
+
+def test_deep_nesting_does_not_overflow():
+    depth = 3000
+    code = "fn deep() -> i32 { " + "{ " * depth + "1" + " }" * depth + " }"
+    result = measure_snippet(code, "rust")
+    assert unit_named(result, "deep").metrics.cyclomatic == 1
+
+
+def test_halstead_counts():
+    result = measure_snippet("fn f(a: i32) -> i32 { a + 1 } // a comment with words", "rust")
+    h = unit_named(result, "f").metrics.halstead
+    # operators: fn ( : ) -> { + }  ; operands: f a i32 a i32 a 1 (distinct f a i32 1)
+    assert (h.n1, h.N1, h.n2, h.N2) == (8, 8, 4, 6)
+    assert h.volume > 0 and h.difficulty > 0
