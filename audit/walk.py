@@ -132,8 +132,8 @@ class _Walker:
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
         self.audited = set(config.languages)
-        self.include = pathspec.PathSpec.from_lines("gitwildmatch", config.include) if config.include else None
-        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude) if config.exclude else None
+        self.include = pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
         self.skip_dirs = set(config.skip_dirs)
 
     def rel(self, abspath: str) -> str:

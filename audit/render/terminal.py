@@ -38,6 +38,7 @@ def _summary(result: AuditResult, console: Console) -> None:
     table = Table(title="audit summary", show_header=False, title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
+    table.add_row("audited", Text(", ".join(result.config.get("paths", [])), overflow="fold"))
     table.add_row("files measured", f"{t.files:,}")
     table.add_row("files skipped", f"{t.skipped:,}")
     table.add_row("lines (source / comment / blank)",
