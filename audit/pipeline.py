@@ -28,6 +28,7 @@ from audit.walk import Candidate, SkippedFile, SourceFile, discover, read_source
 FILE_PASSES: dict[str, str] = {
     "rules": "audit.rules.engine:file_pass",
     "sketch": "audit.provenance.sketch:file_pass",
+    "clones": "audit.clones:file_pass",
 }
 SERIAL_LIMIT = 8  # fewer files than this are measured in-process: a pool would cost more
 

@@ -1,0 +1,544 @@
+"""Near-duplicate functions inside the audited tree: token streams, sketches and clone groups.
+
+Per function unit the worker builds a normalised token stream from the
+tree-sitter tree (leaf node kinds and anonymous tokens kept; identifiers and
+literals abstracted to category tokens for type-2 clones, or kept verbatim for
+type-1), hashes every kgram of it, selects winnowing fingerprints (Schleimer,
+Wilkerson and Aiken, 2003: the minimum hash in each window of kgrams) and a
+MinHash sketch of the kgram set (datasketch, batch API). The project stage
+(:func:`find_clones`) takes LSH candidate pairs, verifies each one exactly on
+the shared fingerprints, and unions verified pairs into clone groups.
+
+Vocabulary, kept fixed: a *kgram* is k consecutive tokens; a *window* is w
+consecutive kgrams; a *fingerprint* is a selected kgram hash with its token
+position; a *fragment* is a run of shared fingerprints in the same order on
+both sides; a *span* is a range of source lines (1-based, inclusive).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+# Leaf kinds abstracted to a category token in type-2 mode (kept verbatim in type-1).
+CATEGORIES: dict[str, dict[str, str]] = {
+    "rust": {
+        "identifier": "$id", "field_identifier": "$id", "shorthand_field_identifier": "$id",
+        "type_identifier": "$type", "primitive_type": "$type",
+        "integer_literal": "$num", "float_literal": "$num", "negative_literal": "$num",
+        "string_literal": "$str", "raw_string_literal": "$str", "char_literal": "$chr",
+    },
+    "python": {
+        "identifier": "$id", "integer": "$num", "float": "$num",
+        "string": "$str", "concatenated_string": "$str",
+    },
+}
+# Kinds whose whole subtree is one token (literals with inner nodes) or none (comments).
+LEAF_KINDS = {"string_literal", "raw_string_literal", "char_literal", "negative_literal",
+              "string", "concatenated_string"}
+SKIP_KINDS = {"line_comment", "block_comment", "comment"}
+UNIT_KINDS = ("function", "method")
+MODES = ("type1", "type2")
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_BASE = np.uint64(0x100000001B3)  # FNV prime: odd, so the rolling kgram hash mixes every token
+
+
+@dataclass(frozen=True)
+class CloneParams:
+    """Every setting that changes which clones are found; echoed into the report."""
+
+    mode: str = "type2"
+    kgram: int = 12  # tokens per kgram
+    window: int = 8  # kgrams per winnowing window
+    num_perm: int = 128
+    seed: int = 1
+    lsh_threshold: float = 0.4  # estimated kgram Jaccard for a candidate pair
+    threshold: float = 0.7  # verified similarity floor for an edge of a clone group
+    min_lines: int = 6  # units with fewer source lines are skipped
+    min_tokens: int = 50  # ... and so are units with fewer tokens
+
+    def problems(self) -> list[str]:
+        """Every invalid setting, so the user fixes them in one go."""
+        out = []
+        if self.mode not in MODES:
+            out.append(f"clone mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.kgram < 2 or self.window < 1:
+            out.append(f"kgram must be >= 2 and window >= 1, got {self.kgram} and {self.window}")
+        for name in ("lsh_threshold", "threshold"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                out.append(f"{name.replace('_', ' ')} must be in (0, 1], got {value}")
+        if self.min_lines < 0 or self.min_tokens < self.kgram:
+            out.append(f"min lines must be >= 0 and min tokens >= kgram ({self.kgram})")
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class UnitPrint:
+    """What the project stage needs of one function unit: where it is and its fingerprints."""
+
+    path: str
+    language: str
+    qualname: str
+    start_line: int
+    end_line: int
+    sloc: int
+    tokens: int
+    digest: bytes  # of the whole token stream: equal digests are identical streams
+    signature: np.ndarray  # MinHash hash values (uint64, num_perm)
+    fp_hash: np.ndarray  # fingerprint hashes (uint64), in token order
+    fp_set: np.ndarray  # the distinct fingerprint hashes, sorted (for fast membership)
+    fp_count: np.ndarray  # occurrences of each fp_set hash (int32)
+    fp_rank: np.ndarray  # per fingerprint: how many earlier fingerprints have its hash (int32)
+    fp_pos: np.ndarray  # token index of each fingerprint's kgram (int32)
+    fp_first: np.ndarray  # source line of the kgram's first token (int32)
+    fp_last: np.ndarray  # source line of the kgram's last token (int32)
+
+
+# -- token streams ------------------------------------------------------------------
+
+_label_cache: dict[bytes, int] = {}
+
+
+def _code(label: bytes) -> int:
+    """A stable 64-bit code for a token label, equal in every process."""
+    code = _label_cache.get(label)
+    if code is None:
+        code = int.from_bytes(hashlib.blake2b(label, digest_size=8).digest(), "little")
+        _label_cache[label] = code
+    return code
+
+
+SKIP, TEXT, FIXED, PLAIN = 0, 1, 2, 3  # per-kind actions of the token walk
+
+
+def _kind_table(ts_language, language: str, mode: str) -> tuple[list[int], list[int]]:
+    """Per kind id: the walk's action and the token code.
+
+    SKIP drops the subtree (comments), TEXT emits the node's own text (type-1
+    identifiers and literals), FIXED emits the code without descending (category
+    tokens, literals with inner nodes), PLAIN descends or, for a leaf, emits its kind.
+    """
+    cats = CATEGORIES.get(language, {})
+    actions, codes = [], []
+    for kid in range(ts_language.node_kind_count):
+        kind = ts_language.node_kind_for_id(kid) or ""
+        code = _code(kind.encode())
+        if kind in SKIP_KINDS:
+            action = SKIP
+        elif kind in cats:
+            action = TEXT if mode == "type1" else FIXED
+            code = _code(cats[kind].encode())
+        elif kind in LEAF_KINDS:
+            action, code = FIXED, _code(f"${kind}".encode())
+        else:
+            action = PLAIN
+        actions.append(action)
+        codes.append(code)
+    return actions, codes
+
+
+_tables: dict[tuple, tuple] = {}
+
+
+def _walk_tokens(node, actions, codes, data, out_codes, out_starts) -> None:
+    """Append the tokens under node (one cursor walk, no recursion)."""
+    cursor = node.walk()
+    while True:
+        node = cursor.node
+        kid = node.kind_id
+        action = actions[kid]
+        if action == PLAIN:
+            if cursor.goto_first_child():
+                continue
+            out_codes.append(codes[kid])
+            out_starts.append(node.start_byte)
+        elif action == FIXED:
+            out_codes.append(codes[kid])
+            out_starts.append(node.start_byte)
+        elif action == TEXT:
+            out_codes.append(_code(data[node.start_byte:node.end_byte]))
+            out_starts.append(node.start_byte)
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return
+
+
+def token_stream(parsed, roots, mode: str = "type2") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised tokens under the root nodes (in tree order, not overlapping).
+
+    Returns token codes (uint64), start bytes (int64) and 1-based lines (int32).
+    """
+    lang = parsed.tree.language
+    key = (id(lang), parsed.language, mode)
+    table = _tables.get(key)
+    if table is None:
+        table = _tables[key] = _kind_table(lang, parsed.language, mode)
+    codes: list[int] = []
+    starts: list[int] = []
+    for root in roots:
+        _walk_tokens(root, *table, parsed.data, codes, starts)
+    starts_arr = np.array(starts, dtype=np.int64)
+    newlines = np.flatnonzero(np.frombuffer(parsed.data, dtype=np.uint8) == 10)
+    lines = (np.searchsorted(newlines, starts_arr) + 1).astype(np.int32)
+    return np.array(codes, dtype=np.uint64), starts_arr, lines
+
+
+def kgram_hashes(codes: np.ndarray, k: int) -> np.ndarray:
+    """Rolling polynomial hash of every kgram (mod 2**64), then a mixing step."""
+    n = len(codes) - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = codes[:n].copy()
+        for j in range(1, k):
+            h = h * _BASE + codes[j:j + n]
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+    return h
+
+
+def winnow(hashes: np.ndarray, window: int) -> np.ndarray:
+    """Positions of the winnowing fingerprints: the leftmost minimum of every window."""
+    if len(hashes) <= window:
+        return np.array([int(np.argmin(hashes))] if len(hashes) else [], dtype=np.int64)
+    views = np.lib.stride_tricks.sliding_window_view(hashes, window)
+    picks = views.argmin(axis=1) + np.arange(len(views))
+    return np.unique(picks)
+
+
+def _identity(value):
+    return value
+
+
+def sketch_units(parsed, sloc_by_unit: list[int], params: CloneParams) -> list[UnitPrint]:
+    """UnitPrints for the parsed file's function units that are big enough to compare."""
+    from datasketch import MinHash
+
+    wanted = [(cu, sloc) for cu, sloc in zip(parsed.units, sloc_by_unit)
+              if cu.kind in UNIT_KINDS and sloc >= params.min_lines]
+    roots = _outermost_nodes([cu for cu, _ in wanted])
+    codes, starts, lines = token_stream(parsed, roots, params.mode)
+    chosen, kgram_sets = [], []
+    for cu, sloc in wanted:
+        lo, hi = np.searchsorted(starts, [cu.start_byte, cu.end_byte])
+        if hi - lo < params.min_tokens:
+            continue
+        hashes = kgram_hashes(codes[lo:hi], params.kgram)
+        chosen.append((cu, sloc, lo, hi, hashes))
+        kgram_sets.append(np.unique(hashes).tolist())
+    sketches = MinHash.bulk(kgram_sets, num_perm=params.num_perm, seed=params.seed,
+                            scheme="affine64", hashfunc=_identity)
+    return [_unit_print(parsed, cu, sloc, codes[lo:hi], lines[lo:hi], hashes, mh.hashvalues, params)
+            for (cu, sloc, lo, hi, hashes), mh in zip(chosen, sketches)]
+
+
+def _outermost_nodes(units) -> list:
+    """Nodes of the units not nested in another one of them, in tree order."""
+    roots, end = [], -1
+    for cu in sorted(units, key=lambda cu: (cu.start_byte, -cu.end_byte)):
+        if cu.start_byte >= end:
+            roots.append(cu.node)
+            end = cu.end_byte
+    return roots
+
+
+def _unit_print(parsed, cu, sloc, codes, lines, hashes, signature, params) -> UnitPrint:
+    pos = winnow(hashes, params.window)
+    fp = hashes[pos]
+    fp_set, inverse, counts = np.unique(fp, return_inverse=True, return_counts=True)
+    return UnitPrint(
+        path=parsed.source.path, language=parsed.language, qualname=cu.qualname,
+        start_line=cu.start_line, end_line=cu.end_line, sloc=sloc, tokens=len(codes),
+        digest=hashlib.blake2b(codes.tobytes(), digest_size=16).digest(),
+        signature=np.asarray(signature, dtype=np.uint64), fp_hash=fp,
+        fp_set=fp_set, fp_count=counts.astype(np.int32), fp_rank=_ranks(inverse),
+        fp_pos=pos.astype(np.int32), fp_first=lines[pos],
+        fp_last=lines[pos + params.kgram - 1],
+    )
+
+
+def _ranks(groups: np.ndarray) -> np.ndarray:
+    """For each item, how many earlier items share its group label."""
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
+    ranks = np.empty(len(groups), dtype=np.int32)
+    ranks[order] = np.arange(len(groups)) - run_start
+    return ranks
+
+
+def file_pass(parsed, file_result, options: dict):
+    """Pipeline pass: sketch this file's function units (the FileResult is unchanged)."""
+    params = CloneParams(**options.get("clones", {}))
+    units = file_result.units
+    if len(units) != len(parsed.units):  # measure() keeps one Unit per CodeUnit, in order
+        raise RuntimeError(f"{parsed.source.path}: unit lists differ in length")
+    return file_result, sketch_units(parsed, [u.metrics.sloc for u in units], params)
+
+
+# -- verification -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fragment:
+    """A run of shared fingerprints in the same order on both sides, as two spans."""
+
+    left: tuple[int, int]
+    right: tuple[int, int]
+    fingerprints: int
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A verified clone pair: indices into the unit list and the similarity found."""
+
+    a: int
+    b: int
+    similarity: float
+    shared: int  # distinct shared fingerprint hashes
+
+
+def _coverage(pos: np.ndarray, k: int) -> int:
+    """Tokens covered by the kgrams starting at the sorted positions."""
+    if not len(pos):
+        return 0
+    return int(np.minimum(np.diff(pos), k).sum()) + k
+
+
+def similarity(a: UnitPrint, b: UnitPrint, k: int) -> tuple[float, int]:
+    """Share of both units' tokens covered by shared fingerprints, and the shared count.
+
+    (covered_a + covered_b) / (tokens_a + tokens_b), as Dolos does; identical token
+    streams score exactly 1.0.
+    """
+    if a.digest == b.digest:
+        return 1.0, len(np.unique(a.fp_hash))
+    in_b = _matched(a, b)
+    if not in_b.any():
+        return 0.0, 0
+    in_a = _matched(b, a)
+    covered = _coverage(a.fp_pos[in_b], k) + _coverage(b.fp_pos[in_a], k)
+    return min(1.0, covered / (a.tokens + b.tokens)), int(in_b.sum())
+
+
+def _matched(a: UnitPrint, b: UnitPrint) -> np.ndarray:
+    """Mask of a's fingerprints matched in b, occurrence by occurrence.
+
+    A hash seen m times in a and n times in b matches its first min(m, n)
+    occurrences, so a pattern repeated in one unit cannot cover more of it than
+    the other unit repeats it.
+    """
+    idx = np.searchsorted(b.fp_set, a.fp_hash)
+    idx[idx == len(b.fp_set)] = 0
+    found = b.fp_set[idx] == a.fp_hash
+    return found & (a.fp_rank < b.fp_count[idx])
+
+
+def fragments(a: UnitPrint, b: UnitPrint, window: int, limit: int = 5) -> list[Fragment]:
+    """The longest fragments shared by a and b, in a's order.
+
+    Shared fingerprints are walked in a's order; each is paired with the
+    occurrence in b that continues the current fragment (b advances by at most
+    a window's worth of kgrams more than a does), else starts a new fragment.
+    """
+    where_b: dict[int, list[int]] = {}
+    for i, h in enumerate(b.fp_hash.tolist()):
+        where_b.setdefault(h, []).append(i)
+    runs: list[list[tuple[int, int]]] = []
+    for i, h in enumerate(a.fp_hash.tolist()):
+        options = where_b.get(h)
+        if not options:
+            continue
+        run = runs[-1] if runs else None
+        j = _continuation(a, b, run, i, options, window) if run else None
+        if j is None:
+            runs.append([(i, options[0])])
+        else:
+            run.append((i, j))
+    runs.sort(key=len, reverse=True)
+    return [_fragment(a, b, run) for run in runs[:limit]]
+
+
+def _continuation(a, b, run, i, options, window) -> int | None:
+    last_i, last_j = run[-1]
+    gap_a = int(a.fp_pos[i] - a.fp_pos[last_i])
+    for j in options:
+        gap_b = int(b.fp_pos[j] - b.fp_pos[last_j])
+        if 0 < gap_b <= gap_a + window and gap_a <= 4 * window:
+            return j
+    return None
+
+
+def _fragment(a: UnitPrint, b: UnitPrint, run) -> Fragment:
+    (i0, j0), (i1, j1) = run[0], run[-1]
+    return Fragment((int(a.fp_first[i0]), int(a.fp_last[i1])),
+                    (int(b.fp_first[j0]), int(b.fp_last[j1])), len(run))
+
+
+# -- grouping -----------------------------------------------------------------------
+
+@dataclass
+class CloneGroup:
+    """Units joined by verified pairs; members sorted by path then line, first = original."""
+
+    members: list[UnitPrint]
+    pairs: list[tuple[int, int, float]]  # spanning pairs, member indices, best first
+    evidence: list[list[Fragment]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def similarity(self) -> float:
+        return sum(s for _, _, s in self.pairs) / len(self.pairs)
+
+    @property
+    def min_similarity(self) -> float:
+        return min(s for _, _, s in self.pairs)
+
+    @property
+    def duplicated_sloc(self) -> int:
+        """Source lines of every member but the first (nested members counted once)."""
+        return sum(m.sloc for m in _outermost(self.members[1:]))
+
+
+def _outermost(units: list[UnitPrint]) -> list[UnitPrint]:
+    """Drop units nested inside another unit of the list (same file, enclosing span)."""
+    out: list[UnitPrint] = []
+    for u in sorted(units, key=lambda u: (u.path, u.start_line, -u.end_line)):
+        last = out[-1] if out else None
+        if last is not None and last.path == u.path and u.end_line <= last.end_line:
+            continue  # spans come from a tree: overlapping means nested
+        out.append(u)
+    return out
+
+
+@dataclass
+class CloneReport:
+    """Clone groups of one scan, with counts, the duplication share and the parameters."""
+
+    params: CloneParams
+    groups: list[CloneGroup]
+    units: int  # units sketched (big enough to compare)
+    candidates: int  # LSH candidate pairs
+    verified: int  # candidates at or above the similarity threshold
+    total_sloc: int  # source lines of the whole scan
+    elapsed: float = 0.0
+
+    @property
+    def duplicated_sloc(self) -> int:
+        """Source lines in group members beyond each group's first, nested units once."""
+        return sum(m.sloc for m in _outermost([m for g in self.groups for m in g.members[1:]]))
+
+    @property
+    def duplication_share(self) -> float:
+        return self.duplicated_sloc / self.total_sloc if self.total_sloc else 0.0
+
+    @property
+    def cloned_units(self) -> int:
+        return sum(g.size for g in self.groups)
+
+    def to_dict(self) -> dict:
+        """Plain data for the JSON report (the ``clones`` key)."""
+        return {
+            "parameters": asdict(self.params),
+            "definition": "duplication_share = duplicated_sloc / total_sloc; duplicated_sloc "
+                          "sums the source lines of every clone-group member except the "
+                          "group's first (by path, then line), nested units counted once",
+            "units_compared": self.units, "candidate_pairs": self.candidates,
+            "verified_pairs": self.verified, "group_count": len(self.groups),
+            "cloned_units": self.cloned_units, "duplicated_sloc": self.duplicated_sloc,
+            "total_sloc": self.total_sloc, "duplication_share": round(self.duplication_share, 4),
+            "elapsed": round(self.elapsed, 3),
+            "groups": [_group_dict(g) for g in self.groups],
+        }
+
+
+def _group_dict(g: CloneGroup) -> dict:
+    return {
+        "size": g.size, "similarity": round(g.similarity, 4),
+        "min_similarity": round(g.min_similarity, 4), "duplicated_sloc": g.duplicated_sloc,
+        "members": [{"path": m.path, "qualname": m.qualname, "start_line": m.start_line,
+                     "end_line": m.end_line, "sloc": m.sloc, "tokens": m.tokens}
+                    for m in g.members],
+        "pairs": [{"members": [i, j], "similarity": round(s, 4),
+                   "fragments": [{"lines": list(f.left), "other_lines": list(f.right),
+                                  "fingerprints": f.fingerprints} for f in ev]}
+                  for (i, j, s), ev in zip(g.pairs, g.evidence)],
+    }
+
+
+def candidate_pairs(units: list[UnitPrint], params: CloneParams) -> set[tuple[int, int]]:
+    """Index pairs (i < j) that MinHash LSH puts in a common bucket, same language only."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=params.lsh_threshold, num_perm=params.num_perm)
+    sketches = [LeanMinHash(seed=params.seed, hashvalues=u.signature, scheme="affine64")
+                for u in units]
+    with lsh.insertion_session() as session:
+        for i, mh in enumerate(sketches):
+            session.insert(i, mh, check_duplication=False)
+    pairs = set()
+    for i, mh in enumerate(sketches):
+        for j in lsh.query(mh):
+            if j > i and units[i].language == units[j].language and not _nested(units[i], units[j]):
+                pairs.add((i, j))
+    return pairs
+
+
+def _nested(a: UnitPrint, b: UnitPrint) -> bool:
+    if a.path != b.path:
+        return False
+    return (a.start_line <= b.start_line and b.end_line <= a.end_line) or \
+           (b.start_line <= a.start_line and a.end_line <= b.end_line)
+
+
+def find_clones(units: list[UnitPrint], params: CloneParams, total_sloc: int) -> CloneReport:
+    """Candidates by LSH, exact verification, then groups as connected components."""
+    units = sorted(units, key=lambda u: (u.path, u.start_line, u.qualname))
+    cands = candidate_pairs(units, params) if len(units) > 1 else set()
+    pairs = []
+    for i, j in sorted(cands):
+        sim, shared = similarity(units[i], units[j], params.kgram)
+        if sim >= params.threshold:
+            pairs.append(Pair(i, j, sim, shared))
+    groups = _components(units, pairs, params)
+    groups.sort(key=lambda g: (-g.duplicated_sloc, -g.size, g.members[0].path,
+                               g.members[0].start_line))
+    return CloneReport(params, groups, len(units), len(cands), len(pairs), total_sloc)
+
+
+def _components(units: list[UnitPrint], pairs: list[Pair], params: CloneParams) -> list[CloneGroup]:
+    """Union verified pairs, best first, so each group keeps a maximum spanning tree."""
+    parent = list(range(len(units)))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    spanning = []
+    for p in sorted(pairs, key=lambda p: (-p.similarity, p.a, p.b)):
+        ra, rb = root(p.a), root(p.b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+            spanning.append(p)
+    by_root: dict[int, list[Pair]] = {}
+    for p in spanning:
+        by_root.setdefault(root(p.a), []).append(p)
+    return [_group(units, ps, params) for ps in by_root.values()]
+
+
+def _group(units: list[UnitPrint], pairs: list[Pair], params: CloneParams) -> CloneGroup:
+    index = sorted({i for p in pairs for i in (p.a, p.b)})
+    local = {u: n for n, u in enumerate(index)}
+    members = [units[i] for i in index]
+    spans = [(local[p.a], local[p.b], p.similarity) for p in pairs]
+    evidence = [fragments(members[i], members[j], params.window) for i, j, _ in spans]
+    return CloneGroup(members, spans, evidence)

@@ -1,0 +1,90 @@
+"""`audit scan` extension: internal clone detection options, project stage and terminal section."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from rich.table import Table
+from rich.text import Text
+
+from audit.clones import MODES, CloneParams, CloneReport, find_clones
+from audit.errors import ConfigError
+
+SHOWN_GROUPS = 10  # groups listed in the terminal summary; the JSON has all of them
+
+
+def add_options(parser) -> None:
+    """Clone-detection options of `audit scan`."""
+    defaults = CloneParams()
+    group = parser.add_argument_group("internal clones")
+    group.add_argument("--no-clones", action="store_true",
+                       help="do not look for near-duplicate functions inside the tree")
+    group.add_argument("--clone-threshold", type=float, default=defaults.threshold, metavar="F",
+                       help="similarity (0-1] a pair of functions needs to count as clones "
+                            f"(default {defaults.threshold})")
+    group.add_argument("--min-clone-lines", type=int, default=defaults.min_lines, metavar="N",
+                       help=f"ignore functions with fewer source lines (default {defaults.min_lines})")
+    group.add_argument("--clone-mode", choices=MODES, default=defaults.mode,
+                       help="type2: identifiers and literals abstracted (renamed copies match); "
+                            "type1: compared verbatim (default type2)")
+
+
+def params_from_args(args) -> CloneParams:
+    """CloneParams from the command line; every bad value reported at once."""
+    params = CloneParams(mode=args.clone_mode, threshold=args.clone_threshold,
+                         min_lines=args.min_clone_lines)
+    problems = params.problems()
+    if problems:
+        raise ConfigError(problems, "see `audit scan --help`, section 'internal clones'")
+    return params
+
+
+def configure(args, config, job):
+    """Ask the workers for the clone sketches of every function unit."""
+    if getattr(args, "no_clones", True):
+        return job
+    params = params_from_args(args)
+    import datasketch  # noqa: F401  loaded once here, before the worker pool forks
+    options = {**job.options, "clones": dataclasses.asdict(params)}
+    return dataclasses.replace(job, passes=(*job.passes, "clones"), options=options)
+
+
+def finish(args, result, payloads, console):
+    """Group the sketched units into clone groups; stored as ``result.sections['clones']``."""
+    if getattr(args, "no_clones", True):
+        return result
+    started = time.perf_counter()
+    params = params_from_args(args)
+    units = [u for payload in payloads.values() for u in payload.get("clones", ())]
+    report = find_clones(units, params, result.totals.lines.source)
+    report.elapsed = time.perf_counter() - started
+    return dataclasses.replace(result, sections={**result.sections, "clones": report})
+
+
+def render_terminal(result, console) -> None:
+    """The biggest clone groups and the project's duplication share."""
+    report: CloneReport | None = result.sections.get("clones")
+    if report is None:
+        return
+    console.print(Text(
+        f"clones: {len(report.groups):,} group(s) of {report.cloned_units:,} functions; "
+        f"duplication share {report.duplication_share:.1%} "
+        f"({report.duplicated_sloc:,} of {report.total_sloc:,} source lines)"))
+    if not report.groups:
+        return
+    table = Table(title=f"the {min(SHOWN_GROUPS, len(report.groups))} biggest clone groups",
+                  title_justify="left")
+    for col, just in (("size", "right"), ("sim", "right"), ("dup sloc", "right"),
+                      ("first member", "left"), ("other members", "left")):
+        table.add_column(col, justify=just)
+    for g in report.groups[:SHOWN_GROUPS]:
+        first, rest = g.members[0], g.members[1:]
+        others = ", ".join(f"{m.path}:{m.start_line}" for m in rest[:3])
+        if len(rest) > 3:
+            others += f", +{len(rest) - 3} more"
+        table.add_row(str(g.size), f"{g.similarity:.2f}", f"{g.duplicated_sloc:,}",
+                      Text(f"{first.qualname} ({first.path}:{first.start_line}-{first.end_line})",
+                           overflow="fold"),
+                      Text(others, overflow="fold"))
+    console.print(table)
