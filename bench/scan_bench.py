@@ -20,6 +20,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proctime import measure  # noqa: E402
 
 
+def metrics_only_flags() -> list[str]:
+    """Flags that turn off the stages beyond metrics, for those that exist in this build."""
+    from audit.cli import build_parser
+
+    scan = build_parser()._subparsers._group_actions[0].choices["scan"]  # noqa: SLF001
+    known = {opt for action in scan._actions for opt in action.option_strings}  # noqa: SLF001
+    return [flag for flag in ("--no-rules", "--no-clones") if flag in known]
+
+
+METRICS_ONLY = metrics_only_flags()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("tree")
@@ -27,9 +39,11 @@ def main() -> None:
     args = ap.parse_args()
     out = os.path.join(tempfile.mkdtemp(), "scan.json")
     tools = {
-        "audit scan (metrics only)": [sys.executable, "-m", "audit", "scan", "-q", "--no-rules",
-                                      "--no-clones", "--json", out, args.tree],
-        "audit scan (defaults)": [sys.executable, "-m", "audit", "scan", "-q", "--json", out, args.tree],
+        "audit scan, metrics only": [sys.executable, "-m", "audit", "scan", "-q", *METRICS_ONLY, args.tree],
+        "audit scan, metrics only, --json": [sys.executable, "-m", "audit", "scan", "-q", *METRICS_ONLY,
+                                             "--json", out, args.tree],
+        "audit scan, defaults, --json": [sys.executable, "-m", "audit", "scan", "-q", "--json", out,
+                                         args.tree],
         "lizard (1 process)": ["lizard", "-l", "rust", args.tree],
         "lizard -t 2": ["lizard", "-l", "rust", "-t", "2", args.tree],
     }

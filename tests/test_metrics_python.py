@@ -59,6 +59,7 @@ def f(n):
             raise ValueError(n)
         n -= 1
 """, "f", 3, 3, 2, 1, 2),
+    ("assert is one decision", "def f(x):\n    assert x and x > 1\n", "f", 2, 0, 0, 1, 1),
     ("parameters", "def f(a, /, b=1, *args, c: int, d: int = 2, **kw):\n    pass\n", "f", 1, 0, 0, 6, 1),
 ]
 

@@ -73,7 +73,8 @@ def to_dict(result: AuditResult, hotspots: int = 10) -> dict:
 
 
 def dumps(result: AuditResult, hotspots: int = 10) -> str:
-    return json.dumps(to_dict(result, hotspots), indent=1, ensure_ascii=False) + "\n"
+    """Compact JSON (the C encoder; indenting would switch to the slow Python one)."""
+    return json.dumps(to_dict(result, hotspots), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def write_atomic(path: str, text: str) -> None:
