@@ -1,0 +1,21 @@
+"""The wheel carries the package and the data that lives outside it."""
+
+import subprocess
+import sys
+import zipfile
+
+from conftest import REPO
+
+
+def test_wheel_contains_package_rules_reports_and_default_target(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), REPO],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("audit-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "audit/cli.py" in names
+    assert any(n.startswith("audit/_data/rules/") and n.endswith(".toml") for n in names)
+    assert any(n.startswith("audit/_data/reports/templates/") for n in names)
+    assert "audit/_data/refcc/__main__.py" in names
+    assert not any(n.startswith(("tests/", "bench/", "fixtures/")) for n in names)
+    entry = [n for n in names if n.endswith("entry_points.txt")]
+    assert entry and b"audit = audit.cli:main" in zipfile.ZipFile(wheel).read(entry[0])
