@@ -104,6 +104,13 @@ def test_unit_spans_and_lines():
     assert (f.physical, f.source, f.comment, f.blank) == (8, 4, 2, 2)
 
 
+def test_comments_inside_skipped_subtrees_are_counted():
+    code = ("struct S {\n    // field note\n    a: i32,\n}\n"
+            "fn f(\n    // parameter note\n    x: i32,\n) {\n    println!(\n        // macro note\n"
+            "        \"{}\", x);\n}\n")
+    assert measure_snippet(code, "rust").lines.comment == 3
+
+
 def test_syntax_error_is_measured_and_recorded():
     code = "fn good() { if true { 1 } else { 2 }; }\nfn broken( {\nfn later() {}\n"
     result = measure_snippet(code, "rust")
