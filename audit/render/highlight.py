@@ -1,0 +1,165 @@
+"""Syntax highlighting for report pages: a small tokenizer per language, every byte escaped.
+
+The audited code is untrusted. Each token's text goes through one translation
+table that escapes HTML metacharacters and turns invisible or direction-changing
+characters (bidi controls, zero-width characters, C0/C1 controls, NUL) into a
+visible marker, so a "Trojan Source" line reads the same in the report as it
+does to the compiler. Lines beyond ``max_chars`` are cut with a note.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markupsafe import Markup
+
+MAX_LINE_CHARS = 2000  # a longer line is shown cut, with the number of hidden characters
+
+# Characters that change how text is ordered or hide themselves: shown as markers.
+_INVISIBLE = ([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0),
+               0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
+               0x2028, 0x2029, 0x2060, *range(0x2066, 0x206A), 0xFEFF])
+
+
+def _marker(cp: int) -> str:
+    return f"U+{cp:04X}"
+
+
+# Plain text (names, paths, messages): markers as text, HTML escaping left to jinja2.
+_TEXT_TABLE = {cp: f"\u27e8{_marker(cp)}\u27e9" for cp in _INVISIBLE}
+# Highlighted source: HTML escaping and markers as spans in one pass.
+_HTML_TABLE = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&#34;",
+               ord("'"): "&#39;"}
+_HTML_TABLE.update({cp: f'<span class="cc" title="{_marker(cp)}">{_marker(cp)}</span>'
+                    for cp in _INVISIBLE})
+_HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
+
+
+def visible(text: str) -> str:
+    """Text with every invisible or bidi control character replaced by a visible marker."""
+    if _HAS_INVISIBLE.search(text) is None:
+        return text
+    return text.translate(_TEXT_TABLE)
+
+
+def escape(text: str) -> str:
+    """HTML-escape text and make invisible characters visible (the result is markup)."""
+    return text.translate(_HTML_TABLE)
+
+
+_RUST_KW = ("as async await break const continue crate dyn else enum extern false fn for if impl "
+            "in let loop match mod move mut pub ref return self Self static struct super trait "
+            "true type union unsafe use where while")
+_PY_KW = ("False None True and as assert async await break class continue def del elif else "
+          "except finally for from global if import in is lambda nonlocal not or pass raise "
+          "return try while with yield match case")
+_C_KW = ("auto break case char const continue default do double else enum extern float for goto "
+         "if inline int long register restrict return short signed sizeof static struct switch "
+         "typedef union unsigned void volatile while bool true false class namespace template "
+         "typename public private protected virtual new delete this nullptr using")
+
+_NUMBER = r"\b(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?)\w*"
+
+
+def _kw(words: str) -> str:
+    return r"\b(?:" + "|".join(words.split()) + r")\b"
+
+
+# Each pattern: (css class, regex). Order matters: comments and strings first.
+_PATTERNS = {
+    "rust": (("c", r"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"),
+             ("s", r'b?r(?P<hashes>#*)"[\s\S]*?(?:"(?P=hashes)|\Z)|b?"(?:\\[\s\S]|[^"\\])*(?:"|\Z)'
+                   r"|b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^'\\\n])'"),
+             ("a", r"#!?\[[^\]\n]*\]?"),
+             ("k", _kw(_RUST_KW)),
+             ("m", r"\b[A-Za-z_]\w*!"),
+             ("n", _NUMBER)),
+    "python": (("c", r"#[^\n]*"),
+               ("s", r"(?i:[rbuf]{0,2})(?:'''[\s\S]*?(?:'''|\Z)|\"\"\"[\s\S]*?(?:\"\"\"|\Z)"
+                     r"|'(?:\\.|[^'\\\n])*'?|\"(?:\\.|[^\"\\\n])*\"?)"),
+               ("a", r"^[ \t]*@[\w.]+"),
+               ("k", _kw(_PY_KW)),
+               ("n", _NUMBER)),
+    "c": (("c", r"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"),
+          ("s", r'"(?:\\[\s\S]|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?'),
+          ("a", r"^[ \t]*#[ \t]*\w+"),
+          ("k", _kw(_C_KW)),
+          ("n", _NUMBER)),
+}
+_PATTERNS["cpp"] = _PATTERNS["c"]
+
+
+def _compile(patterns) -> tuple[re.Pattern, tuple[str, ...]]:
+    # Named groups g<i> give the class of each match (lastindex is the outer group).
+    parts, classes = [], []
+    for i, (cls, rx) in enumerate(patterns):
+        parts.append(f"(?P<g{i}>{rx})")
+        classes.append(cls)
+    return re.compile("|".join(parts), re.MULTILINE), tuple(classes)
+
+
+_COMPILED = {lang: _compile(p) for lang, p in _PATTERNS.items()}
+
+
+class _Lines:
+    """Collects escaped pieces into lines, cutting any line beyond the character budget."""
+
+    def __init__(self, max_chars: int):
+        self.max_chars = max_chars
+        self.lines: list[str] = []
+        self.parts: list[str] = []
+        self.used = 0
+        self.hidden = 0
+
+    def add(self, text: str, cls: str | None) -> None:
+        pieces = text.split("\n")
+        for i, piece in enumerate(pieces):
+            if i:
+                self.end_line()
+            if piece:
+                self._add_piece(piece, cls)
+
+    def _add_piece(self, piece: str, cls: str | None) -> None:
+        room = self.max_chars - self.used
+        if room <= 0:
+            self.hidden += len(piece)
+            return
+        if len(piece) > room:
+            self.hidden += len(piece) - room
+            piece = piece[:room]
+        self.used += len(piece)
+        body = escape(piece)
+        self.parts.append(f'<span class="{cls}">{body}</span>' if cls else body)
+
+    def end_line(self) -> None:
+        if self.hidden:
+            self.parts.append(f'<span class="cut">\u2026 {self.hidden:,} more characters '
+                              'not shown</span>')
+        self.lines.append("".join(self.parts))
+        self.parts, self.used, self.hidden = [], 0, 0
+
+
+def highlight_lines(text: str, language: str, max_chars: int = MAX_LINE_CHARS) -> list[Markup]:
+    """One escaped, highlighted HTML fragment per source line (no trailing empty line)."""
+    out = _Lines(max_chars)
+    compiled = _COMPILED.get(language)
+    pos = 0
+    if compiled is not None:
+        pattern, classes = compiled
+        for m in pattern.finditer(text):
+            if m.start() > pos:
+                out.add(text[pos:m.start()], None)
+            out.add(m.group(), classes[int(m.lastgroup[1:])])
+            pos = m.end()
+    if pos < len(text):
+        out.add(text[pos:], None)
+    out.end_line()
+    lines = out.lines
+    if len(lines) > 1 and lines[-1] == "" and text.endswith("\n"):
+        lines.pop()
+    return [Markup(line) for line in lines]
+
+
+def plain_lines(text: str, max_chars: int = MAX_LINE_CHARS) -> list[Markup]:
+    """Escaped lines without highlighting (for corpus excerpts in unknown languages)."""
+    return highlight_lines(text, "", max_chars)

@@ -1,0 +1,98 @@
+"""`audit scan` extension: the --html DIR and --sarif FILE outputs.
+
+The report pages show source lines, so the files are read again, through the
+walker's own discovery and reader (the walker stays the only reader of the
+audited tree); a file that changed since it was measured is flagged on its page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """Options for the report outputs."""
+    parser.add_argument("--html", metavar="DIR",
+                        help="write a self-contained HTML report into DIR (open DIR/index.html)")
+    parser.add_argument("--sarif", metavar="FILE", help="write findings as SARIF 2.1.0 to FILE")
+    parser.add_argument("--sarif-help-uri", metavar="TEMPLATE", default="",
+                        help="help URI of each SARIF rule, with {rule} for the rule id "
+                             "(default: the rule's page in the --html report, else its rule file)")
+
+
+def write_outputs(args: argparse.Namespace, result, console) -> None:
+    """Write the HTML report and the SARIF file when asked for."""
+    if getattr(args, "html", None):
+        from audit.render import html
+
+        started = time.perf_counter()
+        sources = html.file_sources(result, source_reader(args))
+        stats = html.write_report(result, args.html, sources, rule_metadata(),
+                                  corpus_reader(result))
+        if not args.quiet:
+            console.print(f"HTML report written to {args.html}/index.html ({stats.pages:,} pages, "
+                          f"{stats.bytes / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
+    if getattr(args, "sarif", None):
+        from audit.render import json as json_render
+        from audit.render import sarif
+
+        doc = sarif.dumps(result, rule_metadata(), help_uri(args))
+        json_render.write_atomic(args.sarif, doc)
+        if not args.quiet:
+            console.print(f"SARIF written to {args.sarif}")
+
+
+def source_reader(args: argparse.Namespace):
+    """path -> bytes of an audited file (None when it can no longer be read), via the walker."""
+    from audit.commands.scan import build_config
+    from audit.walk import SourceFile, discover, read_source
+
+    config = build_config(args)
+    candidates = {c.path: c for c in discover(config).candidates}
+
+    def read(path: str) -> bytes | None:
+        cand = candidates.get(path)
+        if cand is None:
+            return None
+        source = read_source(cand, config.max_file_size)
+        return source.data if isinstance(source, SourceFile) else None
+
+    return read
+
+
+def rule_metadata() -> dict[str, dict]:
+    """Rule id -> name, category, severity, summary, docs and language, from the rule packs.
+
+    Empty when the rules stage is not installed; the report then shows occurrences only.
+    """
+    try:
+        registry = importlib.import_module("audit.rules.registry")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("audit.rules", "audit.rules.registry"):
+            raise
+        return {}
+    describe = getattr(registry, "describe_all", None)
+    return describe() if describe else {}
+
+
+def corpus_reader(result):
+    """match record -> corpus file text, through the provenance stage when it offers one."""
+    section = result.sections.get("provenance")
+    reader = getattr(section, "corpus_text", None)
+    if callable(reader):
+        return reader
+    return None
+
+
+def help_uri(args: argparse.Namespace) -> str:
+    """The SARIF help URI template: given, else the rule page of the HTML report."""
+    if args.sarif_help_uri:
+        return args.sarif_help_uri
+    if getattr(args, "html", None):
+        import os
+        import pathlib
+
+        return pathlib.Path(os.path.abspath(args.html)).as_uri() + "/{page}"
+    return ""

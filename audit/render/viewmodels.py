@@ -1,0 +1,808 @@
+"""View models for the HTML report: plain records built from an AuditResult.
+
+Templates only loop, branch and escape; every decision (what to show, in which
+order, which grade, where a link points) is made here. Every string that comes
+from the audited tree goes through :func:`visible` (bidi and control characters
+become markers) and is escaped by jinja2; source lines arrive as escaped markup
+from :mod:`audit.render.highlight`. Sections of later stages (rules, provenance,
+clones) are read through their ``to_dict()`` JSON contract, and each part of the
+report degrades to a short note when its section is absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from markupsafe import Markup
+
+from audit.render.highlight import highlight_lines, plain_lines, visible
+from audit.results import AuditResult, FileResult, Finding, Unit
+
+SourceText = Callable[[str], "str | None"]  # report path -> file text, None when unavailable
+CONTEXT_LINES = 2  # lines shown around matched spans in side-by-side views
+MAX_SPAN_LINES = 80  # longer matched spans are cut in side-by-side views
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+# -- links and small records --------------------------------------------------------------
+
+def page_slug(kind: str, key: str) -> str:
+    """A safe file name for a page: ASCII letters, digits and dashes, plus a hash of the key.
+
+    Paths and rule ids of the audited tree never become URLs as they are, so a path
+    such as ``javascript:alert(1).rs`` or ``../../x`` cannot turn into a live link.
+    """
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", key.rsplit("/", 1)[-1]).strip("-.")[:40] or "x"
+    digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{kind}-{base}-{digest}.html"
+
+
+def file_href(path: str, line: int | None = None) -> str:
+    return page_slug("file", path) + (f"#L{line}" if line else "")
+
+
+def rule_href(rule: str) -> str:
+    return page_slug("rule", rule)
+
+
+@dataclass(frozen=True)
+class Stat:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A letter for one area, with the number it comes from and where to read more."""
+
+    area: str
+    letter: str  # A-F, or "-" when the stage did not run
+    summary: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One of the few things a reviewer should look at first."""
+
+    kind: str
+    title: str
+    where: str
+    href: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FindingVM:
+    rule: str
+    rule_href: str
+    severity: str
+    category: str
+    message: str
+    path: str
+    href: str
+    line: int
+    end_line: int
+    unit: str
+    suppressed: str | None
+
+
+def finding_vm(f: Finding) -> FindingVM:
+    return FindingVM(visible(f.rule), rule_href(f.rule), f.severity, visible(f.category),
+                     visible(f.message), visible(f.path), file_href(f.path, f.line), f.line,
+                     f.end_line, visible(f.unit), None if f.suppressed is None
+                     else visible(f.suppressed))
+
+
+def _sorted_findings(findings) -> list[Finding]:
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3), f.path, f.line,
+                                           f.rule, f.column, f.message))
+
+
+def script_json(data) -> Markup:
+    """JSON safe to embed in a ``<script type="application/json">`` element.
+
+    ``<``, ``>`` and ``&`` become unicode escapes, so no ``</script>`` or comment
+    opener can end the element early; U+2028/2029 are escaped for old parsers.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return Markup(text)
+
+
+# -- grades ------------------------------------------------------------------------------
+
+# Upper limits (exclusive) for A..E; anything at or above the last limit is F.
+SHARE_BANDS = (0.05, 0.10, 0.20, 0.30, 0.40)  # share of source lines in a bad state
+DENSITY_BANDS = (1.0, 3.0, 6.0, 10.0, 20.0)  # findings (warning or worse) per 1,000 source lines
+
+
+def band(value: float, limits: tuple[float, ...]) -> str:
+    """The letter A-F for value, given the five upper limits of A to E."""
+    for letter, top in zip("ABCDE", limits):
+        if value < top:
+            return letter
+    return "F"
+
+
+def grades(result: AuditResult, sections: dict) -> list[Grade]:
+    """A grade per area: complexity, maintainability, findings, duplication, provenance."""
+    t = result.totals
+    out = [Grade("complexity", band(t.poor_share, SHARE_BANDS),
+                 f"{t.poor_share:.1%} of source lines sit in functions ranked D-F",
+                 "hotspots.html")]
+    low_mi = sum(u.metrics.sloc for f in result.files for u in f.functions if u.metrics.mi < 20)
+    share = low_mi / t.lines.source if t.lines.source else 0.0
+    out.append(Grade("maintainability", band(share, SHARE_BANDS),
+                     f"{share:.1%} of source lines sit in functions with a maintainability "
+                     "index below 20", "files.html"))
+    out.append(_findings_grade(result, sections))
+    clones = sections.get("clones")
+    if clones is None:
+        out.append(Grade("duplication", "-", "clone detection did not run", "clones.html"))
+    else:
+        dup = float(clones.get("duplication_share", 0.0))
+        out.append(Grade("duplication", band(dup, SHARE_BANDS),
+                         f"{dup:.1%} of source lines repeat another function", "clones.html"))
+    return out
+
+
+def _findings_grade(result: AuditResult, sections: dict) -> Grade:
+    if "rules" not in sections and not result.findings:
+        return Grade("findings", "-", "rules did not run", "rules.html")
+    active = [f for f in result.findings if f.suppressed is None and f.severity != "info"]
+    kloc = result.totals.lines.source / 1000
+    density = len(active) / kloc if kloc else 0.0
+    return Grade("findings", band(density, DENSITY_BANDS),
+                 f"{density:.1f} warnings or errors per 1,000 source lines", "rules.html")
+
+
+# -- charts (geometry only; the SVG is drawn by the template) ------------------------------
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    w: float
+    h: float
+    cls: str
+    label: str
+    value: str
+    title: str
+    lx: float  # where the label and the value are written
+    ly: float
+    vx: float
+    vy: float
+    anchor: str  # text-anchor of the label: middle under a column, end left of a row
+
+
+@dataclass(frozen=True)
+class BarChart:
+    title: str
+    width: int
+    height: int
+    bars: list[Bar]
+    note: str = ""
+
+
+CC_BINS = ((1, 1), (2, 3), (4, 5), (6, 10), (11, 15), (16, 20), (21, 30), (31, 40),
+           (41, 60), (61, 100), (101, 10**9))
+
+
+def complexity_histogram(result: AuditResult, width: int = 640, height: int = 220) -> BarChart:
+    """Functions per cyclomatic-complexity bin, coloured by rank (log-scaled heights)."""
+    from audit.metrics.grades import cc_rank
+
+    counts = [0] * len(CC_BINS)
+    for f in result.files:
+        for u in f.functions:
+            cc = u.metrics.cyclomatic
+            counts[next(i for i, (lo, hi) in enumerate(CC_BINS) if lo <= cc <= hi)] += 1
+    top = max(counts) or 1
+    slot = width / len(CC_BINS)
+    plot_h = height - 40
+    bars = []
+    for i, ((lo, hi), n) in enumerate(zip(CC_BINS, counts)):
+        h = plot_h * _log_share(n, top)
+        label = str(lo) if lo == hi else (f"{lo}+" if hi > 10**6 else f"{lo}-{hi}")
+        x, y = round(i * slot + 4, 1), round(plot_h - h + 14, 1)
+        bars.append(Bar(x, y, round(slot - 8, 1), round(h, 1), f"rank-{cc_rank(lo)}", label,
+                        f"{n:,}", f"{n:,} functions with cyclomatic complexity {label}",
+                        round(x + slot / 2 - 4, 1), height - 8, round(x + slot / 2 - 4, 1),
+                        round(y - 3, 1), "middle"))
+    return BarChart("Functions by cyclomatic complexity", width, height, bars,
+                    "bar heights on a log scale")
+
+
+def _log_share(n: int, top: int) -> float:
+    import math
+
+    return math.log1p(n) / math.log1p(top) if n else 0.0
+
+
+def findings_chart(result: AuditResult, width: int = 640) -> BarChart | None:
+    """Findings per category as horizontal bars, largest first."""
+    cats = Counter(f.category for f in result.findings if f.suppressed is None)
+    if not cats:
+        return None
+    items = sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[:12]
+    top = items[0][1]
+    row, label_w = 24, 170
+    bars = []
+    for i, (cat, n) in enumerate(items):
+        w = round((width - label_w - 60) * n / top, 1)
+        bars.append(Bar(label_w, i * row + 4, w, row - 8, "finding-bar", visible(cat), f"{n:,}",
+                        f"{n:,} findings in {visible(cat)}", label_w - 6, i * row + 17,
+                        label_w + w + 4, i * row + 17, "end"))
+    return BarChart("Findings by category", width, row * len(items) + 8, bars)
+
+
+@dataclass(frozen=True)
+class Cell:
+    x: float
+    y: float
+    w: float
+    h: float
+    cls: str
+    href: str
+    title: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TreeMap:
+    title: str
+    width: int
+    height: int
+    cells: list[Cell]
+    note: str
+
+
+def file_treemap(result: AuditResult, width: int = 960, height: int = 420) -> TreeMap:
+    """Files as rectangles: area is source lines, colour the worst function rank in the file."""
+    files = sorted((f for f in result.files if f.lines.source),
+                   key=lambda f: (-f.lines.source, f.path))
+    rects = squarify([f.lines.source for f in files], 0.0, 0.0, float(width), float(height))
+    cells = []
+    for f, (x, y, w, h) in zip(files, rects):
+        worst = max((u.rank for u in f.functions), default="A")
+        name = visible(f.path.rsplit("/", 1)[-1])
+        label = name if w > 7 * len(name) and h > 16 else ""
+        cells.append(Cell(round(x, 1), round(y, 1), round(w, 1), round(h, 1), f"rank-{worst}",
+                          file_href(f.path), f"{visible(f.path)}: {f.lines.source:,} source "
+                          f"lines, worst function rank {worst}, MI {f.mi:.0f}", label))
+    return TreeMap("Files by size and complexity", width, height, cells,
+                   "area: source lines; colour: the worst function rank in the file")
+
+
+def squarify(values: list[float], x: float, y: float, w: float, h: float) -> list[tuple]:
+    """Squarified treemap (Bruls, Huizing and van Wijk, 2000) of values sorted descending."""
+    total = sum(values)
+    if not values or total <= 0:
+        return []
+    scale = w * h / total
+    areas = [v * scale for v in values]
+    out: list[tuple] = []
+    start = 0
+    while start < len(areas):
+        short = min(w, h)
+        end = start + 1
+        while end < len(areas) and _worst(areas[start:end + 1], short) <= _worst(areas[start:end], short):
+            end += 1
+        row = areas[start:end]
+        thick = sum(row) / short
+        offset = 0.0
+        for a in row:
+            length = a / thick
+            out.append((x, y + offset, thick, length) if w >= h else (x + offset, y, length, thick))
+            offset += length
+        if w >= h:
+            x, w = x + thick, w - thick
+        else:
+            y, h = y + thick, h - thick
+        start = end
+    return out
+
+
+def _worst(row: list[float], short: float) -> float:
+    s = sum(row)
+    return max(max(short * short * a / (s * s), (s * s) / (short * short * a)) for a in row)
+
+
+# -- overview ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Overview:
+    target: list[str]
+    created: str
+    versions: list[Stat]
+    stats: list[Stat]
+    grades: list[Grade]
+    verdict: "ProvenanceSummary | None"
+    leads: list[Lead]
+    histogram: BarChart
+    treemap: TreeMap
+    findings_chart: BarChart | None
+    skipped: list[Stat]
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class ProvenanceSummary:
+    verdict: str
+    score: str
+    corpora: list[str]
+
+
+def overview(result: AuditResult, sections: dict) -> Overview:
+    """The first page: what was audited, when, with what, how it grades, where to look."""
+    t = result.totals
+    stats = [Stat("files measured", f"{t.files:,}"), Stat("files skipped", f"{t.skipped:,}"),
+             Stat("source lines", f"{t.lines.source:,}"),
+             Stat("functions", f"{t.functions:,}"),
+             Stat("mean cyclomatic complexity", f"{t.cyclomatic_mean:.2f}"),
+             Stat("functions ranked D-F", f"{t.ranks['D'] + t.ranks['E'] + t.ranks['F']:,}"),
+             Stat("findings", f"{len(result.findings):,}")]
+    skipped = Counter(s.reason for s in result.skipped)
+    return Overview(
+        target=[visible(str(p)) for p in result.config.get("paths", [])],
+        created=result.created, versions=_versions(result, sections), stats=stats,
+        grades=grades(result, sections), verdict=_verdict(sections.get("provenance")),
+        leads=leads(result, sections), histogram=complexity_histogram(result),
+        treemap=file_treemap(result), findings_chart=findings_chart(result),
+        skipped=[Stat(visible(r), f"{n:,}") for r, n in sorted(skipped.items())],
+        warnings=[visible(w) for w in result.warnings])
+
+
+def _versions(result: AuditResult, sections: dict) -> list[Stat]:
+    out = [Stat("audit", result.tool_version), Stat("result format", str(result.format_version))]
+    rules = sections.get("rules") or {}
+    if rules.get("version"):
+        out.append(Stat("rule packs", visible(str(rules["version"]))))
+    for c in (sections.get("provenance") or {}).get("corpora", []):
+        out.append(Stat(f"corpus {visible(str(c.get('name', '?')))}", _corpus_version(c)))
+    cfg = result.config
+    out.append(Stat("languages", ", ".join(cfg.get("languages", []))))
+    if cfg.get("python_engine"):
+        out.append(Stat("python engine", str(cfg["python_engine"])))
+    return out
+
+
+def _corpus_version(c: dict) -> str:
+    bits = [str(c[k]) for k in ("source", "version", "files") if c.get(k) not in (None, "")]
+    return visible(" \u00b7 ".join(bits)) or "indexed"
+
+
+def _verdict(prov: dict | None) -> ProvenanceSummary | None:
+    if not prov:
+        return None
+    corpora = [visible(str(c.get("name", "?"))) for c in prov.get("corpora", [])]
+    return ProvenanceSummary(visible(str(prov.get("verdict", "unknown"))),
+                             f"{float(prov.get('score', 0.0)):.2f}", corpora)
+
+
+def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
+    """The few things to look at first: worst functions, top rules, strongest match, clones."""
+    out = []
+    for f, u in result.hotspots(n):
+        m = u.metrics
+        out.append(Lead("function", visible(u.qualname), f"{visible(f.path)}:{u.start_line}",
+                        file_href(f.path, u.start_line),
+                        f"cyclomatic {m.cyclomatic}, cognitive {m.cognitive}, {m.sloc} source "
+                        f"lines (rank {u.rank})"))
+    errors = Counter(x.rule for x in result.findings
+                     if x.suppressed is None and x.severity == "error")
+    for rule, count in sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[:n]:
+        out.append(Lead("rule", visible(rule), f"{count:,} occurrences", rule_href(rule),
+                        "error-level findings"))
+    match = _strongest_match(sections.get("provenance"))
+    if match:
+        path, m = match
+        out.append(Lead("provenance", f"{visible(path)} \u2194 {visible(str(m.get('corpus_path')))}",
+                        visible(str(m.get("corpus", ""))), "provenance.html",
+                        f"match score {float(m.get('score', 0)):.2f}"))
+    groups = (sections.get("clones") or {}).get("groups", [])
+    if groups:
+        g = groups[0]
+        first = g["members"][0]
+        out.append(Lead("clones", f"{g['size']} copies of {visible(first['qualname'])}",
+                        f"{visible(first['path'])}:{first['start_line']}", "clones.html#G1",
+                        f"{g.get('duplicated_sloc', 0):,} duplicated source lines"))
+    return out
+
+
+def _strongest_match(prov: dict | None):
+    best = None
+    for f in (prov or {}).get("files", []):
+        if f.get("verdict") == "clean":
+            continue
+        for m in f.get("matches", []):
+            key = (-float(m.get("score", 0)), f.get("path", ""))
+            if best is None or key < best[0]:
+                best = (key, (f.get("path", ""), m))
+    return best[1] if best else None
+
+
+# -- hotspots ----------------------------------------------------------------------------
+
+HOTSPOT_COLUMNS = ("file", "function", "line", "rank", "cyclomatic", "cognitive", "nesting",
+                   "sloc", "params", "mi", "findings", "test")
+
+
+def unit_finding_counts(f: FileResult) -> dict[int, int]:
+    """Active findings per function, keyed by the unit's start line (innermost unit wins)."""
+    spans = sorted(f.functions, key=lambda u: (u.start_line, -u.end_line))
+    counts: dict[int, int] = defaultdict(int)
+    for x in f.findings:
+        if x.suppressed is not None:
+            continue
+        inner = None
+        for u in spans:
+            if u.start_line <= x.line <= u.end_line:
+                inner = u
+            elif u.start_line > x.line:
+                break
+        if inner is not None:
+            counts[inner.start_line] += 1
+    return counts
+
+
+def hotspot_data(result: AuditResult) -> Markup:
+    """Every function as compact rows for the hotspot table script, safely embedded."""
+    files, rows = [], []
+    for fi, f in enumerate(result.files):
+        files.append([visible(f.path), file_href(f.path)])
+        counts = unit_finding_counts(f)
+        for u in f.functions:
+            m = u.metrics
+            rows.append([fi, visible(u.qualname), u.start_line, u.rank, m.cyclomatic, m.cognitive,
+                         m.nesting, m.sloc, m.params, round(m.mi, 1), counts.get(u.start_line, 0),
+                         1 if u.is_test else 0])
+    return script_json({"columns": list(HOTSPOT_COLUMNS), "files": files, "rows": rows})
+
+
+# -- files -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FunctionRow:
+    qualname: str
+    kind: str
+    href: str
+    line: int
+    end_line: int
+    rank: str
+    cyclomatic: int
+    cognitive: int
+    nesting: int
+    sloc: int
+    params: int
+    mi: str
+    findings: int
+    is_test: bool
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    no: int
+    html: Markup
+    findings: list[FindingVM]
+    unit_start: str  # qualname of a function starting here, for a marker; "" otherwise
+
+
+@dataclass(frozen=True)
+class XRef:
+    """A pointer from a file page to a provenance match or a clone group."""
+
+    label: str
+    href: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class FilePage:
+    path: str
+    href: str
+    language: str
+    swhid: str
+    stats: list[Stat]
+    functions: list[FunctionRow]
+    lines: list[SourceLine]
+    findings: list[FindingVM]
+    xrefs: list[XRef]
+    note: str  # why the source is missing or differs from what was measured
+
+
+def function_rows(f: FileResult) -> list[FunctionRow]:
+    counts = unit_finding_counts(f)
+    return [FunctionRow(visible(u.qualname), u.kind, f"#L{u.start_line}", u.start_line,
+                        u.end_line, u.rank, u.metrics.cyclomatic, u.metrics.cognitive,
+                        u.metrics.nesting, u.metrics.sloc, u.metrics.params, f"{u.metrics.mi:.0f}",
+                        counts.get(u.start_line, 0), u.is_test)
+            for u in f.functions]
+
+
+def file_page(f: FileResult, text: str | None, sections: dict) -> FilePage:
+    """A file with its highlighted source, findings at their lines and metrics per function."""
+    from audit.walk import git_blob_sha1
+
+    note = ""
+    lines: list[SourceLine] = []
+    if text is None:
+        note = "The source could not be read when the report was written."
+    else:
+        if git_blob_sha1(text.encode("utf-8", "surrogateescape")) != f.sha1:
+            note = "The file changed after it was measured; lines may not match the metrics."
+        lines = _source_lines(f, text)
+    stats = [Stat("lines", f"{f.lines.physical:,}"), Stat("source", f"{f.lines.source:,}"),
+             Stat("comments", f"{f.lines.comment:,}"), Stat("functions", f"{len(f.functions):,}"),
+             Stat("maintainability index", f"{f.mi:.0f} ({f.mi_rank})"),
+             Stat("findings", f"{len(f.findings):,}")]
+    if f.parse_errors:
+        spans = ", ".join(f"{e.start_line}-{e.end_line}" for e in f.parse_errors[:5])
+        stats.append(Stat("syntax errors at lines", spans))
+    return FilePage(visible(f.path), file_href(f.path), f.language, f"swh:1:cnt:{f.sha1}", stats,
+                    function_rows(f), lines, [finding_vm(x) for x in _sorted_findings(f.findings)],
+                    _xrefs(f.path, sections), note)
+
+
+def _source_lines(f: FileResult, text: str) -> list[SourceLine]:
+    by_line: dict[int, list[FindingVM]] = defaultdict(list)
+    for x in _sorted_findings(f.findings):
+        by_line[x.line].append(finding_vm(x))
+    starts = {}
+    for u in f.units:
+        starts.setdefault(u.start_line, visible(u.qualname))
+    return [SourceLine(i, html, by_line.get(i, []), starts.get(i, ""))
+            for i, html in enumerate(highlight_lines(text, f.language), 1)]
+
+
+def _xrefs(path: str, sections: dict) -> list[XRef]:
+    out = []
+    for pf in (sections.get("provenance") or {}).get("files", []):
+        if pf.get("path") != path:
+            continue
+        for i, m in enumerate(pf.get("matches", [])):
+            out.append(XRef(f"corpus match: {visible(str(m.get('corpus_path', '?')))}",
+                            f"provenance.html#{_match_anchor(path, i)}",
+                            f"{visible(str(m.get('corpus', '')))}, score "
+                            f"{float(m.get('score', 0)):.2f}"))
+    for gi, g in enumerate((sections.get("clones") or {}).get("groups", []), 1):
+        for mem in g.get("members", []):
+            if mem.get("path") == path:
+                out.append(XRef(f"clone group {gi}: {visible(mem['qualname'])}",
+                                f"clones.html#G{gi}", f"{g['size']} members, similarity "
+                                f"{float(g.get('similarity', 0)):.2f}"))
+    return out
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    href: str
+    language: str
+    sloc: int
+    functions: int
+    worst: str
+    mi: str
+    findings: int
+
+
+def file_rows(result: AuditResult) -> list[FileRow]:
+    return [FileRow(visible(f.path), file_href(f.path), f.language, f.lines.source,
+                    len(f.functions), max((u.rank for u in f.functions), default="-"),
+                    f"{f.mi:.0f}", len(f.findings)) for f in result.files]
+
+
+# -- rules -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DocSection:
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RulePage:
+    id: str
+    href: str
+    name: str
+    category: str
+    severity: str
+    summary: str
+    docs: list[DocSection]
+    occurrences: list[FindingVM]
+    suppressed: int
+
+
+def rule_pages(result: AuditResult, meta: dict[str, dict]) -> list[RulePage]:
+    """A page per rule that has metadata or occurrences, most occurrences first.
+
+    ``meta`` maps rule id to plain data: name, category, severity, summary and
+    ``docs`` (heading -> text); a rule without metadata still gets its occurrences.
+    """
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for x in result.findings:
+        by_rule[x.rule].append(x)
+    pages = []
+    for rule in sorted(set(by_rule) | set(meta)):
+        hits, info = by_rule.get(rule, []), meta.get(rule, {})
+        first = hits[0] if hits else None
+        docs = [DocSection(visible(str(h)), visible(str(t)))
+                for h, t in (info.get("docs") or {}).items() if t]
+        pages.append(RulePage(
+            visible(rule), rule_href(rule), visible(str(info.get("name", rule))),
+            visible(str(info.get("category", first.category if first else ""))),
+            str(info.get("severity", first.severity if first else "")),
+            visible(str(info.get("summary", ""))), docs,
+            [finding_vm(x) for x in _sorted_findings(hits)],
+            sum(1 for x in hits if x.suppressed is not None)))
+    pages.sort(key=lambda p: (-len(p.occurrences), p.id))
+    return pages
+
+
+# -- side by side: provenance and clones --------------------------------------------------
+
+@dataclass(frozen=True)
+class CodeLine:
+    no: int
+    html: Markup
+    hit: bool  # inside a matched span
+
+
+@dataclass(frozen=True)
+class Pane:
+    title: str
+    href: str  # the file page for audited code; "" for corpus code
+    lines: list[CodeLine]
+    note: str
+
+
+def pane(text: str | None, language: str, span: tuple[int, int], title: str, href: str) -> Pane:
+    """Lines of span with context around them; matched lines flagged; long spans cut."""
+    start, end = span
+    if text is None:
+        return Pane(title, href, [], f"lines {start}-{end}; the text is not available here")
+    lines = text.split("\n")
+    lo, hi = max(1, start - CONTEXT_LINES), min(len(lines), end + CONTEXT_LINES)
+    note = ""
+    if hi - lo + 1 > MAX_SPAN_LINES:
+        hi, note = lo + MAX_SPAN_LINES - 1, f"cut after {MAX_SPAN_LINES} lines"
+    html = highlight_lines("\n".join(lines[lo - 1:hi]), language) if language \
+        else plain_lines("\n".join(lines[lo - 1:hi]))
+    return Pane(title, href, [CodeLine(lo + i, h, start <= lo + i <= end)
+                              for i, h in enumerate(html)], note)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    kind: str
+    lines: str
+    corpus_lines: str
+    left: Pane
+    right: Pane
+
+
+@dataclass(frozen=True)
+class MatchView:
+    anchor: str
+    corpus: str
+    corpus_path: str
+    swhid: str
+    score: str
+    channels: list[Stat]
+    rarity: str
+    discounted: list[str]
+    evidence: list[Evidence]
+
+
+@dataclass(frozen=True)
+class ProvenanceFile:
+    path: str
+    href: str
+    verdict: str
+    score: str
+    matches: list[MatchView]
+
+
+@dataclass(frozen=True)
+class ProvenancePage:
+    summary: ProvenanceSummary | None
+    discounted: list[Stat]
+    files: list[ProvenanceFile]
+    clean_files: int
+
+
+CorpusText = Callable[[dict], "str | None"]  # match record -> corpus file text
+
+
+def _match_anchor(path: str, i: int) -> str:
+    return "M" + hashlib.sha1(path.encode("utf-8", "surrogatepass")).hexdigest()[:10] + f"-{i}"
+
+
+def _span(value) -> tuple[int, int]:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return int(value[0]), int(value[1])
+    return 0, -1
+
+
+def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusText,
+                    languages: dict[str, str]) -> ProvenancePage:
+    """Every file that is not clean, with each match side by side, strongest first."""
+    if not prov:
+        return ProvenancePage(None, [], [], 0)
+    files, clean = [], 0
+    ordered = sorted(prov.get("files", []), key=lambda f: (-float(f.get("score", 0)), f["path"]))
+    for pf in ordered:
+        if pf.get("verdict") == "clean" and not pf.get("matches"):
+            clean += 1
+            continue
+        path = pf["path"]
+        text = sources(path)
+        matches = [_match_view(path, i, m, text, languages.get(path, ""), corpus_text)
+                   for i, m in enumerate(pf.get("matches", []))]
+        files.append(ProvenanceFile(visible(path), file_href(path), visible(str(pf.get("verdict"))),
+                                    f"{float(pf.get('score', 0)):.2f}", matches))
+    discounted = [Stat(visible(str(k)), f"{v:,}" if isinstance(v, int) else visible(str(v)))
+                  for k, v in sorted((prov.get("discounted") or {}).items())]
+    return ProvenancePage(_verdict(prov), discounted, files, clean)
+
+
+def _match_view(path, i, m, text, language, corpus_text) -> MatchView:
+    corpus_src = corpus_text(m)
+    cpath = visible(str(m.get("corpus_path", "?")))
+    evidence = []
+    for ev in m.get("evidence", []):
+        lines, clines = _span(ev.get("lines")), _span(ev.get("corpus_lines"))
+        evidence.append(Evidence(
+            visible(str(ev.get("kind", ""))), f"{lines[0]}-{lines[1]}", f"{clines[0]}-{clines[1]}",
+            pane(text, language, lines, f"{visible(path)} lines {lines[0]}-{lines[1]}",
+                 file_href(path, lines[0])),
+            pane(corpus_src, "c", clines, f"{cpath} lines {clines[0]}-{clines[1]}", "")))
+    channels = [Stat(visible(str(k)), f"{float(v):.2f}")
+                for k, v in sorted((m.get("channels") or {}).items())]
+    rarity = m.get("rarity")
+    return MatchView(_match_anchor(path, i), visible(str(m.get("corpus", ""))), cpath,
+                     visible(str(m.get("swhid", ""))), f"{float(m.get('score', 0)):.2f}", channels,
+                     "" if rarity is None else f"{float(rarity):.2f}",
+                     [visible(str(d)) for d in m.get("discounted", [])], evidence)
+
+
+@dataclass(frozen=True)
+class CloneGroupView:
+    anchor: str
+    size: int
+    similarity: str
+    duplicated_sloc: int
+    panes: list[Pane]
+
+
+@dataclass(frozen=True)
+class ClonesPage:
+    ran: bool
+    share: str
+    groups: list[CloneGroupView]
+    total_groups: int
+
+
+def clones_page(clones: dict | None, sources: SourceText, languages: dict[str, str],
+                limit: int = 200) -> ClonesPage:
+    """Clone groups with their members side by side, largest duplication first."""
+    if clones is None:
+        return ClonesPage(False, "", [], 0)
+    groups = []
+    for gi, g in enumerate(clones.get("groups", [])[:limit], 1):
+        panes = [pane(sources(m["path"]), languages.get(m["path"], ""),
+                      (m["start_line"], m["end_line"]),
+                      f"{visible(m['path'])}:{m['start_line']} {visible(m['qualname'])}",
+                      file_href(m["path"], m["start_line"])) for m in g.get("members", [])[:4]]
+        groups.append(CloneGroupView(f"G{gi}", g["size"], f"{float(g.get('similarity', 0)):.2f}",
+                                     int(g.get("duplicated_sloc", 0)), panes))
+    share = f"{float(clones.get('duplication_share', 0)):.1%}"
+    return ClonesPage(True, share, groups, len(clones.get("groups", [])))

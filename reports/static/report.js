@@ -1,0 +1,154 @@
+// audit report: sortable tables and the hotspot table. Plain DOM, no framework, no network.
+// Text from the audited tree is only ever set through textContent, never as HTML.
+"use strict";
+
+(function () {
+  function cellValue(td) {
+    var v = td.getAttribute("data-v");
+    if (v === null) v = td.textContent.trim();
+    var n = Number(v.replace(/,/g, ""));
+    return v !== "" && !isNaN(n) ? n : v.toLowerCase();
+  }
+
+  function compare(a, b) {
+    if (typeof a === typeof b) return a < b ? -1 : a > b ? 1 : 0;
+    return typeof a === "number" ? -1 : 1;
+  }
+
+  function markSorted(ths, th, dir) {
+    ths.forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
+  }
+
+  // Static tables: click a header to sort its rows; click again to reverse.
+  function makeSortable(table) {
+    var ths = Array.prototype.slice.call(table.querySelectorAll("thead th"));
+    ths.forEach(function (th, col) {
+      th.addEventListener("click", function () {
+        var dir = th.getAttribute("aria-sort") === "descending" ? 1 : -1;
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (r1, r2) {
+          return dir * compare(cellValue(r1.cells[col]), cellValue(r2.cells[col]));
+        });
+        var frag = document.createDocumentFragment();
+        rows.forEach(function (r) { frag.appendChild(r); });
+        body.appendChild(frag);
+        markSorted(ths, th, dir);
+      });
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
+
+  // The hotspot table: every function, rendered from embedded JSON in pages of rows.
+  var dataEl = document.getElementById("hotspot-data");
+  if (!dataEl) return;
+  var data = JSON.parse(dataEl.textContent);
+  var C = {};
+  data.columns.forEach(function (name, i) { C[name] = i; });
+  var RANKS = "ABCDEF";
+  var PAGE = 500;
+  var table = document.getElementById("hs-table");
+  var body = table.tBodies[0];
+  var status = document.getElementById("hs-status");
+  var more = document.getElementById("hs-more");
+  var ths = Array.prototype.slice.call(table.querySelectorAll("thead th"));
+  var sortKey = "cyclomatic", sortDir = -1, shown = PAGE, view = [];
+
+  function value(row, key) {
+    if (key === "file") return data.files[row[C.file]][0];
+    if (key === "rank") return RANKS.indexOf(row[C.rank]);
+    return row[C[key]];
+  }
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function link(text, href) {
+    var a = el("a", text);
+    a.setAttribute("href", href);
+    return a;
+  }
+
+  function rowElement(row) {
+    var file = data.files[row[C.file]];
+    var tr = document.createElement("tr");
+    if (row[C.test]) tr.className = "test";
+    var name = el("td");
+    name.appendChild(link(row[C["function"]], file[1] + "#L" + row[C.line]));
+    tr.appendChild(name);
+    var where = el("td", "", "path");
+    where.appendChild(link(file[0] + ":" + row[C.line], file[1] + "#L" + row[C.line]));
+    tr.appendChild(where);
+    tr.appendChild(el("td", row[C.rank], "rank rank-" + row[C.rank]));
+    ["cyclomatic", "cognitive", "nesting", "sloc", "params", "mi", "findings"].forEach(function (k) {
+      tr.appendChild(el("td", row[C[k]], "num"));
+    });
+    return tr;
+  }
+
+  function filtered() {
+    var text = document.getElementById("hs-text").value.trim().toLowerCase();
+    var rank = RANKS.indexOf(document.getElementById("hs-rank").value);
+    var metric = document.getElementById("hs-metric").value;
+    var min = parseFloat(document.getElementById("hs-min").value);
+    var withFindings = document.getElementById("hs-findings").checked;
+    var tests = document.getElementById("hs-tests").checked;
+    return data.rows.filter(function (row) {
+      if (!tests && row[C.test]) return false;
+      if (rank > 0 && RANKS.indexOf(row[C.rank]) < rank) return false;
+      if (!isNaN(min) && row[C[metric]] < min) return false;
+      if (withFindings && !row[C.findings]) return false;
+      if (text && row[C["function"]].toLowerCase().indexOf(text) < 0 &&
+          data.files[row[C.file]][0].toLowerCase().indexOf(text) < 0) return false;
+      return true;
+    });
+  }
+
+  function render() {
+    var frag = document.createDocumentFragment();
+    view.slice(0, shown).forEach(function (row) { frag.appendChild(rowElement(row)); });
+    body.textContent = "";
+    body.appendChild(frag);
+    var n = Math.min(shown, view.length);
+    status.textContent = "showing " + n + " of " + view.length + " matching functions (" +
+      data.rows.length + " in all)";
+    more.hidden = view.length <= shown;
+  }
+
+  function update() {
+    view = filtered();
+    view.sort(function (a, b) {
+      return sortDir * compare(value(a, sortKey), value(b, sortKey)) ||
+        compare(value(a, "file"), value(b, "file")) || a[C.line] - b[C.line];
+    });
+    shown = PAGE;
+    ths.forEach(function (th) {
+      th.removeAttribute("aria-sort");
+      if (th.getAttribute("data-key") === sortKey)
+        th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
+    });
+    render();
+  }
+
+  ths.forEach(function (th) {
+    th.addEventListener("click", function () {
+      var key = th.getAttribute("data-key");
+      sortDir = key === sortKey ? -sortDir : (key === "function" || key === "file" ? 1 : -1);
+      sortKey = key;
+      update();
+    });
+  });
+  ["hs-text", "hs-rank", "hs-metric", "hs-min", "hs-findings", "hs-tests"].forEach(function (id) {
+    var e = document.getElementById(id);
+    e.addEventListener(e.type === "search" || e.type === "number" ? "input" : "change", update);
+  });
+  document.getElementById("hs-filters").addEventListener("submit", function (ev) { ev.preventDefault(); });
+  more.addEventListener("click", function () { shown += PAGE; render(); });
+  update();
+})();
