@@ -1,0 +1,215 @@
+"""`audit compare A B`: two trees (folders or REPO@REV) side by side, deltas down to functions."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+from audit.commands import common_options
+from audit.compare import CompareResult, Snapshot, compare, line_hashes, tracked_delta
+from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
+from audit.errors import EXIT_OK
+from audit.cache import make_job, open_cache, results_for
+from audit.gitsource import GitSource, RepoRev, parse_repo_rev, path_filter
+from audit.pipeline import Job, scan
+from audit.render import json as json_render
+from audit.render.terminal import make_console
+from audit.walk import SkippedFile, discover, read_source
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "compare", help="compare two trees or revisions: metric, finding and provenance deltas",
+        description="Compare two source trees: A and B are folders or REPO@REV (a git repository, "
+                    "bare or not, and a branch, tag, commit id or REV~N). Reports deltas per "
+                    "project, file and function (added, removed, changed, moved), new and fixed "
+                    "hotspots and findings, and how much of B derives from A.",
+    )
+    p.add_argument("a", metavar="A", help="the baseline: a folder or REPO@REV")
+    p.add_argument("b", metavar="B", help="the tree to compare with it: a folder or REPO@REV")
+    p.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
+    p.add_argument("--html", metavar="FILE", help="write the comparison as an HTML page")
+    add_analysis_options(p)
+    p.add_argument("--hotspots", type=int, default=10, metavar="N",
+                   help="compare the N most complex functions of each side (default 10)")
+    p.add_argument("--no-provenance", action="store_true",
+                   help="do not match B's new and changed units against A")
+    p.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
+    common_options(p)
+    p.set_defaults(run=run)
+
+
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by compare and history: what is read and how results are cached."""
+    p.add_argument("--include", action="append", default=[], metavar="GLOB",
+                   help="only files matching this glob (repeatable, gitignore syntax)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out files and folders matching this glob (repeatable)")
+    p.add_argument("--language", action="append", choices=("rust", "python"), metavar="LANG",
+                   help="audit only this language: rust or python (repeatable; default both)")
+    p.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, metavar="BYTES",
+                   help=f"skip files larger than this (default {DEFAULT_MAX_FILE_SIZE})")
+    p.add_argument("--python-engine", choices=("radon", "tree-sitter"), default="radon",
+                   help="source of Python cyclomatic and Halstead counts (default radon)")
+    p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                   help="worker processes (default: one per core)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="per-blob result cache for git revisions (default: the user cache folder, "
+                        "or $AUDIT_CACHE_DIR)")
+    p.add_argument("--no-cache", action="store_true", help="keep results in memory only")
+    p.add_argument("--no-rules", action="store_true", help="measure only; do not run rule packs")
+
+
+def scan_config(args, path: str) -> ScanConfig:
+    return ScanConfig(
+        paths=(path,), languages=tuple(args.language or ("rust", "python")),
+        include=tuple(args.include), exclude=tuple(args.exclude),
+        max_file_size=args.max_file_size, jobs=args.jobs,
+        extra={"python_engine": args.python_engine},
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    console = make_console(args.no_color)
+    job = make_job(args.max_file_size, args.python_engine, rules=not args.no_rules)
+    side_a = load_side(args, args.a, job)
+    side_b = load_side(args, args.b, job)
+    config = {"a": args.a, "b": args.b, "hotspots": args.hotspots, "passes": list(job.passes),
+              "python_engine": job.python_engine, "include": args.include, "exclude": args.exclude}
+    result = compare(side_a.snapshot, side_b.snapshot, args.hotspots, config)
+    if side_a.tracked is not None and side_b.tracked is not None:
+        measured = {f.path for f in side_a.snapshot.files + side_b.snapshot.files}
+        result = replace(result, tracked=tracked_delta(side_a.tracked, side_b.tracked, measured))
+    if not args.no_provenance:
+        result = add_derivation(result, side_a, side_b)
+    result = _with_elapsed(result, time.perf_counter() - started)
+    write_outputs(args, result, console)
+    if not args.quiet:
+        render_terminal(result, console)
+    return EXIT_OK
+
+
+def _with_elapsed(result: CompareResult, elapsed: float) -> CompareResult:
+    return replace(result, config={**result.config, "elapsed": round(elapsed, 2)})
+
+
+def write_outputs(args, result: CompareResult, console) -> None:
+    import json
+
+    if args.json:
+        json_render.write_atomic(args.json, json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n")
+        if not args.quiet:
+            console.print(f"JSON written to {args.json}")
+    if args.html:
+        from audit.render.compare_html import render_page
+
+        json_render.write_atomic(args.html, render_page(result))
+        if not args.quiet:
+            console.print(f"HTML written to {args.html}")
+
+
+class Side:
+    """One loaded side: the snapshot, plus where its bytes come from (for provenance)."""
+
+    def __init__(self, snapshot: Snapshot, folder: str | None = None, rev: RepoRev | None = None,
+                 data: dict | None = None, tracked: dict | None = None):
+        self.snapshot = snapshot
+        self.folder = folder
+        self.rev = rev
+        self.data = data or {}  # path -> bytes, kept for matching
+        self.tracked = tracked  # every tracked file -> blob id (git revisions only)
+
+
+def load_side(args, spec: str, job: Job) -> Side:
+    """A folder is scanned in place; REPO@REV is read from git through the blob cache."""
+    rev = parse_repo_rev(spec)
+    if rev is None:
+        return _load_folder(args, spec, job)
+    with GitSource(rev.repo) as src:
+        commit = src.resolve(rev.rev)
+        listing = src.files(commit, path_filter(scan_config(args, rev.repo)))
+        with open_cache(args.cache_dir, args.no_cache, job) as cache:
+            results = results_for(cache, rev.repo, listing, job, scan_config(args, rev.repo).workers)
+        data = {path: src.read_blob(blob) for path, blob in listing}
+        tracked = dict(src.files(commit, lambda path: True))
+    files = tuple(r for r in results if not isinstance(r, SkippedFile))
+    skipped = tuple(r for r in results if isinstance(r, SkippedFile))
+    lines = {f.path: line_hashes(data[f.path]) for f in files}
+    label = f"{rev.repo}@{rev.rev} ({commit[:12]})"
+    return Side(Snapshot(label, files, skipped, lines), rev=RepoRev(rev.repo, commit),
+                data={f.path: data[f.path] for f in files}, tracked=tracked)
+
+
+def _load_folder(args, folder: str, job: Job) -> Side:
+    config = scan_config(args, folder)
+    result, _payloads = scan(config, job)
+    by_path = {c.path: c for c in discover(config).candidates}
+    data = {}
+    for f in result.files:
+        source = read_source(by_path[f.path], config.max_file_size)
+        data[f.path] = source.data if not isinstance(source, SkippedFile) else b""
+    lines = {p: line_hashes(d) for p, d in data.items()}
+    return Side(Snapshot(folder, result.files, result.skipped, lines), folder=folder, data=data)
+
+
+def add_derivation(result: CompareResult, side_a: Side, side_b: Side) -> CompareResult:
+    """How much of B derives from A: B's new and changed units matched against A as a corpus."""
+    from dataclasses import replace
+
+    try:
+        from audit.provenance import api  # noqa: F401
+    except ImportError:
+        return replace(result, warnings=result.warnings + (
+            "derivation of B from A not measured: the provenance matcher is not installed",))
+    from audit.compare_provenance import derivation
+
+    return replace(result, sections={**result.sections, "derivation": derivation(result, side_a, side_b)})
+
+
+def render_terminal(result: CompareResult, console) -> None:
+    """The comparison summary: totals side by side, file and unit counts, hotspots."""
+    from rich.table import Table
+
+    a, b = result.totals
+    table = Table(title=f"compare\n  A: {result.a}\n  B: {result.b}", title_justify="left")
+    for col in ("measure", "A", "B", "delta"):
+        table.add_column(col, justify="left" if col == "measure" else "right")
+    for key in ("files", "sloc", "units", "functions", "cyclomatic_mean", "cyclomatic_p90",
+                "cyclomatic_max", "poor_share", "findings"):
+        table.add_row(key.replace("_", " "), _num(a[key]), _num(b[key]), _num(b[key] - a[key], sign=True))
+    console.print(table)
+    fc, uc = result.file_counts(), result.unit_counts()
+    console.print("files:     " + ", ".join(f"{n:,} {s}" for s, n in fc.items()))
+    console.print("functions: " + ", ".join(f"{n:,} {s}" for s, n in uc.items()))
+    if result.tracked:
+        counts = result.tracked["counts"]
+        console.print("all tracked files: " + ", ".join(f"{n:,} {s}" for s, n in counts.items()))
+        for row in result.tracked["not_measured"][:10]:
+            console.print(f"  not measured: {row['status']} {row['path']}", markup=False)
+    for folder, n in result.added_by_directory()[:5]:
+        console.print(f"  added under {folder}/: {n} file(s)")
+    _hotspot_lines(console, "new hotspots", result.hotspots_new)
+    _hotspot_lines(console, "fixed hotspots", result.hotspots_fixed)
+    console.print(f"findings: {len(result.findings_new):,} new, {len(result.findings_fixed):,} fixed")
+    section = result.sections.get("derivation")
+    if section is not None and hasattr(section, "render_terminal"):
+        section.render_terminal(console)
+    for w in result.warnings:
+        console.print(f"warning: {w}", style="yellow")
+
+
+def _hotspot_lines(console, title: str, units) -> None:
+    if not units:
+        return
+    console.print(f"{title}:")
+    for u in units:
+        console.print(f"  cyclomatic {u.cyclomatic[0]:>4} -> {u.cyclomatic[1]:<4} "
+                      f"{u.qualname}  ({u.path}:{u.start_line})", markup=False, highlight=False)
+
+
+def _num(x, sign: bool = False) -> str:
+    if isinstance(x, float):
+        return f"{x:+.3f}" if sign else f"{x:.3f}"
+    return f"{x:+,}" if sign else f"{x:,}"
