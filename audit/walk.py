@@ -140,13 +140,19 @@ class _Walker:
         rel = os.path.relpath(abspath, self.base)
         return abspath if rel.startswith("..") else rel.replace(os.sep, "/")
 
-    def add_root(self, root: str) -> None:
-        root = os.path.abspath(root)
+    def stat_or_skip(self, path: str):
+        """os.stat, or None after recording why the path cannot be read."""
         try:
-            st = os.stat(root)
+            return os.stat(path)
         except OSError as exc:
             reason = "symlink-loop" if exc.errno == errno.ELOOP else "unreadable"
-            self.skipped.append(SkippedFile(self.rel(root), reason, exc.strerror or str(exc)))
+            self.skipped.append(SkippedFile(self.rel(path), reason, exc.strerror or str(exc)))
+            return None
+
+    def add_root(self, root: str) -> None:
+        root = os.path.abspath(root)
+        st = self.stat_or_skip(root)
+        if st is None:
             return
         if stat.S_ISDIR(st.st_mode):
             self._walk_dir(root)
@@ -157,11 +163,8 @@ class _Walker:
         stack = [(root, self._ignores_for(root, ()))]
         while stack:
             directory, ignores = stack.pop()
-            try:
-                st = os.stat(directory)
-            except OSError as exc:
-                reason = "symlink-loop" if exc.errno == errno.ELOOP else "unreadable"
-                self.skipped.append(SkippedFile(self.rel(directory), reason, exc.strerror or str(exc)))
+            st = self.stat_or_skip(directory)
+            if st is None:
                 continue
             key = (st.st_dev, st.st_ino)
             if key in self.seen_dirs:
