@@ -50,8 +50,8 @@ class CloneParams:
     """Every setting that changes which clones are found; echoed into the report."""
 
     mode: str = "type2"
-    kgram: int = 12  # tokens per kgram
-    window: int = 8  # kgrams per winnowing window
+    kgram: int = 10  # tokens per kgram: about one statement of leaf tokens
+    window: int = 6  # kgrams per winnowing window
     num_perm: int = 128
     seed: int = 1
     lsh_threshold: float = 0.4  # estimated kgram Jaccard for a candidate pair
@@ -232,7 +232,8 @@ def sketch_units(parsed, sloc_by_unit: list[int], params: CloneParams) -> list[U
         kgram_sets.append(np.unique(hashes).tolist())
     sketches = MinHash.bulk(kgram_sets, num_perm=params.num_perm, seed=params.seed,
                             scheme="affine64", hashfunc=_identity)
-    return [_unit_print(parsed, cu, sloc, codes[lo:hi], lines[lo:hi], hashes, mh.hashvalues, params)
+    return [unit_print(parsed.source.path, parsed.language, cu.qualname, (cu.start_line, cu.end_line),
+                       sloc, codes[lo:hi], lines[lo:hi], mh.hashvalues, params, hashes)
             for (cu, sloc, lo, hi, hashes), mh in zip(chosen, sketches)]
 
 
@@ -246,18 +247,21 @@ def _outermost_nodes(units) -> list:
     return roots
 
 
-def _unit_print(parsed, cu, sloc, codes, lines, hashes, signature, params) -> UnitPrint:
+def unit_print(path: str, language: str, qualname: str, span: tuple[int, int], sloc: int,
+               codes: np.ndarray, lines: np.ndarray, signature, params: CloneParams,
+               hashes: np.ndarray | None = None) -> UnitPrint:
+    """Fingerprint one unit's token stream (codes with their source lines)."""
+    if hashes is None:
+        hashes = kgram_hashes(codes, params.kgram)
     pos = winnow(hashes, params.window)
     fp = hashes[pos]
     fp_set, inverse, counts = np.unique(fp, return_inverse=True, return_counts=True)
     return UnitPrint(
-        path=parsed.source.path, language=parsed.language, qualname=cu.qualname,
-        start_line=cu.start_line, end_line=cu.end_line, sloc=sloc, tokens=len(codes),
-        digest=hashlib.blake2b(codes.tobytes(), digest_size=16).digest(),
+        path=path, language=language, qualname=qualname, start_line=span[0], end_line=span[1],
+        sloc=sloc, tokens=len(codes), digest=hashlib.blake2b(codes.tobytes(), digest_size=16).digest(),
         signature=np.asarray(signature, dtype=np.uint64), fp_hash=fp,
         fp_set=fp_set, fp_count=counts.astype(np.int32), fp_rank=_ranks(inverse),
-        fp_pos=pos.astype(np.int32), fp_first=lines[pos],
-        fp_last=lines[pos + params.kgram - 1],
+        fp_pos=pos.astype(np.int32), fp_first=lines[pos], fp_last=lines[pos + params.kgram - 1],
     )
 
 

@@ -1,0 +1,217 @@
+"""Internal clones: fingerprints, verification, clone groups on purpose-written fixtures, CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import json
+import os
+
+import numpy as np
+import pytest
+
+from audit.cli import main
+from audit.clones import (CloneParams, CloneReport, find_clones, kgram_hashes, similarity,
+                          unit_print, winnow)
+from audit.clones_ext import render_terminal
+from audit.config import ScanConfig
+from audit.pipeline import Job, scan
+from audit.render.terminal import make_console
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "clones")
+
+# (file, function name) pairs that are copies: exact, renamed, or with statements edited.
+CLONES = [
+    ("rust/x86_backend.rs", "emit_prologue", "rust/arm_backend.rs", "emit_prologue"),  # exact
+    ("rust/x86_backend.rs", "lower_binary", "rust/arm_backend.rs", "gen_arith"),  # renamed
+    ("rust/x86_backend.rs", "lower_binary", "rust/riscv_backend.rs", "lower_binary"),  # edited
+    ("python/lexer.py", "scan_number", "python/lexer_copy.py", "scan_number"),  # exact
+    ("python/lexer.py", "scan_string", "python/lexer_copy.py", "read_literal"),  # renamed
+    ("python/lexer.py", "scan_number", "python/lexer_copy.py", "number"),  # edited
+]
+# Near misses: same task or same opening, different code. Never clones.
+NEAR_MISSES = [
+    ("rust/x86_backend.rs", "emit_prologue", "rust/riscv_backend.rs", "emit_prologue"),
+    ("rust/x86_backend.rs", "lower_binary", "rust/riscv_backend.rs", "lower_compare"),
+    ("rust/riscv_backend.rs", "lower_binary", "rust/riscv_backend.rs", "lower_compare"),
+    ("rust/arm_backend.rs", "gen_arith", "rust/riscv_backend.rs", "lower_compare"),
+    ("python/lexer.py", "skip_space", "python/lexer_copy.py", "spaces"),
+    ("python/lexer.py", "scan_number", "python/lexer_copy.py", "word"),
+    ("python/lexer.py", "scan_string", "python/lexer_copy.py", "scan_number"),
+]
+# Copies that only type-2 normalisation (identifiers and literals abstracted) can see.
+RENAMED = [CLONES[1], CLONES[4]]
+
+
+def _key(unit) -> tuple[str, str]:
+    return unit.path, unit.qualname.replace("::", ".").rsplit(".", 1)[-1]
+
+
+@pytest.fixture(scope="module", params=["type2", "type1"])
+def sketched(request):
+    params = CloneParams(mode=request.param)
+    config = ScanConfig(paths=(FIXTURES,), jobs=1)
+    job = Job(config.max_file_size, passes=("clones",),
+              options={"clones": dataclasses.asdict(params)})
+    result, payloads = scan(config, job)
+    units = [u for p in payloads.values() for u in p["clones"]]
+    report = find_clones(units, params, result.totals.lines.source)
+    return params, {_key(u): u for u in units}, report
+
+
+def _grouped(report: CloneReport) -> set[frozenset]:
+    """Every pair of units that share a clone group."""
+    pairs = set()
+    for g in report.groups:
+        for a, b in itertools.combinations(g.members, 2):
+            pairs.add(frozenset((_key(a), _key(b))))
+    return pairs
+
+
+def _pair(row) -> frozenset:
+    return frozenset(((row[0], row[1]), (row[2], row[3])))
+
+
+@pytest.mark.parametrize("row", CLONES, ids=lambda r: f"{r[1]}~{r[3]}")
+def test_copies_share_a_group(sketched, row):
+    params, _, report = sketched
+    expected = params.mode == "type2" or row not in RENAMED
+    assert (_pair(row) in _grouped(report)) is expected
+
+
+@pytest.mark.parametrize("row", NEAR_MISSES, ids=lambda r: f"{r[1]}~{r[3]}")
+def test_near_misses_score_below_threshold(sketched, row):
+    params, units, report = sketched
+    a, b = units[(row[0], row[1])], units[(row[2], row[3])]
+    assert similarity(a, b, params.kgram)[0] < params.threshold
+    assert _pair(row) not in _grouped(report)
+
+
+def test_precision_every_grouped_pair_is_a_known_copy(sketched):
+    params, _, report = sketched
+    allowed = {_pair(r) for r in CLONES if params.mode == "type2" or r not in RENAMED}
+    # members of one group are copies of each other by transitivity
+    allowed.add(frozenset((("rust/arm_backend.rs", "gen_arith"), ("rust/riscv_backend.rs", "lower_binary"))))
+    allowed.add(frozenset((("python/lexer_copy.py", "scan_number"), ("python/lexer_copy.py", "number"))))
+    assert _grouped(report) <= allowed
+    assert _grouped(report)  # something was found
+
+
+def test_tiny_units_are_not_compared(sketched):
+    _, units, _ = sketched
+    assert ("rust/x86_backend.rs", "ret") not in units
+    assert ("rust/x86_backend.rs", "count_live") in units
+
+
+def test_duplication_share_counts_members_after_the_first(sketched):
+    _, _, report = sketched
+    expected = sum(m.sloc for g in report.groups for m in g.members[1:])  # no nesting here
+    assert report.duplicated_sloc == expected > 0
+    assert report.duplication_share == pytest.approx(expected / report.total_sloc)
+    for g in report.groups:
+        assert [(m.path, m.start_line) for m in g.members] == sorted(
+            (m.path, m.start_line) for m in g.members)
+
+
+def test_fragments_pair_line_spans_inside_both_units(sketched):
+    _, units, report = sketched
+    for g in report.groups:
+        for (i, j, _), evidence in zip(g.pairs, g.evidence):
+            assert evidence
+            a, b = g.members[i], g.members[j]
+            for f in evidence:
+                assert a.start_line <= f.left[0] <= f.left[1] <= a.end_line
+                assert b.start_line <= f.right[0] <= f.right[1] <= b.end_line
+
+
+# -- fingerprint primitives on synthetic token streams ---------------------------------
+
+def _print(codes, params=CloneParams(), name="f", path="a.rs", start=1) -> object:
+    codes = np.asarray(codes, dtype=np.uint64)
+    lines = np.arange(start, start + len(codes), dtype=np.int32)
+    return unit_print(path, "rust", name, (start, start + len(codes) - 1), len(codes), codes,
+                      lines, np.zeros(params.num_perm, dtype=np.uint64), params)
+
+
+@pytest.mark.parametrize("n,window", [(40, 4), (100, 6), (7, 6), (6, 6)])
+def test_winnow_picks_a_fingerprint_in_every_window(n, window):
+    rng = np.random.default_rng(n)
+    hashes = rng.integers(0, 2**63, n, dtype=np.uint64)
+    picked = set(winnow(hashes, window).tolist())
+    for start in range(max(1, n - window + 1)):
+        window_positions = range(start, min(n, start + window))
+        assert picked & set(window_positions)
+        assert min(window_positions, key=lambda p: hashes[p]) in picked
+
+
+def test_kgram_hashes_depend_on_content_not_position():
+    codes = np.array([5, 6, 7, 8, 5, 6, 7, 8, 9], dtype=np.uint64)
+    h = kgram_hashes(codes, 4)
+    assert len(h) == 6 and h[0] == h[4] and len(set(h.tolist())) == 5
+    assert len(kgram_hashes(codes[:3], 4)) == 0
+
+
+@pytest.mark.parametrize("left,right,low,high", [
+    (list(range(60)), list(range(60)), 1.0, 1.0),  # identical
+    (list(range(60)), list(range(100, 160)), 0.0, 0.0),  # disjoint
+    (list(range(60)), list(range(30)) + list(range(200, 230)), 0.3, 0.6),  # first half shared
+    # a pattern repeated in one unit covers no more than the other unit repeats it
+    (list(range(20)) * 4, list(range(20)) + list(range(300, 360)), 0.1, 0.3),
+])
+def test_similarity_is_coverage_of_shared_fingerprints(left, right, low, high):
+    sim, _ = similarity(_print(left), _print(right, path="b.rs"), CloneParams().kgram)
+    assert low <= sim <= high
+
+
+def test_nested_members_count_once():
+    outer = _print(list(range(80)), name="outer", start=1)
+    inner = _print(list(range(10, 70)), name="inner", start=11)
+    other = _print(list(range(80)), path="b.rs", name="copy")
+    report = CloneReport(CloneParams(), [], 3, 0, 0, 1000)
+    group = dataclasses.make_dataclass("G", ["members"])([other, outer, inner])
+    report.groups = [group]
+    assert report.duplicated_sloc == outer.sloc
+
+
+@pytest.mark.parametrize("changes,problem", [
+    ({"mode": "type3"}, "clone mode"),
+    ({"threshold": 1.5}, "threshold"),
+    ({"lsh_threshold": 0.0}, "lsh threshold"),
+    ({"kgram": 1}, "kgram"),
+    ({"min_tokens": 3}, "min tokens"),
+])
+def test_bad_parameters_are_reported(changes, problem):
+    problems = CloneParams(**changes).problems()
+    assert len(problems) == 1 and problem in problems[0]
+
+
+# -- command line ----------------------------------------------------------------------
+
+def test_scan_json_has_clone_groups(tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["scan", FIXTURES, "-q", "-j", "1", "--json", str(out)]) == 0
+    clones = json.loads(out.read_text())["clones"]
+    assert clones["parameters"]["mode"] == "type2"
+    assert clones["group_count"] == len(clones["groups"]) == 4
+    member = clones["groups"][0]["members"][0]
+    assert set(member) == {"path", "qualname", "start_line", "end_line", "sloc", "tokens"}
+    assert 0 < clones["duplication_share"] < 1
+    assert clones["groups"][0]["pairs"][0]["fragments"][0]["other_lines"]
+
+
+def test_no_clones_option_and_bad_threshold(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["scan", FIXTURES, "-q", "-j", "1", "--no-clones", "--json", str(out)]) == 0
+    assert "clones" not in json.loads(out.read_text())
+    assert main(["scan", FIXTURES, "-q", "--clone-threshold", "2"]) == 2
+    assert "threshold" in capsys.readouterr().err
+
+
+def test_terminal_section_lists_groups(sketched):
+    _, _, report = sketched
+    buf = io.StringIO()
+    result = dataclasses.make_dataclass("R", ["sections"])({"clones": report})
+    render_terminal(result, make_console(True, buf))
+    text = buf.getvalue()
+    assert "duplication share" in text and "emit_prologue" in text
