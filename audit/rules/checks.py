@@ -1,0 +1,94 @@
+"""The few rule checks that need more than a query: small functions named by rule files.
+
+A *filter* check receives each query hit and keeps it (True) or drops it; it
+may return a dict of message values instead of True. A *file* check receives
+the file and yields ((start, end, start_point, end_point), values) spans.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Callable, Iterator
+
+FILTERS: dict[str, Callable] = {}
+FILE_CHECKS: dict[str, Callable] = {}
+
+
+def _filter(fn: Callable) -> Callable:
+    FILTERS[fn.__name__] = fn
+    return fn
+
+
+def _file(fn: Callable) -> Callable:
+    FILE_CHECKS[fn.__name__] = fn
+    return fn
+
+
+class FileContext:
+    """What a check may read: the parse, the measured FileResult and the source lines."""
+
+    def __init__(self, parsed, result):
+        self.parsed, self.result = parsed, result
+        self.data, self.language, self.root = parsed.data, parsed.language, parsed.root
+        self.path = parsed.source.path
+
+    @functools.cached_property
+    def lines(self) -> list[bytes]:
+        return self.data.split(b"\n")
+
+    def comments(self) -> Iterator[tuple[tuple, str]]:
+        """(span, text) of each comment; span as the engine's hit spans."""
+        for sr, sc, er, ec in self.parsed.comments:
+            if sr == er:
+                text = self.lines[sr][sc:ec]
+            else:
+                text = b"\n".join([self.lines[sr][sc:], *self.lines[sr + 1:er], self.lines[er][:ec]])
+            yield _span(self, sr, sc, er, ec), text.decode("utf-8", "replace")
+
+
+def _span(ctx, sr, sc, er, ec) -> tuple:
+    """A hit span from points; bytes are approximate (line starts), only order matters."""
+    return (_byte(ctx, sr, sc), _byte(ctx, er, ec), (sr, sc), (er, ec))
+
+
+def _byte(ctx, row, col) -> int:
+    starts = ctx.__dict__.get("_starts")
+    if starts is None:
+        starts = [0]
+        for ln in ctx.lines:
+            starts.append(starts[-1] + len(ln) + 1)
+        ctx.__dict__["_starts"] = starts
+    return starts[min(row, len(starts) - 1)] + col
+
+
+def node_span(node) -> tuple:
+    return (node.start_byte, node.end_byte, node.start_point, node.end_point)
+
+
+# --- dispatch ---------------------------------------------------------------------------
+
+def run_filter(ctx, rule, node, caps):
+    """Apply a rule's filter check to one hit; falsy drops it, a dict adds message values."""
+    return FILTERS[rule.check](ctx, rule, node, caps)
+
+
+def run_file_check(ctx, rule) -> Iterator[tuple[tuple, dict]]:
+    yield from FILE_CHECKS[rule.check](ctx, rule)
+
+
+def metric_hits(ctx, rule) -> Iterator[tuple[tuple, dict]]:
+    """Functions whose metric exceeds the rule's threshold."""
+    nodes = {(cu.qualname, cu.start_line): cu.node for cu in ctx.parsed.units}
+    for unit in ctx.result.units:
+        node = nodes.get((unit.qualname, unit.start_line))
+        if unit.kind == "class" or unit.is_test or node is None:
+            continue
+        value = unit.metrics.sloc if rule.metric == "sloc" else getattr(unit.metrics, rule.metric)
+        if value > rule.threshold:
+            yield node_span(node), {"value": value, "name": unit.qualname}
+
+
+from audit.rules import checks_rust, checks_python  # noqa: E402,F401  (they register checks)
+
+CHECKS = {**FILTERS, **FILE_CHECKS}

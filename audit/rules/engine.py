@@ -1,0 +1,207 @@
+"""The rules pass: run every active rule over an already-parsed file and add its findings.
+
+One cursor pass of the language's combined query finds query-rule hits, test
+regions and expression macros; macro arguments are re-parsed once per file and
+matched with the same query (see :mod:`audit.rules.macros`). Python checks and
+metric thresholds then add their hits. Findings in test code are dropped unless
+asked for; allow comments mark findings as suppressed with their reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+
+from tree_sitter import QueryCursor
+
+from audit.results import Finding
+from audit.rules import checks, registry
+from audit.rules.loader import Rule
+from audit.rules.macros import MacroSource
+
+MAX_MACRO_DEPTH = 3
+_ALLOW = re.compile(rb"audit:\s*allow\(([^)]*)\)\s*(.*)")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule hit before it becomes a Finding: byte span, 0-based points, message values."""
+
+    rule: Rule
+    start: int
+    end: int
+    start_point: tuple[int, int]
+    end_point: tuple[int, int]
+    values: dict = field(default_factory=dict)
+
+
+def file_pass(parsed, result, options: dict):
+    """Pipeline pass: add findings to the FileResult; the payload holds their fingerprints."""
+    settings = options.get("rules") or {}
+    rules = registry.load(settings.get("rules_dir")).active(settings).get(parsed.language, ())
+    if not rules or (result.is_test and not settings.get("include_tests")):
+        return result, {"fingerprints": []}
+    findings = analyse(parsed, result, rules, settings.get("include_tests", False))
+    return replace(result, findings=tuple(findings)), {
+        "fingerprints": fingerprints(findings, parsed.data)}
+
+
+def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False) -> list[Finding]:
+    """Every finding of the given rules in one parsed file, sorted by position."""
+    ctx = checks.FileContext(parsed, result)
+    hits, tests = _query_hits(ctx, rules)
+    for rule in rules:
+        if rule.check and not rule.query:
+            hits.extend(Hit(rule, *span, values) for span, values in checks.run_file_check(ctx, rule))
+        elif rule.metric:
+            hits.extend(Hit(rule, *span, values) for span, values in checks.metric_hits(ctx, rule))
+    if not include_tests:
+        tests += [(u.start_byte, u.end_byte) for u in parsed.units if u.is_test]
+        hits = [h for h in hits if not any(s <= h.start < e for s, e in tests)]
+    allows = _allow_comments(parsed)
+    findings = {}
+    for h in hits:
+        key = (h.rule.id, h.start)
+        if key not in findings:
+            findings[key] = _finding(h, parsed, allows)
+    return sorted(findings.values(), key=lambda f: (f.line, f.column, f.rule))
+
+
+def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
+    """Hits of query rules (in the tree and inside macro arguments) and test regions."""
+    comb = registry.combined(ctx.language, tuple(r for r in rules if r.query))
+    hits, tests, macros = [], [], []
+    if comb.query is None:
+        return hits, tests
+    cursor = QueryCursor(comb.query)
+    for index, caps in cursor.matches(ctx.root):
+        owner, node = comb.owners[index], caps["hit"][0]
+        if owner == "test":
+            tests.append((node.start_byte, node.end_byte))
+        elif owner == "macro":
+            macros.append((caps["name"][0].text, node))
+        elif (values := _accept(ctx, owner, node, caps)) is not None:
+            hits.append(Hit(owner, node.start_byte, node.end_byte, node.start_point,
+                            node.end_point, values))
+    if macros:
+        hits.extend(_macro_hits(ctx, cursor, comb, ctx.data, macros, [], 1))
+    return hits, tests
+
+
+def _macro_hits(ctx, cursor, comb, data, macros, chain, depth) -> list[Hit]:
+    """Hits inside expression-macro arguments, mapped back through every level of nesting."""
+    source = MacroSource(data, sorted(macros, key=lambda m: m[1].start_byte))
+    tree = source.parse()
+    if tree is None:
+        return []
+    chain = [source, *chain]
+    hits, inner = [], []
+    for index, caps in cursor.matches(tree.root_node):
+        owner, node = comb.owners[index], caps["hit"][0]
+        if owner == "macro":
+            inner.append((caps["name"][0].text, node))
+        elif owner != "test" and owner.macros and (
+                values := _accept(ctx, owner, node, caps)) is not None:
+            span = _map(chain, node.start_byte, node.end_byte)
+            if span:
+                top = chain[-1]
+                hits.append(Hit(owner, *span, top.point(span[0]), top.point(span[1]), values))
+    if inner and depth < MAX_MACRO_DEPTH:
+        hits.extend(_macro_hits(ctx, cursor, comb, source.text, inner, chain, depth + 1))
+    return hits
+
+
+def _accept(ctx, rule, node, caps) -> dict | None:
+    """Message values of a query hit its rule keeps, or None when the rule's check drops it."""
+    values = _values(caps)
+    if not rule.check:
+        return values
+    out = checks.run_filter(ctx, rule, node, caps)
+    if not out:
+        return None
+    return {**values, **out} if isinstance(out, dict) else values
+
+
+def _map(chain, start, end):
+    for source in chain:
+        span = source.map_bytes(start, end)
+        if span is None:
+            return None
+        start, end = span
+    return start, end
+
+
+def _values(caps: dict) -> dict:
+    return {name: nodes[0].text.decode("utf-8", "replace")[:60] for name, nodes in caps.items()}
+
+
+def _finding(hit: Hit, parsed, allows: dict) -> Finding:
+    rule = hit.rule
+    values = {"threshold": _num(rule.threshold), **hit.values}
+    line = hit.start_point[0] + 1
+    return Finding(
+        rule=rule.id, severity=rule.severity, category=rule.category, path=parsed.source.path,
+        line=line, end_line=hit.end_point[0] + 1,
+        message=_PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), rule.message),
+        column=hit.start_point[1] + 1, end_column=hit.end_point[1] + 1,
+        unit=_unit_at(parsed.units, hit.start), suppressed=_suppression(allows, rule, line),
+    )
+
+
+def _num(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _unit_at(units, byte: int) -> str:
+    """The qualified name of the innermost unit holding a byte."""
+    best = None
+    for u in units:
+        if u.start_byte <= byte < u.end_byte and (best is None or u.start_byte >= best.start_byte):
+            best = u
+    return best.qualname if best else ""
+
+
+def _allow_comments(parsed) -> dict[int, list[tuple[set[str], str]]]:
+    """1-based line -> [(rule ids or codes, reason)] that an allow comment covers.
+
+    A trailing comment covers its own line; a comment on a line of its own covers
+    the next line that is not a comment or an attribute.
+    """
+    data = parsed.data
+    if b"audit:" not in data:
+        return {}
+    lines = data.split(b"\n")
+    out: dict[int, list] = {}
+    for sr, sc, _er, _ec in parsed.comments:
+        m = _ALLOW.search(lines[sr], sc)
+        if not m:
+            continue
+        names = {n.strip() for n in m.group(1).decode("utf-8", "replace").split(",") if n.strip()}
+        reason = m.group(2).decode("utf-8", "replace").strip().rstrip("*/").strip()
+        target = sr
+        if not lines[sr][:sc].strip():
+            target = sr + 1
+            while target < len(lines) and lines[target].lstrip().startswith((b"//", b"#", b"/*", b"@")):
+                target += 1
+        out.setdefault(target + 1, []).append((names, reason))
+    return out
+
+
+def _suppression(allows: dict, rule: Rule, line: int) -> str | None:
+    for names, reason in allows.get(line, ()):
+        if rule.id in names or rule.code in names:
+            return reason or "no reason given"
+    return None
+
+
+def fingerprints(findings: list[Finding], data: bytes) -> list[str]:
+    """Each finding's identity that survives moved lines: rule, path, normalised line text."""
+    lines = data.split(b"\n") if findings else []
+    out = []
+    for f in findings:
+        text = b" ".join(lines[f.line - 1].split()) if f.line <= len(lines) else b""
+        raw = b"\0".join((f.rule.encode(), f.path.encode(), text))
+        out.append(hashlib.sha1(raw).hexdigest()[:20])
+    return out

@@ -1,0 +1,149 @@
+"""The loaded rule set, its per-language combined queries, and rule selection from settings.
+
+Queries are compiled once per process per (rules folder, language, active
+rules): every rule's patterns go into one tree-sitter Query, and a table maps
+each pattern index back to its rule, so a file is matched in one cursor pass.
+Forked workers inherit the caches filled in the parent.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from dataclasses import dataclass, replace
+
+from tree_sitter import Query
+
+from audit.data import data_path
+from audit.errors import ConfigError
+from audit.lang import LANGUAGES
+from audit.rules.loader import CATEGORIES, SEVERITIES, Rule, load_rules
+
+# Patterns the engine itself needs, run in the same pass as the rules.
+# "test": a region of test code; "macro": an expression macro whose arguments are re-parsed.
+EXPR_MACROS = ("format", "format_args", "print", "println", "eprint", "eprintln", "write",
+               "writeln", "assert", "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq",
+               "debug_assert_ne", "vec", "panic", "dbg", "todo", "unimplemented", "unreachable")
+INTERNAL = {
+    "rust": {
+        "test": '((attribute_item) @attr . (mod_item) @hit '
+                '(#match? @attr "^#\\\\[cfg\\\\((test|all\\\\(test.*)\\\\)\\\\]$"))',
+        "macro": '((macro_invocation macro: (identifier) @name (token_tree) @hit) '
+                 f'(#any-of? @name {" ".join(chr(34) + m + chr(34) for m in EXPR_MACROS)}))',
+    },
+    "python": {},
+}
+
+
+def compile_query(language: str, text: str) -> Query:
+    """Compile one query for a language; raises tree-sitter's error on a bad query."""
+    return Query(LANGUAGES[language].ts_language, text)
+
+
+@functools.lru_cache(maxsize=4)
+def load(rules_dir: str | None = None) -> "Registry":
+    """The rule set in rules_dir (default: the bundled packs), validated, cached per process."""
+    root = rules_dir or data_path("rules")
+    if root is None:
+        raise ConfigError(["no rules folder found"], "reinstall audit or pass --rules-dir")
+    return Registry(tuple(load_rules(root, compile_query)), root)
+
+
+@dataclass(frozen=True)
+class Combined:
+    """One compiled query for a language and, per pattern index, its rule or internal tag."""
+
+    query: Query | None
+    owners: tuple  # Rule | str per pattern index
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All rules of one rules folder, looked up by id or code."""
+
+    rules: tuple[Rule, ...]
+    root: str
+
+    def for_language(self, language: str) -> list[Rule]:
+        return [r for r in self.rules if r.language == language]
+
+    def resolve(self, key: str) -> list[Rule]:
+        """Rules a config key names: an id or code (every language), or a category."""
+        if key in CATEGORIES:
+            return [r for r in self.rules if r.category == key]
+        return [r for r in self.rules if key in (r.id, r.code)]
+
+    def find(self, key: str, language: str | None = None) -> Rule | None:
+        for r in self.rules:
+            if key in (r.id, r.code) and language in (None, r.language):
+                return r
+        return None
+
+    def active(self, settings: dict) -> dict[str, tuple[Rule, ...]]:
+        """Per language, the rules the settings select, with severities and thresholds applied."""
+        return _active(self, _freeze(settings))
+
+
+def _freeze(settings: dict) -> tuple:
+    return tuple(sorted((k, _freeze(v) if isinstance(v, dict) else tuple(v) if isinstance(v, list)
+                         else v) for k, v in settings.items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _active(registry: Registry, frozen: tuple) -> dict[str, tuple[Rule, ...]]:
+    settings = dict(frozen)
+    problems = validate_settings(registry, settings)
+    if problems:
+        raise ConfigError(problems, "run `audit rules list` for the known rule ids and codes")
+    selected = {r for key in settings.get("select") or ("all",)
+                for r in (registry.rules if key == "all" else registry.resolve(key))}
+    ignored = {r for key in settings.get("ignore", ()) for r in registry.resolve(key)}
+    severity = dict(settings.get("severity", ()))
+    thresholds = dict(settings.get("thresholds", ()))
+    out: dict[str, list[Rule]] = {lang: [] for lang in INTERNAL}
+    for r in registry.rules:
+        if r in selected and r not in ignored:
+            sev = severity.get(r.id, severity.get(r.code, r.severity))
+            thr = thresholds.get(r.id, thresholds.get(r.code, r.threshold))
+            out[r.language].append(replace(r, severity=sev, threshold=thr))
+    return {lang: tuple(rules) for lang, rules in out.items()}
+
+
+def validate_settings(registry: Registry, settings: dict) -> list[str]:
+    """Every problem with select/ignore/severity/thresholds, so they are fixed in one go."""
+    problems = []
+    for key in ("select", "ignore"):
+        for name in settings.get(key) or ():
+            if name != "all" and not registry.resolve(name):
+                problems.append(f"{key}: unknown rule id, code or category {name!r}")
+    for name, sev in dict(settings.get("severity") or ()).items():
+        if not registry.resolve(name):
+            problems.append(f"severity: unknown rule id or code {name!r}")
+        elif sev not in SEVERITIES:
+            problems.append(f"severity: {name} = {sev!r} must be one of {SEVERITIES}")
+    for name, value in dict(settings.get("thresholds") or ()).items():
+        rules = registry.resolve(name)
+        if not rules:
+            problems.append(f"thresholds: unknown rule id or code {name!r}")
+        elif any(r.threshold is None for r in rules):
+            problems.append(f"thresholds: rule {name!r} has no threshold to set")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            problems.append(f"thresholds: {name} = {value!r} must be a non-negative number")
+    return problems
+
+
+@functools.lru_cache(maxsize=16)
+def combined(language: str, rules: tuple[Rule, ...]) -> Combined:
+    """One query holding every active rule's patterns plus the engine's own, for a language."""
+    parts = [(tag, text) for tag, text in INTERNAL.get(language, {}).items()]
+    parts += [(rule, rule.query) for rule in rules if rule.query]
+    if not parts:
+        return Combined(None, ())
+    starts, offset = [], 0
+    for _, text in parts:
+        starts.append(offset)
+        offset += len(text.encode()) + 1
+    query = compile_query(language, "\n".join(text for _, text in parts))
+    owners = tuple(parts[bisect.bisect_right(starts, query.start_byte_for_pattern(i)) - 1][0]
+                   for i in range(query.pattern_count))
+    return Combined(query, owners)

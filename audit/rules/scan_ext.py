@@ -1,0 +1,144 @@
+"""`audit scan` extension for idiom rules: options, the per-file pass, baseline, scores, summary."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import replace
+
+from rich.table import Table
+from rich.text import Text
+
+from audit.rules import baseline as baseline_mod
+from audit.rules import config as config_mod
+from audit.rules import registry
+from audit.rules.scores import effort, score
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def add_options(parser) -> None:
+    g = parser.add_argument_group("idiom rules")
+    g.add_argument("--no-rules", action="store_true", help="do not run the idiom rules")
+    g.add_argument("--select", action="append", default=[], metavar="RULES",
+                   help="run only these rules: ids, codes or categories, comma-separated "
+                        "(replaces the config file's select)")
+    g.add_argument("--ignore", action="append", default=[], metavar="RULES",
+                   help="skip these rules: ids, codes or categories, comma-separated")
+    g.add_argument("--config", metavar="FILE",
+                   help="rule settings file (default: nearest audit.toml, or pyproject.toml "
+                        "with [tool.audit], at or above the first path)")
+    g.add_argument("--rules-dir", metavar="DIR", help="load rule packs from DIR instead of the bundled ones")
+    g.add_argument("--include-tests", action="store_true", help="also report findings in test code")
+    g.add_argument("--baseline", metavar="FILE", help="hide findings recorded in this baseline file")
+    g.add_argument("--baseline-write", metavar="FILE",
+                   help="record the current findings as the accepted baseline in FILE")
+    g.add_argument("--findings", type=int, default=15, metavar="N",
+                   help="how many rules to list in the summary (default 15)")
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def settings_for(args, config) -> tuple[dict, str | None]:
+    """Rule settings from the config file and the command line, validated."""
+    path = args.config or config_mod.find_config(config.paths)
+    settings = config_mod.read_settings(path) if path else {}
+    settings = config_mod.merge(settings, _split(args.select), _split(args.ignore))
+    if args.include_tests:
+        settings["include_tests"] = True
+    if args.rules_dir:
+        settings["rules_dir"] = args.rules_dir
+    return settings, path
+
+
+def configure(args, config, job):
+    """Validate rules and settings before any file is read, then ask for the rules pass."""
+    if args.no_rules:
+        return job
+    settings, path = settings_for(args, config)
+    reg = registry.load(settings.get("rules_dir"))
+    active = reg.active(settings)  # raises ConfigError on unknown rules
+    for language, rules in active.items():
+        registry.combined(language, tuple(r for r in rules if r.query))  # compiled once, pre-fork
+    if args.baseline:
+        baseline_mod.load(args.baseline)  # a bad baseline fails before the scan
+    args._rules_state = {"settings": settings, "path": path, "registry": reg, "active": active}
+    return replace(job, passes=(*job.passes, "rules"), options={**job.options, "rules": settings})
+
+
+def finish(args, result, payloads, console):
+    """Apply the baseline, write a new one if asked, and attach the rules section."""
+    state = getattr(args, "_rules_state", None)
+    if state is None:
+        return result
+    fps = {path: p.get("rules", {}).get("fingerprints", []) for path, p in payloads.items()}
+    if args.baseline_write:
+        from audit.render.json import write_atomic
+
+        doc = baseline_mod.build(result, fps)
+        write_atomic(args.baseline_write, json.dumps(doc, indent=1) + "\n")
+        if not args.quiet:
+            console.print(f"baseline of {sum(doc['findings'].values())} finding(s) "
+                          f"written to {args.baseline_write}")
+    dropped = 0
+    if args.baseline:
+        result, dropped = baseline_mod.apply(result, fps, baseline_mod.load(args.baseline))
+    rules = [r for rs in state["active"].values() for r in rs]
+    suppressed = sum(1 for x in result.findings if x.suppressed is not None)
+    section = score(result, rules, suppressed, dropped, state["path"], len(rules))
+    return replace(result, sections={**result.sections, "rules": section})
+
+
+def render_terminal(result, console) -> None:
+    """Findings grouped by rule, ranked by fix effort; then the files with most debt."""
+    section = result.sections.get("rules")
+    if section is None:
+        return
+    groups = defaultdict(list)
+    for x in result.findings:
+        if x.suppressed is None:
+            groups[(x.rule, x.severity, x.category)].append(x)
+    efforts = Counter()
+    for key, items in groups.items():
+        efforts[key] = sum(effort(x, {}) for x in items)
+    _rule_table(section, groups, efforts, console, getattr(result, "_findings_limit", 15))
+    _debt_lines(section, console)
+
+
+def _rule_table(section, groups, efforts, console, limit) -> None:
+    if not groups:
+        console.print(Text(f"idiom rules: no findings ({section.active} rules active)"))
+        return
+    ranked = sorted(groups, key=lambda k: (-efforts[k], -len(groups[k]), k[0]))
+    table = Table(title=f"idiom findings: {sum(len(v) for v in groups.values()):,} from "
+                        f"{section.active} rules, ranked by fix effort", title_justify="left")
+    for col, just in (("rule", "left"), ("severity", "left"), ("category", "left"),
+                      ("count", "right"), ("/kloc", "right"), ("first at", "left")):
+        table.add_column(col, justify=just)
+    for key in ranked[:limit]:
+        rule, sev, cat = key
+        items = groups[key]
+        first = min(items, key=lambda x: (x.path, x.line))
+        table.add_row(rule, Text(sev, style=SEVERITY_STYLE.get(sev, "")), cat, f"{len(items):,}",
+                      f"{section.per_kloc(len(items)):.2f}",
+                      Text(f"{first.path}:{first.line}", overflow="fold"))
+    if len(ranked) > limit:
+        table.caption = f"... {len(ranked) - limit} more rule(s) in --json"
+    console.print(table)
+
+
+def _debt_lines(section, console) -> None:
+    cats = ", ".join(f"{c} {section.per_kloc(n):.2f}" for c, n in
+                     sorted(section.by_category.items(), key=lambda x: -x[1]))
+    if cats:
+        console.print(Text(f"findings per 1,000 source lines: {cats}"))
+    console.print(Text(f"idiom debt: {section.minutes / 60:,.1f} h, ratio {section.ratio:.2%}, "
+                       f"rating {section.rating}"
+                       + (f"; {section.suppressed} suppressed" if section.suppressed else "")
+                       + (f"; {section.baselined} in baseline" if section.baselined else "")))
+    worst = sorted((f for f in section.files if f.minutes), key=lambda f: (-f.ratio, f.path))[:5]
+    if worst:
+        console.print(Text("worst files by debt ratio: " + ", ".join(
+            f"{f.path} {f.rating} ({f.ratio:.1%})" for f in worst), overflow="fold"))

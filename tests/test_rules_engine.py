@@ -1,0 +1,133 @@
+"""The rules engine end to end: macros, test code, suppression, config, baseline, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from audit.cli import main
+from audit.errors import EXIT_USAGE, ConfigError
+from audit.rules import baseline, config, engine, registry, scores
+from audit.rules.loader import load_rules
+
+FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "rules")
+PROJECT = os.path.join(FIX, "project")
+
+
+def scan_json(tmp_path, *extra, target=PROJECT):
+    out = tmp_path / "out.json"
+    code = main(["scan", target, "-q", "-j", "1", "--json", str(out), *extra])
+    return code, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def test_findings_inside_macros_map_to_their_lines(tmp_path):
+    code, doc = scan_json(tmp_path)
+    assert code == 0
+    got = sorted((f["rule"], f["line"], f["column"], f.get("suppressed"))
+                 for f in doc["findings"] if f["path"] == "src/lib.rs")
+    assert got == [
+        ("expect-used", 10, 20, None),       # vec![..] inside format!
+        ("unwrap-used", 4, 16, None),
+        ("unwrap-used", 9, 15, None),        # format! argument on its own line
+        ("unwrap-used", 14, 35, None),       # format! inside format!
+        ("unwrap-used", 19, 7, "checked by the caller"),
+        ("unwrap-used", 23, 7, "len checked above"),
+    ]
+
+
+def test_test_code_is_excluded_unless_asked(tmp_path):
+    _, doc = scan_json(tmp_path)
+    assert not [f for f in doc["findings"] if f["line"] == 30 or f["path"].startswith("tests/")]
+    _, doc = scan_json(tmp_path, "--include-tests")
+    paths = {(f["path"], f["line"]) for f in doc["findings"] if f["rule"] == "unwrap-used"}
+    assert ("src/lib.rs", 30) in paths and ("tests/it.rs", 3) in paths
+
+
+def test_config_file_sets_severity_and_ignore(tmp_path):
+    _, doc = scan_json(tmp_path)
+    sev = {f["severity"] for f in doc["findings"] if f["rule"] == "unwrap-used"}
+    assert sev == {"error"}
+    assert not [f for f in doc["findings"] if f["rule"] == "todo-comment"]
+    assert doc["rules"]["config_file"].endswith("audit.toml")
+    assert doc["rules"]["suppressed"] == 2
+
+
+def test_select_on_command_line_limits_rules(tmp_path):
+    _, doc = scan_json(tmp_path, "--select", "RS002")
+    assert {f["rule"] for f in doc["findings"]} == {"expect-used"}
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--select", "no-such-rule"], "unknown rule id, code or category 'no-such-rule'"),
+    (["--rules-dir", os.path.join(FIX, "badpacks", "malformed")], "broken.toml"),
+    (["--rules-dir", os.path.join(FIX, "badpacks", "badquery")], "bad query"),
+])
+def test_bad_configuration_fails_cleanly_and_writes_nothing(tmp_path, capsys, argv, needle):
+    code, doc = scan_json(tmp_path, *argv)
+    assert code == EXIT_USAGE and doc is None
+    assert needle in capsys.readouterr().err
+
+
+def test_unknown_rule_in_config_file_is_an_error(tmp_path, capsys):
+    shutil.copytree(PROJECT, tmp_path / "p")
+    (tmp_path / "p" / "audit.toml").write_text('select = ["unwrap-used", "RS999"]\n')
+    code, doc = scan_json(tmp_path, target=str(tmp_path / "p"))
+    assert code == EXIT_USAGE and doc is None
+    assert "RS999" in capsys.readouterr().err
+
+
+def test_malformed_pack_reports_every_problem_with_its_file():
+    with pytest.raises(ConfigError) as exc:
+        load_rules(os.path.join(FIX, "badpacks", "malformed"), registry.compile_query)
+    text = "\n".join(exc.value.problems)
+    for needle in ("not-toml.toml: not valid TOML", "broken.toml: code 'RS9'",
+                   "broken.toml: severity 'loud'", "broken.toml: missing [docs] table"):
+        assert needle in text
+
+
+def test_pyproject_tool_audit_is_found_and_checked(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.audit]\nselect = ["unwrap-used"]\ncolour = 1\n')
+    assert config.find_config((str(tmp_path),)) == str(tmp_path / "pyproject.toml")
+    with pytest.raises(ConfigError, match="unknown key 'colour'"):
+        config.read_settings(str(tmp_path / "pyproject.toml"))
+
+
+def test_baseline_hides_known_findings_and_survives_moved_lines(tmp_path):
+    shutil.copytree(PROJECT, tmp_path / "p")
+    base = tmp_path / "base.json"
+    code, doc = scan_json(tmp_path, "--baseline-write", str(base), target=str(tmp_path / "p"))
+    assert code == 0 and sum(json.loads(base.read_text())["findings"].values()) == 4
+    lib = tmp_path / "p" / "src" / "lib.rs"
+    text = lib.read_text()
+    lib.write_text("// moved\n\n" + text + "\npub fn more(x: Option<u8>) -> u8 { x.unwrap() }\n")
+    _, doc = scan_json(tmp_path, "--baseline", str(base), target=str(tmp_path / "p"))
+    new = [(f["rule"], f["line"]) for f in doc["findings"] if "suppressed" not in f]
+    assert new == [("unwrap-used", text.count("\n") + 4)]
+    assert doc["rules"]["baselined"] == 4
+
+
+def test_fingerprints_ignore_white_space_but_not_rule_or_path():
+    from audit.results import Finding
+
+    f = Finding("unwrap-used", "warning", "suspicious", "a.rs", 1, 1, "m")
+    a = engine.fingerprints([f], b"  x.unwrap()  \n")
+    b = engine.fingerprints([f], b"x.unwrap()\n")
+    c = engine.fingerprints([Finding("expect-used", "warning", "suspicious", "a.rs", 1, 1, "m")],
+                            b"x.unwrap()\n")
+    assert a == b != c
+
+
+@pytest.mark.parametrize("ratio,band", [(0.0, "A"), (0.01, "A"), (0.015, "B"), (0.05, "C"),
+                                        (0.08, "D"), (0.2, "E")])
+def test_debt_bands(ratio, band):
+    assert scores.rating(ratio) == band
+
+
+def test_bad_baseline_file_is_a_config_error(tmp_path):
+    p = tmp_path / "b.json"
+    p.write_text('{"version": 99}')
+    with pytest.raises(ConfigError, match="not an audit baseline"):
+        baseline.load(str(p))
