@@ -104,8 +104,9 @@ _COMPILED = {lang: _compile(p) for lang, p in _PATTERNS.items()}
 class _Lines:
     """Collects escaped pieces into lines, cutting any line beyond the character budget."""
 
-    def __init__(self, max_chars: int):
+    def __init__(self, max_chars: int, precut: dict[int, int]):
         self.max_chars = max_chars
+        self.precut = precut  # line index -> characters removed before tokenizing
         self.lines: list[str] = []
         self.parts: list[str] = []
         self.used = 0
@@ -132,6 +133,7 @@ class _Lines:
         self.parts.append(f'<span class="{cls}">{body}</span>' if cls else body)
 
     def end_line(self) -> None:
+        self.hidden += self.precut.get(len(self.lines), 0)
         if self.hidden:
             self.parts.append(f'<span class="cut">\u2026 {self.hidden:,} more characters '
                               'not shown</span>')
@@ -141,7 +143,8 @@ class _Lines:
 
 def highlight_lines(text: str, language: str, max_chars: int = MAX_LINE_CHARS) -> list[Markup]:
     """One escaped, highlighted HTML fragment per source line (no trailing empty line)."""
-    out = _Lines(max_chars)
+    text, precut = _precut(text, max_chars)
+    out = _Lines(max_chars, precut)
     compiled = _COMPILED.get(language)
     pos = 0
     if compiled is not None:
@@ -158,6 +161,21 @@ def highlight_lines(text: str, language: str, max_chars: int = MAX_LINE_CHARS) -
     if len(lines) > 1 and lines[-1] == "" and text.endswith("\n"):
         lines.pop()
     return [Markup(line) for line in lines]
+
+
+def _precut(text: str, max_chars: int) -> tuple[str, dict[int, int]]:
+    """Cut very long lines before tokenizing, so a 10 MB line costs no more than a short one."""
+    if len(text) <= max_chars:
+        return text, {}
+    lines = text.split("\n")
+    if max(map(len, lines)) <= max_chars:
+        return text, {}
+    precut = {}
+    for i, line in enumerate(lines):
+        if len(line) > max_chars:
+            precut[i] = len(line) - max_chars
+            lines[i] = line[:max_chars]
+    return "\n".join(lines), precut
 
 
 def plain_lines(text: str, max_chars: int = MAX_LINE_CHARS) -> list[Markup]:

@@ -29,7 +29,7 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
 
         started = time.perf_counter()
         sources = html.file_sources(result, source_reader(args))
-        stats = html.write_report(result, args.html, sources, rule_metadata(),
+        stats = html.write_report(result, args.html, sources, rule_metadata(args),
                                   corpus_reader(result))
         if not args.quiet:
             console.print(f"HTML report written to {args.html}/index.html ({stats.pages:,} pages, "
@@ -38,7 +38,7 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
         from audit.render import json as json_render
         from audit.render import sarif
 
-        doc = sarif.dumps(result, rule_metadata(), help_uri(args))
+        doc = sarif.dumps(result, rule_metadata(args), help_uri(args))
         json_render.write_atomic(args.sarif, doc)
         if not args.quiet:
             console.print(f"SARIF written to {args.sarif}")
@@ -62,19 +62,37 @@ def source_reader(args: argparse.Namespace):
     return read
 
 
-def rule_metadata() -> dict[str, dict]:
-    """Rule id -> name, category, severity, summary, docs and language, from the rule packs.
+def rule_metadata(args: argparse.Namespace | None = None) -> dict[str, dict]:
+    """Rule id -> name, code, category, severity, summary, docs, language and pack file.
 
-    Empty when the rules stage is not installed; the report then shows occurrences only.
+    Taken from the registry the scan used (or the bundled packs); empty when the
+    rules stage is not installed, and the report then shows occurrences only.
     """
-    try:
-        registry = importlib.import_module("audit.rules.registry")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("audit.rules", "audit.rules.registry"):
-            raise
-        return {}
-    describe = getattr(registry, "describe_all", None)
-    return describe() if describe else {}
+    state = getattr(args, "_rules_state", None) or {}
+    reg = state.get("registry")
+    if reg is None:
+        try:
+            registry = importlib.import_module("audit.rules.registry")
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("audit.rules", "audit.rules.registry"):
+                raise
+            return {}
+        reg = registry.load()
+    meta: dict[str, dict] = {}
+    for r in sorted(reg.rules, key=lambda r: (r.id, r.language)):
+        if r.id in meta:  # the same id in another language: one page, both languages named
+            meta[r.id]["language"] += f", {r.language}"
+            continue
+        meta[r.id] = {"name": r.id, "code": r.code, "category": r.category,
+                      "severity": r.severity, "summary": r.summary, "language": r.language,
+                      "path": r.path, "docs": _docs_text(r.docs)}
+    return meta
+
+
+def _docs_text(docs: dict) -> dict[str, str]:
+    """Rule documentation sections as text (lists, such as references, one item a line)."""
+    return {str(k): "\n".join(map(str, v)) if isinstance(v, list) else str(v)
+            for k, v in docs.items()}
 
 
 def corpus_reader(result):

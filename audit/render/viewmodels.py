@@ -160,6 +160,12 @@ def _findings_grade(result: AuditResult, sections: dict) -> Grade:
     active = [f for f in result.findings if f.suppressed is None and f.severity != "info"]
     kloc = result.totals.lines.source / 1000
     density = len(active) / kloc if kloc else 0.0
+    debt = (sections.get("rules") or {}).get("debt") or {}
+    if debt.get("rating"):  # the rules stage's own debt rating, when it ran
+        return Grade("findings", str(debt["rating"]),
+                     f"technical debt {int(debt.get('minutes', 0)):,} minutes "
+                     f"(ratio {float(debt.get('ratio', 0)):.2%}); {density:.1f} warnings or "
+                     "errors per 1,000 source lines", "rules.html")
     return Grade("findings", band(density, DENSITY_BANDS),
                  f"{density:.1f} warnings or errors per 1,000 source lines", "rules.html")
 

@@ -1,0 +1,250 @@
+"""The HTML report: escaping of untrusted text, view models, pages, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import replace
+
+import pytest
+
+from audit.render import html, viewmodels as vm
+from audit.render.highlight import highlight_lines, visible
+from test_gold import REPO, SAMPLE, corpus_source, sample_result
+
+HOSTILE = os.path.join(REPO, "fixtures", "hostile")
+OUR_SCRIPT = re.compile(r'<script src="report\.[0-9a-f]{12}\.js"></script>')
+OUR_DATA = '<script type="application/json" id="hotspot-data">'
+
+
+@pytest.mark.parametrize("source, language, expected", [
+    ("x = '</script>'", "python", 'x = <span class="s">&#39;&lt;/script&gt;&#39;</span>'),
+    ('let s = "<img src=x onerror=alert(1)>";', "rust",
+     '<span class="k">let</span> s = <span class="s">&#34;&lt;img src=x onerror=alert(1)&gt;'
+     '&#34;</span>;'),
+    ("// a & b", "rust", '<span class="c">// a &amp; b</span>'),
+    ("a\u202eb", "rust", 'a<span class="cc" title="U+202E">U+202E</span>b'),
+    ("a\x00b", "python", 'a<span class="cc" title="U+0000">U+0000</span>b'),
+    ("fn f() {}", "rust", '<span class="k">fn</span> f() {}'),
+    ('r#"x</script>"#', "rust", '<span class="s">r#&#34;x&lt;/script&gt;&#34;#</span>'),
+    ("<b>", "unknown", "&lt;b&gt;"),
+])
+def test_highlight_escapes_every_token(source, language, expected):
+    assert highlight_lines(source, language) == [expected]
+
+
+def test_multiline_tokens_are_split_into_lines():
+    lines = highlight_lines('/* a\n<b> */\nfn x() {}\n', "rust")
+    assert lines == ['<span class="c">/* a</span>', '<span class="c">&lt;b&gt; */</span>',
+                     '<span class="k">fn</span> x() {}']
+
+
+def test_long_lines_are_cut_with_a_note():
+    (line,) = highlight_lines("x" * 10_000, "rust", max_chars=100)
+    assert line.count("x") == 100 and "9,900 more characters not shown" in line
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("plain", "plain"), ("a\u2066b\u2069", "a\u27e8U+2066\u27e9b\u27e8U+2069\u27e9"),
+    ("zero\u200bwidth", "zero\u27e8U+200B\u27e9width"), ("tab\tok", "tab\tok"),
+])
+def test_visible_marks_invisible_characters(text, expected):
+    assert visible(text) == expected
+
+
+def test_script_json_cannot_close_its_element():
+    text = vm.script_json({"name": "</script><!--<script>&\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"name": "</script><!--<script>&\u2028"}
+
+
+@pytest.mark.parametrize("path", ["javascript:alert(1).rs", "../../etc/passwd.rs",
+                                  '"><img src=x>.py', "a/b c.rs"])
+def test_page_names_are_safe(path):
+    name = vm.page_slug("file", path)
+    assert re.fullmatch(r"file-[A-Za-z0-9_.-]+-[0-9a-f]{10}\.html", name)
+    assert ":" not in name and "/" not in name
+
+
+@pytest.mark.parametrize("value, letter", [(0.0, "A"), (0.049, "A"), (0.05, "B"), (0.15, "C"),
+                                           (0.25, "D"), (0.35, "E"), (0.4, "F"), (0.9, "F")])
+def test_share_bands(value, letter):
+    assert vm.band(value, vm.SHARE_BANDS) == letter
+
+
+def test_squarify_fills_the_area_without_overlap():
+    rects = vm.squarify([50, 30, 10, 5, 5], 0, 0, 100, 50)
+    assert abs(sum(w * h for _, _, w, h in rects) - 5000) < 1e-6
+    assert all(0 <= x and x + w <= 100.001 and 0 <= y and y + h <= 50.001 for x, y, w, h in rects)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return sample_result()
+
+
+def _sources():
+    def read(path):
+        p = os.path.join(SAMPLE, path)
+        return open(p, encoding="utf-8").read() if os.path.exists(p) else None
+    return read
+
+
+def test_side_by_side_from_a_hand_made_provenance_section(result):
+    prov = result.sections["provenance"]
+    page = vm.provenance_page(prov.to_dict(), _sources(), prov.corpus_text,
+                              {"src/eval.rs": "rust"})
+    assert page.summary.verdict == "review" and page.clean_files == 1
+    (match,) = page.files[0].matches
+    assert match.swhid.startswith("swh:1:cnt:") and match.rarity == "0.92"
+    assert [c.label for c in match.channels] == ["comments", "identifiers", "structure"]
+    ev = match.evidence[0]
+    left_hits = [line.no for line in ev.left.lines if line.hit]
+    right_hits = [line.no for line in ev.right.lines if line.hit]
+    assert left_hits == list(range(10, 26)) and right_hits == list(range(10, 25))
+    assert "fn</span> sum" in str(ev.left.lines[2].html)
+    assert "</span> sum(<span class=\"k\">struct</span> token" in str(ev.right.lines[2].html)
+    assert [d.label for d in page.discounted] == ["allow-listed names", "common across the corpus"]
+
+
+def test_side_by_side_without_corpus_text_says_so(result):
+    prov = result.sections["provenance"].to_dict()
+    page = vm.provenance_page(prov, _sources(), lambda m: None, {})
+    right = page.files[0].matches[0].evidence[0].right
+    assert right.lines == [] and "not available" in right.note
+
+
+@pytest.mark.parametrize("section", ["provenance", "clones"])
+def test_pages_degrade_when_a_section_is_absent(result, section, tmp_path):
+    bare = replace(result, sections={k: v for k, v in result.sections.items() if k != section},
+                   files=tuple(replace(f, findings=()) for f in result.files))
+    html.write_report(bare, str(tmp_path), _sources())
+    page = (tmp_path / f"{section}.html").read_text(encoding="utf-8")
+    assert ("No corpus was compared" if section == "provenance"
+            else "Clone detection did not run") in page
+    assert "Rules did not run" in (tmp_path / "rules.html").read_text(encoding="utf-8")
+
+
+def test_grades_and_leads(result):
+    sections = {k: v.to_dict() for k, v in result.sections.items()}
+    grades = {g.area: g.letter for g in vm.grades(result, sections)}
+    assert grades == {"complexity": "A", "maintainability": "A", "findings": "F",
+                      "duplication": "B"}
+    kinds = [lead.kind for lead in vm.leads(result, sections)]
+    assert kinds == ["function"] * 3 + ["rule", "provenance", "clones"]
+
+
+def test_file_page_puts_findings_at_their_lines(result):
+    f = next(f for f in result.files if f.path == "src/eval.rs")
+    page = vm.file_page(f, _sources()("src/eval.rs"), {})
+    at = {line.no: [x.rule for x in line.findings] for line in page.lines if line.findings}
+    assert at == {40: ["panic-macro"], 60: ["panic-macro"]}
+    assert page.note == ""
+    rows = {r.qualname: r.findings for r in page.functions}
+    assert rows == {"eval::eval": 0, "eval::sum": 0, "eval::product": 0, "eval::atom": 1}
+
+
+def test_file_page_flags_a_changed_file(result):
+    f = result.files[0]
+    assert "changed" in vm.file_page(f, "something else\n", {}).note
+    assert "could not be read" in vm.file_page(f, None, {}).note
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, result):
+    out = tmp_path_factory.mktemp("report")
+    prov = result.sections["provenance"]
+    stats = html.write_report(result, str(out), _sources(), None, prov.corpus_text)
+    return out, stats
+
+
+def test_report_has_every_page_and_hashed_assets(report, result):
+    out, stats = report
+    names = sorted(os.listdir(out))
+    for page in ("index.html", "hotspots.html", "files.html", "rules.html", "provenance.html",
+                 "clones.html"):
+        assert page in names
+    assert sum(n.startswith("file-") for n in names) == len(result.files)
+    assert {n for n in names if n.startswith("rule-")} == {
+        vm.rule_href(r) for r in ("panic-macro", "unwrap-used", "print-call")}
+    assert any(re.fullmatch(r"report\.[0-9a-f]{12}\.css", n) for n in names)
+    assert stats.pages == len([n for n in names if n.endswith(".html")])
+
+
+def test_pages_load_nothing_remote(report):
+    out, _ = report
+    for name in os.listdir(out):
+        if name.endswith(".html"):
+            text = (out / name).read_text(encoding="utf-8")
+            assert not re.search(r'(src|href)="(https?:)?//', text), name
+            assert "Content-Security-Policy" in text
+
+
+def test_provenance_page_shows_both_sides(report):
+    text = (report[0] / "provenance.html").read_text(encoding="utf-8")
+    assert "src/expr.c" in text and "swh:1:cnt:" in text and 'class="hit"' in text
+    assert "static long sum" in text.replace('<span class="k">', "").replace("</span>", "")
+
+
+def test_html_differs_only_in_the_timestamp(tmp_path, result):
+    prov = result.sections["provenance"]
+    a, b = tmp_path / "a", tmp_path / "b"
+    html.write_report(result, str(a), _sources(), None, prov.corpus_text)
+    later = replace(result, created="2027-01-01T00:00:00+00:00")
+    html.write_report(later, str(b), _sources(), None, prov.corpus_text)
+    assert sorted(os.listdir(a)) == sorted(os.listdir(b))
+    for name in os.listdir(a):
+        ta = (a / name).read_bytes().replace(result.created.encode(), b"T")
+        tb = (b / name).read_bytes().replace(later.created.encode(), b"T")
+        assert ta == tb, name
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    from audit.cli import main
+
+    out = tmp_path_factory.mktemp("hostile")
+    assert main(["scan", HOSTILE, "--html", str(out), "-q"]) == 0
+    return out
+
+
+def test_hostile_content_is_escaped_everywhere(hostile_report):
+    for name in os.listdir(hostile_report):
+        if not name.endswith(".html"):
+            continue
+        text = (hostile_report / name).read_text(encoding="utf-8")
+        body = OUR_SCRIPT.sub("", text).replace(OUR_DATA, "")
+        assert "<script" not in body.lower(), name
+        assert not re.search(r"<(img|iframe|svg onload|style)\b", body.split("</header>")[-1]), name
+        assert " onerror=" not in body.replace("onerror=alert", "").lower() or \
+            "&lt;img" in body, name
+        for ch in ("\u202e", "\u2066", "\u2069", "\u200b", "\x00"):
+            assert ch not in text, (name, hex(ord(ch)))
+
+
+def test_hostile_names_and_sources_appear_as_text(hostile_report):
+    names = os.listdir(hostile_report)
+    evil = next(n for n in names if n.startswith("file-evil.rs-"))
+    text = (hostile_report / evil).read_text(encoding="utf-8")
+    assert "javascript:alert(1)/evil.rs" in text
+    assert "&lt;/script&gt;&lt;script&gt;" in text and "U+202E" in text
+    nul = (hostile_report / next(n for n in names if n.startswith("file-nul_late.py-")))
+    assert 'title="U+0000"' in nul.read_text(encoding="utf-8")
+    index = (hostile_report / "index.html").read_text(encoding="utf-8")
+    assert "binary" in index  # nul_early.rs is skipped and counted
+
+
+def test_a_10_mb_single_line_renders_cut(tmp_path):
+    from audit.cli import main
+
+    src = tmp_path / "tree"
+    src.mkdir()
+    (src / "long.py").write_text("x = '" + "<script>" * 1_310_000 + "'\n", encoding="utf-8")
+    assert (src / "long.py").stat().st_size > 10_000_000
+    out = tmp_path / "out"
+    assert main(["scan", str(src), "--html", str(out), "--max-file-size", "20000000", "-q"]) == 0
+    page = next(p for p in out.iterdir() if p.name.startswith("file-long.py-"))
+    text = page.read_text(encoding="utf-8")
+    assert page.stat().st_size < 200_000
+    assert "more characters not shown" in text and "<script>" not in OUR_SCRIPT.sub("", text)
