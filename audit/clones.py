@@ -146,23 +146,26 @@ _tables: dict[tuple, tuple] = {}
 def _walk_tokens(node, actions, codes, data, out_codes, out_starts) -> None:
     """Append the tokens under node (one cursor walk, no recursion)."""
     cursor = node.walk()
+    first_child, next_sibling, parent = (cursor.goto_first_child, cursor.goto_next_sibling,
+                                         cursor.goto_parent)
+    add_code, add_start = out_codes.append, out_starts.append  # bound once: this loop is hot
     while True:
         node = cursor.node
         kid = node.kind_id
         action = actions[kid]
         if action == PLAIN:
-            if cursor.goto_first_child():
+            if first_child():
                 continue
-            out_codes.append(codes[kid])
-            out_starts.append(node.start_byte)
+            add_code(codes[kid])
+            add_start(node.start_byte)
         elif action == FIXED:
-            out_codes.append(codes[kid])
-            out_starts.append(node.start_byte)
+            add_code(codes[kid])
+            add_start(node.start_byte)
         elif action == TEXT:
-            out_codes.append(_code(data[node.start_byte:node.end_byte]))
-            out_starts.append(node.start_byte)
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
+            add_code(_code(data[node.start_byte:node.end_byte]))
+            add_start(node.start_byte)
+        while not next_sibling():
+            if not parent():
                 return
 
 
@@ -399,10 +402,12 @@ class CloneGroup:
 
     @property
     def similarity(self) -> float:
+        """Mean similarity of the pairs that joined the group."""
         return sum(s for _, _, s in self.pairs) / len(self.pairs)
 
     @property
     def min_similarity(self) -> float:
+        """The weakest joining pair (groups chain: A~B, B~C)."""
         return min(s for _, _, s in self.pairs)
 
     @property
@@ -441,6 +446,7 @@ class CloneReport:
 
     @property
     def duplication_share(self) -> float:
+        """duplicated_sloc over the scan's source lines (see docs/clones.md)."""
         return self.duplicated_sloc / self.total_sloc if self.total_sloc else 0.0
 
     @property
