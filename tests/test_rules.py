@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from audit.commands.rules import explain_markdown
@@ -12,12 +14,15 @@ from audit.rules.loader import DOC_SECTIONS
 from audit.walk import SourceFile, git_blob_sha1
 
 REGISTRY = registry.load()
+PATH_HEADER = re.compile(r"^(?://|#) path: (\S+)\n")
 EXT = {"rust": "src/example.rs", "python": "pkg/example.py"}
 
 
 def findings_for(rule, code: str):
     data = code.encode()
-    parsed = parse(SourceFile(EXT[rule.language], rule.language, data, git_blob_sha1(data)))
+    header = PATH_HEADER.match(code)  # an example may name its file: "// path: src/x/mod.rs"
+    path = header.group(1) if header else EXT[rule.language]
+    parsed = parse(SourceFile(path, rule.language, data, git_blob_sha1(data)))
     return engine.analyse(parsed, measure(parsed), (rule,))
 
 

@@ -89,6 +89,57 @@ def metric_hits(ctx, rule) -> Iterator[tuple[tuple, dict]]:
             yield node_span(node), {"value": value, "name": unit.qualname}
 
 
-from audit.rules import checks_rust, checks_python  # noqa: E402,F401  (they register checks)
+# --- checks shared by both languages ------------------------------------------------------
+
+_MARKER = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
+_SCRATCH = re.compile(r"(^|/)(scratch|tmp|temp|untitled|foo|bar|baz|debug|test\d+|new|copy)"
+                      r"\d*\.(rs|py)$|(_old|_bak|_backup|_copy|_orig|\.orig|_new\d*|\d+_copy)\.(rs|py)$")
+_CODE_LINE = {
+    "rust": re.compile(r"^\s*(let |fn |pub |use |impl |struct |enum |match |if .*\{$|for .* in |"
+                       r"while |return\b|\}\s*else|[\w.:\[\]()&*]+\s*[-+*/|&]?=\s*[^=].*;$|"
+                       r"[\w.:]+\(.*\);$|\}$|\};$)"),
+    "python": re.compile(r"^\s*(def \w+\(|class \w+[(:]|import \w|from [\w.]+ import |return\b|"
+                         r"(if|elif|while|for|with|try|except)\b.*:$|else:$|"
+                         r"[\w.\[\]'\"]+\s*[-+*/|&]?=\s*[^=]|print\(|[\w.]+\(.*\)$)"),
+}
+_PROSE = re.compile(r"^\s*[A-Z][a-z]+ [a-z]+ [a-z]+|https?://|^\s*(?i:e\.g\.|i\.e\.|see |note:?)")
+
+
+@_file
+def todo_comments(ctx, rule):
+    """Comments that mark unfinished work: TODO, FIXME, XXX, HACK as whole words."""
+    for span, text in ctx.comments():
+        m = _MARKER.search(text)
+        if m:
+            yield span, {"marker": m.group(1)}
+
+
+def _comment_body(text: str) -> str:
+    for prefix in ("///", "//!", "//", "#"):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return ""
+
+
+@_file
+def commented_out_code(ctx, rule):
+    """Line comments whose text reads as a statement of the file's own language."""
+    pattern = _CODE_LINE[ctx.language]
+    for span, text in ctx.comments():
+        if text.startswith(("///", "//!", "#!")) or "\n" in text:
+            continue
+        body = _comment_body(text)
+        if body and pattern.match(body) and not _PROSE.match(body) and "audit:" not in body:
+            yield span, {}
+
+
+@_file
+def scratch_file(ctx, rule):
+    """Source files whose names say they are scratch, backup or copy files."""
+    if _SCRATCH.search(ctx.path):
+        yield (0, 0, (0, 0), (0, 0)), {"file": ctx.path}
+
+
+from audit.rules import checks_python, checks_rust  # noqa: E402,F401  (they register checks)
 
 CHECKS = {**FILTERS, **FILE_CHECKS}

@@ -57,13 +57,101 @@ def long_body(ctx, rule, node, caps):
     return {"count": count} if count > rule.threshold else None
 
 
-@_file
-def todo_comments(ctx, rule):
-    """Comments that mark unfinished work."""
-    import re
+def _statement_of(node):
+    """The statement or item holding a node: the ancestor whose parent is a block or file."""
+    while node.parent is not None and node.parent.type not in (
+            "block", "source_file", "declaration_list"):
+        node = node.parent
+    return node
 
-    marker = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
-    for span, text in ctx.comments():
-        m = marker.search(text)
-        if m:
-            yield span, {"marker": m.group(1)}
+
+@_filter
+def no_safety_comment(ctx, rule, node, caps):
+    """`unsafe` blocks without a `SAFETY:` comment on the lines just above their statement."""
+    row = node.start_point[0]
+    if b"SAFETY:" in ctx.lines[row][:node.start_point[1]].upper():
+        return None
+    top = _statement_of(node).start_point[0]
+    for r in range(min(top, row) - 1, -1, -1):
+        line = ctx.lines[r].strip()
+        if b"SAFETY:" in line.upper():
+            return None
+        if line and not line.startswith((b"//", b"/*", b"*", b"#[")):
+            break
+    return True
+
+
+@_filter
+def outside_main(ctx, rule, node, caps):
+    """Hits outside the `main` function."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "function_item":
+            name = parent.child_by_field_name("name")
+            return name is None or name.text != b"main"
+        parent = parent.parent
+    return True
+
+
+@_filter
+def many_arms(ctx, rule, node, caps):
+    """`match` expressions with more arms than the threshold."""
+    body = node.child_by_field_name("body")
+    count = sum(1 for c in body.named_children if c.type == "match_arm") if body else 0
+    return {"count": count} if count > rule.threshold else None
+
+
+def top_level_commas(tt) -> int:
+    """Commas directly inside a token tree, a trailing one not counted."""
+    kids = [c for c in tt.children if c.type not in ("(", ")", "[", "]", "{", "}")]
+    commas = sum(1 for c in kids if c.type == ",")
+    return commas - (1 if kids and kids[-1].type == "," else 0)
+
+
+@_filter
+def no_assert_message(ctx, rule, node, caps):
+    """`assert!(c)`, `assert_eq!(a, b)` and kin without a message argument."""
+    name = caps["name"][0].text
+    tt = caps["args"][0]
+    needed = 1 if name in (b"assert", b"debug_assert") else 2
+    return top_level_commas(tt) < needed
+
+
+def _field_types(node):
+    body = node.child_by_field_name("body")
+    if body is None or body.type != "field_declaration_list":
+        return []
+    return [c for c in body.named_children if c.type == "field_declaration"]
+
+
+@_filter
+def bool_fields(ctx, rule, node, caps):
+    """Structs with more `bool` fields than the threshold."""
+    count = sum(1 for f in _field_types(node)
+                if (t := f.child_by_field_name("type")) is not None and t.text == b"bool")
+    return {"count": count} if count > rule.threshold else None
+
+
+@_filter
+def mixed_visibility(ctx, rule, node, caps):
+    """Structs with both public and private named fields."""
+    pub = [any(c.type == "visibility_modifier" for c in f.children) for f in _field_types(node)]
+    return any(pub) and not all(pub)
+
+
+@_filter
+def bool_params(ctx, rule, node, caps):
+    """Functions with more `bool` parameters than the threshold, outside trait impls."""
+    params = node.child_by_field_name("parameters")
+    count = sum(1 for p in params.named_children if p.type == "parameter"
+                and (t := p.child_by_field_name("type")) is not None and t.text == b"bool")
+    if count <= rule.threshold or _in_trait_impl(node):
+        return None
+    return {"count": count}
+
+
+@_file
+def mod_rs_file(ctx, rule):
+    """A module kept as `name/mod.rs` rather than `name.rs`."""
+    if ctx.path == "mod.rs" or ctx.path.endswith("/mod.rs"):
+        yield (0, 0, (0, 0), (0, 0)), {"file": ctx.path}

@@ -50,6 +50,8 @@ def file_pass(parsed, result, options: dict):
 
 def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False) -> list[Finding]:
     """Every finding of the given rules in one parsed file, sorted by position."""
+    if result.is_test and not include_tests:
+        return []
     ctx = checks.FileContext(parsed, result)
     hits, tests = _query_hits(ctx, rules)
     for rule in rules:
