@@ -8,10 +8,11 @@ import re
 from dataclasses import replace
 
 import pytest
+from test_gold import REPO, SAMPLE, sample_result
 
-from audit.render import html, viewmodels as vm
+from audit.render import charts, html, sidebyside
+from audit.render import viewmodels as vm
 from audit.render.highlight import highlight_lines, visible
-from test_gold import REPO, SAMPLE, corpus_source, sample_result
 
 HOSTILE = os.path.join(REPO, "fixtures", "hostile")
 OUR_SCRIPT = re.compile(r'<script src="report\.[0-9a-f]{12}\.js"></script>')
@@ -21,8 +22,8 @@ OUR_DATA = '<script type="application/json" id="hotspot-data">'
 @pytest.mark.parametrize("source, language, expected", [
     ("x = '</script>'", "python", 'x = <span class="s">&#39;&lt;/script&gt;&#39;</span>'),
     ('let s = "<img src=x onerror=alert(1)>";', "rust",
-     '<span class="k">let</span> s = <span class="s">&#34;&lt;img src=x onerror=alert(1)&gt;'
-     '&#34;</span>;'),
+     ('<span class="k">let</span> s = <span class="s">&#34;&lt;img src=x onerror=alert(1)&gt;'
+      '&#34;</span>;')),
     ("// a & b", "rust", '<span class="c">// a &amp; b</span>'),
     ("a\u202eb", "rust", 'a<span class="cc" title="U+202E">U+202E</span>b'),
     ("a\x00b", "python", 'a<span class="cc" title="U+0000">U+0000</span>b'),
@@ -74,7 +75,7 @@ def test_share_bands(value, letter):
 
 
 def test_squarify_fills_the_area_without_overlap():
-    rects = vm.squarify([50, 30, 10, 5, 5], 0, 0, 100, 50)
+    rects = charts.squarify([50, 30, 10, 5, 5], 0, 0, 100, 50)
     assert abs(sum(w * h for _, _, w, h in rects) - 5000) < 1e-6
     assert all(0 <= x and x + w <= 100.001 and 0 <= y and y + h <= 50.001 for x, y, w, h in rects)
 
@@ -93,7 +94,7 @@ def _sources():
 
 def test_side_by_side_from_a_hand_made_provenance_section(result):
     prov = result.sections["provenance"]
-    page = vm.provenance_page(prov.to_dict(), _sources(), prov.corpus_text,
+    page = sidebyside.provenance_page(prov.to_dict(), _sources(), prov.corpus_text,
                               {"src/eval.rs": "rust"})
     assert page.summary.verdict == "review" and page.clean_files == 1
     (match,) = page.files[0].matches
@@ -110,7 +111,7 @@ def test_side_by_side_from_a_hand_made_provenance_section(result):
 
 def test_side_by_side_without_corpus_text_says_so(result):
     prov = result.sections["provenance"].to_dict()
-    page = vm.provenance_page(prov, _sources(), lambda m: None, {})
+    page = sidebyside.provenance_page(prov, _sources(), lambda m: None, {})
     right = page.files[0].matches[0].evidence[0].right
     assert right.lines == [] and "not available" in right.note
 

@@ -8,9 +8,9 @@ import shutil
 from dataclasses import replace
 
 import pytest
+from test_gold import REPO, RULE_META, SAMPLE, sample_result
 
 from audit.render import sarif
-from test_gold import REPO, RULE_META, SAMPLE, sample_result
 
 SCHEMA = os.path.join(REPO, "..", "shared", "schemas", "sarif-schema-2.1.0.json")
 

@@ -16,7 +16,7 @@ from markupsafe import Markup
 MAX_LINE_CHARS = 2000  # a longer line is shown cut, with the number of hidden characters
 
 # Characters that change how text is ordered or hide themselves: shown as markers.
-_INVISIBLE = ([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0),
+_INVISIBLE = ([*range(0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0),
                0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
                0x2028, 0x2029, 0x2060, *range(0x2066, 0x206A), 0xFEFF])
 
@@ -68,15 +68,15 @@ def _kw(words: str) -> str:
 # Each pattern: (css class, regex). Order matters: comments and strings first.
 _PATTERNS = {
     "rust": (("c", r"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"),
-             ("s", r'b?r(?P<hashes>#*)"[\s\S]*?(?:"(?P=hashes)|\Z)|b?"(?:\\[\s\S]|[^"\\])*(?:"|\Z)'
-                   r"|b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^'\\\n])'"),
+             ("s", (r'b?r(?P<hashes>#*)"[\s\S]*?(?:"(?P=hashes)|\Z)|b?"(?:\\[\s\S]|[^"\\])*(?:"|\Z)'
+                    r"|b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^'\\\n])'")),
              ("a", r"#!?\[[^\]\n]*\]?"),
              ("k", _kw(_RUST_KW)),
              ("m", r"\b[A-Za-z_]\w*!"),
              ("n", _NUMBER)),
     "python": (("c", r"#[^\n]*"),
-               ("s", r"(?i:[rbuf]{0,2})(?:'''[\s\S]*?(?:'''|\Z)|\"\"\"[\s\S]*?(?:\"\"\"|\Z)"
-                     r"|'(?:\\.|[^'\\\n])*'?|\"(?:\\.|[^\"\\\n])*\"?)"),
+               ("s", (r"(?i:[rbuf]{0,2})(?:'''[\s\S]*?(?:'''|\Z)|\"\"\"[\s\S]*?(?:\"\"\"|\Z)"
+                      r"|'(?:\\.|[^'\\\n])*'?|\"(?:\\.|[^\"\\\n])*\"?)")),
                ("a", r"^[ \t]*@[\w.]+"),
                ("k", _kw(_PY_KW)),
                ("n", _NUMBER)),

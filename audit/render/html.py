@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jinja2
 
 from audit.data import data_path
 from audit.errors import InputError
+from audit.render import sidebyside
 from audit.render import viewmodels as vm
+from audit.render.charts import file_treemap
 from audit.results import AuditResult
 
 ASSETS = ("report.css", "report.js")
@@ -110,7 +112,7 @@ class _Writer:
 
 def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
                  rule_meta: dict[str, dict] | None = None,
-                 corpus_text: vm.CorpusText | None = None) -> ReportStats:
+                 corpus_text: sidebyside.CorpusText | None = None) -> ReportStats:
     """Write the whole report into outdir (created if needed); returns pages and bytes."""
     os.makedirs(outdir, exist_ok=True)
     sections = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
@@ -122,7 +124,7 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     w.page("hotspots.html", "hotspots.html.j2", "Hotspots", "hotspots.html",
            data=vm.hotspot_data(result), total=result.totals.functions)
     w.page("files.html", "files.html.j2", "Files", "files.html", files=vm.file_rows(result),
-           treemap=vm.file_treemap(result))
+           treemap=file_treemap(result, vm.file_href))
     for f in result.files:
         w.page(vm.file_href(f.path), "file.html.j2", vm.visible(f.path), "files.html",
                fp=vm.file_page(f, sources(f.path), sections))
@@ -133,10 +135,10 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     for r in rules:
         w.page(r.href, "rule.html.j2", r.id, "rules.html", rule=r)
     w.page("provenance.html", "provenance.html.j2", "Provenance", "provenance.html",
-           prov=vm.provenance_page(sections.get("provenance"), sources,
+           prov=sidebyside.provenance_page(sections.get("provenance"), sources,
                                    corpus_text or _no_corpus_text, languages))
     w.page("clones.html", "clones.html.j2", "Clones", "clones.html",
-           clones=vm.clones_page(sections.get("clones"), sources, languages))
+           clones=sidebyside.clones_page(sections.get("clones"), sources, languages))
     return ReportStats(w.pages, w.bytes)
 
 
@@ -151,7 +153,7 @@ def _write_bytes(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def file_sources(result: AuditResult, read: Callable[[str], "bytes | None"]) -> vm.SourceText:
+def file_sources(result: AuditResult, read: Callable[[str], bytes | None]) -> vm.SourceText:
     """Adapt a bytes reader to the SourceText the view models take (decoded, cached once)."""
     cache: dict[str, str | None] = {}
 

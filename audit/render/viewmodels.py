@@ -15,21 +15,31 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from audit.render.highlight import highlight_lines, plain_lines, visible
-from audit.results import AuditResult, FileResult, Finding, Unit
+from audit.render.charts import (
+    BarChart,
+    TreeMap,
+    complexity_histogram,
+    file_treemap,
+    findings_chart,
+)
+from audit.render.highlight import highlight_lines, visible
+from audit.results import AuditResult, FileResult, Finding
 
 SourceText = Callable[[str], "str | None"]  # report path -> file text, None when unavailable
-CONTEXT_LINES = 2  # lines shown around matched spans in side-by-side views
-MAX_SPAN_LINES = 80  # longer matched spans are cut in side-by-side views
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 # -- links and small records --------------------------------------------------------------
+
+def match_anchor(path: str, i: int) -> str:
+    """The id of a file's i-th match on the provenance page; file pages link to it."""
+    return "M" + hashlib.sha1(path.encode("utf-8", "surrogatepass")).hexdigest()[:10] + f"-{i}"
+
 
 def page_slug(kind: str, key: str) -> str:
     """A safe file name for a page: ASCII letters, digits and dashes, plus a hash of the key.
@@ -170,158 +180,6 @@ def _findings_grade(result: AuditResult, sections: dict) -> Grade:
                  f"{density:.1f} warnings or errors per 1,000 source lines", "rules.html")
 
 
-# -- charts (geometry only; the SVG is drawn by the template) ------------------------------
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    w: float
-    h: float
-    cls: str
-    label: str
-    value: str
-    title: str
-    lx: float  # where the label and the value are written
-    ly: float
-    vx: float
-    vy: float
-    anchor: str  # text-anchor of the label: middle under a column, end left of a row
-
-
-@dataclass(frozen=True)
-class BarChart:
-    title: str
-    width: int
-    height: int
-    bars: list[Bar]
-    note: str = ""
-
-
-CC_BINS = ((1, 1), (2, 3), (4, 5), (6, 10), (11, 15), (16, 20), (21, 30), (31, 40),
-           (41, 60), (61, 100), (101, 10**9))
-
-
-def complexity_histogram(result: AuditResult, width: int = 640, height: int = 220) -> BarChart:
-    """Functions per cyclomatic-complexity bin, coloured by rank (log-scaled heights)."""
-    from audit.metrics.grades import cc_rank
-
-    counts = [0] * len(CC_BINS)
-    for f in result.files:
-        for u in f.functions:
-            cc = u.metrics.cyclomatic
-            counts[next(i for i, (lo, hi) in enumerate(CC_BINS) if lo <= cc <= hi)] += 1
-    top = max(counts) or 1
-    slot = width / len(CC_BINS)
-    plot_h = height - 40
-    bars = []
-    for i, ((lo, hi), n) in enumerate(zip(CC_BINS, counts)):
-        h = plot_h * _log_share(n, top)
-        label = str(lo) if lo == hi else (f"{lo}+" if hi > 10**6 else f"{lo}-{hi}")
-        x, y = round(i * slot + 4, 1), round(plot_h - h + 14, 1)
-        bars.append(Bar(x, y, round(slot - 8, 1), round(h, 1), f"rank-{cc_rank(lo)}", label,
-                        f"{n:,}", f"{n:,} functions with cyclomatic complexity {label}",
-                        round(x + slot / 2 - 4, 1), height - 8, round(x + slot / 2 - 4, 1),
-                        round(y - 3, 1), "middle"))
-    return BarChart("Functions by cyclomatic complexity", width, height, bars,
-                    "bar heights on a log scale")
-
-
-def _log_share(n: int, top: int) -> float:
-    import math
-
-    return math.log1p(n) / math.log1p(top) if n else 0.0
-
-
-def findings_chart(result: AuditResult, width: int = 640) -> BarChart | None:
-    """Findings per category as horizontal bars, largest first."""
-    cats = Counter(f.category for f in result.findings if f.suppressed is None)
-    if not cats:
-        return None
-    items = sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[:12]
-    top = items[0][1]
-    row, label_w = 24, 170
-    bars = []
-    for i, (cat, n) in enumerate(items):
-        w = round((width - label_w - 60) * n / top, 1)
-        bars.append(Bar(label_w, i * row + 4, w, row - 8, "finding-bar", visible(cat), f"{n:,}",
-                        f"{n:,} findings in {visible(cat)}", label_w - 6, i * row + 17,
-                        label_w + w + 4, i * row + 17, "end"))
-    return BarChart("Findings by category", width, row * len(items) + 8, bars)
-
-
-@dataclass(frozen=True)
-class Cell:
-    x: float
-    y: float
-    w: float
-    h: float
-    cls: str
-    href: str
-    title: str
-    label: str
-
-
-@dataclass(frozen=True)
-class TreeMap:
-    title: str
-    width: int
-    height: int
-    cells: list[Cell]
-    note: str
-
-
-def file_treemap(result: AuditResult, width: int = 960, height: int = 420) -> TreeMap:
-    """Files as rectangles: area is source lines, colour the worst function rank in the file."""
-    files = sorted((f for f in result.files if f.lines.source),
-                   key=lambda f: (-f.lines.source, f.path))
-    rects = squarify([f.lines.source for f in files], 0.0, 0.0, float(width), float(height))
-    cells = []
-    for f, (x, y, w, h) in zip(files, rects):
-        worst = max((u.rank for u in f.functions), default="A")
-        name = visible(f.path.rsplit("/", 1)[-1])
-        label = name if w > 7 * len(name) and h > 16 else ""
-        cells.append(Cell(round(x, 1), round(y, 1), round(w, 1), round(h, 1), f"rank-{worst}",
-                          file_href(f.path), f"{visible(f.path)}: {f.lines.source:,} source "
-                          f"lines, worst function rank {worst}, MI {f.mi:.0f}", label))
-    return TreeMap("Files by size and complexity", width, height, cells,
-                   "area: source lines; colour: the worst function rank in the file")
-
-
-def squarify(values: list[float], x: float, y: float, w: float, h: float) -> list[tuple]:
-    """Squarified treemap (Bruls, Huizing and van Wijk, 2000) of values sorted descending."""
-    total = sum(values)
-    if not values or total <= 0:
-        return []
-    scale = w * h / total
-    areas = [v * scale for v in values]
-    out: list[tuple] = []
-    start = 0
-    while start < len(areas):
-        short = min(w, h)
-        end = start + 1
-        while end < len(areas) and _worst(areas[start:end + 1], short) <= _worst(areas[start:end], short):
-            end += 1
-        row = areas[start:end]
-        thick = sum(row) / short
-        offset = 0.0
-        for a in row:
-            length = a / thick
-            out.append((x, y + offset, thick, length) if w >= h else (x + offset, y, length, thick))
-            offset += length
-        if w >= h:
-            x, w = x + thick, w - thick
-        else:
-            y, h = y + thick, h - thick
-        start = end
-    return out
-
-
-def _worst(row: list[float], short: float) -> float:
-    s = sum(row)
-    return max(max(short * short * a / (s * s), (s * s) / (short * short * a)) for a in row)
-
-
 # -- overview ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -331,7 +189,7 @@ class Overview:
     versions: list[Stat]
     stats: list[Stat]
     grades: list[Grade]
-    verdict: "ProvenanceSummary | None"
+    verdict: ProvenanceSummary | None
     leads: list[Lead]
     histogram: BarChart
     treemap: TreeMap
@@ -360,9 +218,9 @@ def overview(result: AuditResult, sections: dict) -> Overview:
     return Overview(
         target=[visible(str(p)) for p in result.config.get("paths", [])],
         created=result.created, versions=_versions(result, sections), stats=stats,
-        grades=grades(result, sections), verdict=_verdict(sections.get("provenance")),
+        grades=grades(result, sections), verdict=verdict_summary(sections.get("provenance")),
         leads=leads(result, sections), histogram=complexity_histogram(result),
-        treemap=file_treemap(result), findings_chart=findings_chart(result),
+        treemap=file_treemap(result, file_href), findings_chart=findings_chart(result),
         skipped=[Stat(visible(r), f"{n:,}") for r, n in sorted(skipped.items())],
         warnings=[visible(w) for w in result.warnings])
 
@@ -386,7 +244,8 @@ def _corpus_version(c: dict) -> str:
     return visible(" \u00b7 ".join(bits)) or "indexed"
 
 
-def _verdict(prov: dict | None) -> ProvenanceSummary | None:
+def verdict_summary(prov: dict | None) -> ProvenanceSummary | None:
+    """The project verdict of a provenance section, or None when no corpus was compared."""
     if not prov:
         return None
     corpora = [visible(str(c.get("name", "?"))) for c in prov.get("corpora", [])]
@@ -403,11 +262,9 @@ def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
                         file_href(f.path, u.start_line),
                         f"cyclomatic {m.cyclomatic}, cognitive {m.cognitive}, {m.sloc} source "
                         f"lines (rank {u.rank})"))
-    errors = Counter(x.rule for x in result.findings
-                     if x.suppressed is None and x.severity == "error")
-    for rule, count in sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[:n]:
+    for rule, count, severity in _top_rules(result.findings, n):
         out.append(Lead("rule", visible(rule), f"{count:,} occurrences", rule_href(rule),
-                        "error-level findings"))
+                        f"{severity}-level findings"))
     match = _strongest_match(sections.get("provenance"))
     if match:
         path, m = match
@@ -422,6 +279,17 @@ def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
                         f"{visible(first['path'])}:{first['start_line']}", "clones.html#G1",
                         f"{g.get('duplicated_sloc', 0):,} duplicated source lines"))
     return out
+
+
+def _top_rules(findings: list[Finding], n: int) -> list[tuple[str, int, str]]:
+    """The rules with most active findings at the most severe level that has any."""
+    for severity in ("error", "warning"):
+        counts = Counter(x.rule for x in findings
+                         if x.suppressed is None and x.severity == severity)
+        if counts:
+            top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+            return [(rule, count, severity) for rule, count in top]
+    return []
 
 
 def _strongest_match(prov: dict | None):
@@ -576,7 +444,7 @@ def _xrefs(path: str, sections: dict) -> list[XRef]:
             continue
         for i, m in enumerate(pf.get("matches", [])):
             out.append(XRef(f"corpus match: {visible(str(m.get('corpus_path', '?')))}",
-                            f"provenance.html#{_match_anchor(path, i)}",
+                            f"provenance.html#{match_anchor(path, i)}",
                             f"{visible(str(m.get('corpus', '')))}, score "
                             f"{float(m.get('score', 0)):.2f}"))
     for gi, g in enumerate((sections.get("clones") or {}).get("groups", []), 1):
@@ -651,164 +519,3 @@ def rule_pages(result: AuditResult, meta: dict[str, dict]) -> list[RulePage]:
             sum(1 for x in hits if x.suppressed is not None)))
     pages.sort(key=lambda p: (-len(p.occurrences), p.id))
     return pages
-
-
-# -- side by side: provenance and clones --------------------------------------------------
-
-@dataclass(frozen=True)
-class CodeLine:
-    no: int
-    html: Markup
-    hit: bool  # inside a matched span
-
-
-@dataclass(frozen=True)
-class Pane:
-    title: str
-    href: str  # the file page for audited code; "" for corpus code
-    lines: list[CodeLine]
-    note: str
-
-
-def pane(text: str | None, language: str, span: tuple[int, int], title: str, href: str) -> Pane:
-    """Lines of span with context around them; matched lines flagged; long spans cut."""
-    start, end = span
-    if text is None:
-        return Pane(title, href, [], f"lines {start}-{end}; the text is not available here")
-    lines = text.split("\n")
-    lo, hi = max(1, start - CONTEXT_LINES), min(len(lines), end + CONTEXT_LINES)
-    note = ""
-    if hi - lo + 1 > MAX_SPAN_LINES:
-        hi, note = lo + MAX_SPAN_LINES - 1, f"cut after {MAX_SPAN_LINES} lines"
-    html = highlight_lines("\n".join(lines[lo - 1:hi]), language) if language \
-        else plain_lines("\n".join(lines[lo - 1:hi]))
-    return Pane(title, href, [CodeLine(lo + i, h, start <= lo + i <= end)
-                              for i, h in enumerate(html)], note)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    kind: str
-    lines: str
-    corpus_lines: str
-    left: Pane
-    right: Pane
-
-
-@dataclass(frozen=True)
-class MatchView:
-    anchor: str
-    corpus: str
-    corpus_path: str
-    swhid: str
-    score: str
-    channels: list[Stat]
-    rarity: str
-    discounted: list[str]
-    evidence: list[Evidence]
-
-
-@dataclass(frozen=True)
-class ProvenanceFile:
-    path: str
-    href: str
-    verdict: str
-    score: str
-    matches: list[MatchView]
-
-
-@dataclass(frozen=True)
-class ProvenancePage:
-    summary: ProvenanceSummary | None
-    discounted: list[Stat]
-    files: list[ProvenanceFile]
-    clean_files: int
-
-
-CorpusText = Callable[[dict], "str | None"]  # match record -> corpus file text
-
-
-def _match_anchor(path: str, i: int) -> str:
-    return "M" + hashlib.sha1(path.encode("utf-8", "surrogatepass")).hexdigest()[:10] + f"-{i}"
-
-
-def _span(value) -> tuple[int, int]:
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return int(value[0]), int(value[1])
-    return 0, -1
-
-
-def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusText,
-                    languages: dict[str, str]) -> ProvenancePage:
-    """Every file that is not clean, with each match side by side, strongest first."""
-    if not prov:
-        return ProvenancePage(None, [], [], 0)
-    files, clean = [], 0
-    ordered = sorted(prov.get("files", []), key=lambda f: (-float(f.get("score", 0)), f["path"]))
-    for pf in ordered:
-        if pf.get("verdict") == "clean" and not pf.get("matches"):
-            clean += 1
-            continue
-        path = pf["path"]
-        text = sources(path)
-        matches = [_match_view(path, i, m, text, languages.get(path, ""), corpus_text)
-                   for i, m in enumerate(pf.get("matches", []))]
-        files.append(ProvenanceFile(visible(path), file_href(path), visible(str(pf.get("verdict"))),
-                                    f"{float(pf.get('score', 0)):.2f}", matches))
-    discounted = [Stat(visible(str(k)), f"{v:,}" if isinstance(v, int) else visible(str(v)))
-                  for k, v in sorted((prov.get("discounted") or {}).items())]
-    return ProvenancePage(_verdict(prov), discounted, files, clean)
-
-
-def _match_view(path, i, m, text, language, corpus_text) -> MatchView:
-    corpus_src = corpus_text(m)
-    cpath = visible(str(m.get("corpus_path", "?")))
-    evidence = []
-    for ev in m.get("evidence", []):
-        lines, clines = _span(ev.get("lines")), _span(ev.get("corpus_lines"))
-        evidence.append(Evidence(
-            visible(str(ev.get("kind", ""))), f"{lines[0]}-{lines[1]}", f"{clines[0]}-{clines[1]}",
-            pane(text, language, lines, f"{visible(path)} lines {lines[0]}-{lines[1]}",
-                 file_href(path, lines[0])),
-            pane(corpus_src, "c", clines, f"{cpath} lines {clines[0]}-{clines[1]}", "")))
-    channels = [Stat(visible(str(k)), f"{float(v):.2f}")
-                for k, v in sorted((m.get("channels") or {}).items())]
-    rarity = m.get("rarity")
-    return MatchView(_match_anchor(path, i), visible(str(m.get("corpus", ""))), cpath,
-                     visible(str(m.get("swhid", ""))), f"{float(m.get('score', 0)):.2f}", channels,
-                     "" if rarity is None else f"{float(rarity):.2f}",
-                     [visible(str(d)) for d in m.get("discounted", [])], evidence)
-
-
-@dataclass(frozen=True)
-class CloneGroupView:
-    anchor: str
-    size: int
-    similarity: str
-    duplicated_sloc: int
-    panes: list[Pane]
-
-
-@dataclass(frozen=True)
-class ClonesPage:
-    ran: bool
-    share: str
-    groups: list[CloneGroupView]
-    total_groups: int
-
-
-def clones_page(clones: dict | None, sources: SourceText, languages: dict[str, str],
-                limit: int = 200) -> ClonesPage:
-    """Clone groups with their members side by side, largest duplication first."""
-    if clones is None:
-        return ClonesPage(False, "", [], 0)
-    groups = []
-    for gi, g in enumerate(clones.get("groups", [])[:limit], 1):
-        panes = [pane(sources(m["path"]), languages.get(m["path"], ""),
-                      (m["start_line"], m["end_line"]),
-                      f"{visible(m['path'])}:{m['start_line']} {visible(m['qualname'])}",
-                      file_href(m["path"], m["start_line"])) for m in g.get("members", [])[:4]]
-        groups.append(CloneGroupView(f"G{gi}", g["size"], f"{float(g.get('similarity', 0)):.2f}",
-                                     int(g.get("duplicated_sloc", 0)), panes))
-    share = f"{float(clones.get('duplication_share', 0)):.1%}"
-    return ClonesPage(True, share, groups, len(clones.get("groups", [])))
