@@ -239,6 +239,8 @@ def analyse_bytes(path: str, language: str, data: bytes, job: Job,
         return analyse_source(source, job)[0]
     except RecursionError:
         return SkippedFile(path, "too-deep", "nesting too deep to measure")
+    except Exception as exc:  # one bad blob in thousands of commits must not end the walk
+        return SkippedFile(path, "analysis-error", f"{type(exc).__name__}: {exc}")
 
 
 def make_job(max_file_size: int, python_engine: str = "radon", rules: bool = True) -> Job:
@@ -259,24 +261,46 @@ def pass_available(name: str) -> bool:
 
 
 def job_namespace(job: Job) -> str:
-    """Cache namespace for a job: tool version, engine, passes, options and rule packs."""
-    extra = _rules_digest() if "rules" in job.passes else ""
+    """Cache namespace for a job: tool version, engine, passes, options, code and rule packs."""
+    extra = code_digest(job.passes) + (_tree_digest(_rules_root()) if "rules" in job.passes else "")
     return namespace(job.python_engine, job.passes, job.options, extra)
 
 
-def _rules_digest() -> str:
-    """A digest of the bundled rule packs, so editing a rule invalidates cached findings."""
+# The per-file pipeline's own code: a change here changes results even at the same version.
+_PIPELINE_CODE = ("parse.py", "results.py", "pipeline.py", "walk.py", "lang", "metrics")
+
+
+def code_digest(passes: Iterable[str] = ()) -> str:
+    """A digest of the source of the per-file pipeline and of the given passes' packages."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    parts = list(_PIPELINE_CODE)
+    for name in passes:
+        module = FILE_PASSES[name].partition(":")[0].split(".")
+        parts.append(os.path.join(*module[1:-1]) if len(module) > 2 else module[-1] + ".py")
+    h = hashlib.sha1()
+    for part in sorted(set(parts)):
+        h.update(_tree_digest(os.path.join(package, part), suffix=".py").encode())
+    return h.hexdigest()[:16]
+
+
+def _rules_root() -> str:
     from audit.data import data_path
 
-    root = data_path("rules")
+    return data_path("rules") or ""
+
+
+def _tree_digest(root: str, suffix: str = "") -> str:
+    """A digest of the files under root (or of root itself when it is a file)."""
     h = hashlib.sha1()
-    for dirpath, dirnames, filenames in os.walk(root or ""):
-        dirnames.sort()
-        for name in sorted(filenames):
-            full = os.path.join(dirpath, name)
-            h.update(os.path.relpath(full, root).encode() + b"\0")
-            with open(full, "rb") as fh:
-                h.update(fh.read())
+    if os.path.isfile(root):
+        files = [root]
+    else:
+        files = sorted(os.path.join(d, n) for d, _, names in os.walk(root) for n in names
+                       if n.endswith(suffix))
+    for full in files:
+        h.update(os.path.relpath(full, root).encode() + b"\0")
+        with open(full, "rb") as fh:
+            h.update(fh.read())
     return h.hexdigest()[:16]
 
 

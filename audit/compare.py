@@ -455,3 +455,95 @@ def _roll_up(counts: Counter) -> list[tuple[str, int]]:
     for folder, n in counts.items():
         merged["/".join(folder.split("/")[:3])] += n
     return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# --- derivation: B's new files matched against A as a corpus ------------------------------
+
+@dataclass(frozen=True)
+class Derivation:
+    """How much of B's new material derives from A, by folder, with the strongest evidence."""
+
+    summary: str
+    units: dict  # status -> count of B's functions: unchanged, changed, moved, added
+    files_matched: int
+    files_added: int
+    verdicts: dict  # verdict -> number of added files
+    by_source: tuple[dict, ...]  # B folder -> A folder: lines covered, share
+    examples: tuple[dict, ...]  # the strongest unit pairs, with channels and fragments
+    provenance: dict  # the matcher's full report (same contract as `audit scan` provenance)
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary, "units": self.units, "files_added": self.files_added,
+                "files_matched": self.files_matched, "verdicts": self.verdicts,
+                "by_source": list(self.by_source), "examples": list(self.examples),
+                "provenance": self.provenance}
+
+    def render_terminal(self, console) -> None:
+        console.print(self.summary, markup=False, highlight=False)
+        for s in self.by_source[:6]:
+            console.print(f"  {s['target']}/ <- {s['source']}/: {s['share']:.0%} of "
+                          f"{s['code_lines']:,} code lines ({s['files']} files)", markup=False, highlight=False)
+        for ex in self.examples[:5]:
+            console.print(f"  {ex['target']}  ~  {ex['source']}  score {ex['score']}  {ex['evidence']}",
+                          markup=False, highlight=False)
+
+
+def derivation(result: CompareResult, report, folder_of=None) -> Derivation:
+    """Summarise a provenance report of B's added files against corpus A."""
+    folder_of = folder_of or _folder
+    verdicts = Counter(f.verdict for f in report.files)
+    attributed: dict[tuple[str, str], float] = defaultdict(float)
+    lines_by_target: dict[str, int] = defaultdict(int)
+    files_by_pair: dict[tuple[str, str], set] = defaultdict(set)
+    for f in report.files:
+        lines_by_target[folder_of(f.path)] += f.code_lines
+        weights = sum(m.score for m in f.matches) or 1.0
+        for m in f.matches:
+            pair = (folder_of(f.path), folder_of(m.corpus_path))
+            attributed[pair] += f.score * f.code_lines * m.score / weights
+            files_by_pair[pair].add(f.path)
+    by_source = sorted(
+        ({"target": t, "source": s, "code_lines": lines_by_target[t], "files": len(files_by_pair[(t, s)]),
+          "covered_lines": round(v), "share": round(v / max(lines_by_target[t], 1), 4)}
+         for (t, s), v in attributed.items()),
+        key=lambda r: (-r["covered_lines"], r["target"], r["source"]))
+    added = [f for f in result.files if f.status == "added"]
+    matched = sum(1 for f in report.files if f.matches)
+    units = result.unit_counts()
+    return Derivation(_derivation_text(report, by_source, len(added), matched, units), units, matched,
+                      len(added), dict(sorted(verdicts.items())), tuple(by_source[:20]),
+                      tuple(_examples(report)), report.to_dict())
+
+
+def _derivation_text(report, by_source, added: int, matched: int, units: dict) -> str:
+    same = units["unchanged"] + units["changed"] + units["moved"]
+    text = (f"{same:,} of B's {same + units['added']:,} functions come from A (unchanged, edited "
+            f"or moved). Of {added} added file(s), {matched} match A: line-weighted score "
+            f"{report.score:.0%}, verdict {report.verdict}.")
+    if by_source:
+        top = by_source[0]
+        text += (f" Strongest source: {top['source']}/ covers {top['share']:.0%} of the code lines "
+                 f"of {top['target']}/.")
+    return text
+
+
+def _examples(report, n: int = 12) -> list[dict]:
+    rows = []
+    for f in report.files:
+        for m in f.matches[:1]:
+            for u in m.units[:2]:
+                lo, hi = u["lines"]
+                frag = next((x for x in m.evidence if x.lines[0] <= hi and x.lines[1] >= lo), None)
+                where = (f"lines {frag.lines[0]}-{frag.lines[1]} ~ {frag.corpus_lines[0]}-"
+                         f"{frag.corpus_lines[1]} ({frag.kind}, {frag.fingerprints} fingerprints)"
+                         if frag else "")
+                channels = ", ".join(f"{k} {v:.2f}" for k, v in sorted(u["channels"].items()))
+                rows.append({"target": f"{f.path}:{u['lines'][0]} {u['unit']}",
+                             "source": f"{m.corpus_path}:{u['corpus_lines'][0]} {u['corpus_unit']}",
+                             "score": u["score"], "evidence": f"{channels}; {where}".strip("; ")})
+    rows.sort(key=lambda r: (-r["score"], r["target"]))
+    return rows[:n]
+
+
+def _folder(path: str) -> str:
+    return "/".join(path.split("/")[:-1][:3]) or "."

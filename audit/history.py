@@ -13,7 +13,6 @@ import fnmatch
 from collections import Counter
 from dataclasses import dataclass, field
 
-from audit.compare import percentile
 from audit.results import FileResult
 
 TREND_KEYS = ("files", "sloc", "units", "functions", "cyclomatic_mean", "cyclomatic_p90",
@@ -60,20 +59,33 @@ class Totals:
 
     def point(self) -> dict:
         """The trend values of these totals."""
-        values = sorted(self.cc.elements()) if self.cc else []
+        n = sum(self.cc.values())
         sloc = self.lines[1]
-        n = len(values)
         findings = sum(self.findings.values())
         return {
             "files": self.files, "skipped": self.skipped, "sloc": sloc, "physical": self.lines[0],
             "units": self.units, "functions": n,
-            "cyclomatic_mean": round(sum(values) / n, 3) if n else 0.0,
-            "cyclomatic_p90": percentile(values, 0.9), "cyclomatic_max": values[-1] if n else 0,
+            "cyclomatic_mean": round(sum(k * v for k, v in self.cc.items()) / n, 3) if n else 0.0,
+            "cyclomatic_p90": histogram_percentile(self.cc, 0.9),
+            "cyclomatic_max": max(self.cc) if n else 0,
             "findings": findings,
             "findings_per_kloc": round(findings * 1000 / sloc, 3) if sloc else 0.0,
             "findings_per_kloc_by_category": {c: round(k * 1000 / sloc, 3) if sloc else 0.0
                                               for c, k in sorted(self.findings.items())},
         }
+
+
+def histogram_percentile(hist: Counter, q: float) -> int:
+    """Nearest-rank percentile of the values a histogram (value -> count) describes."""
+    n = sum(hist.values())
+    if not n:
+        return 0
+    rank, seen = max(1, -(-n * q // 1)), 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= rank:
+            return value
+    return max(hist)
 
 
 def bookkeeping(paths: list[str], globs: tuple[str, ...]) -> bool:
@@ -113,3 +125,112 @@ def jumps(points: list[dict], keys=TREND_KEYS, n: int = JUMPS_PER_METRIC) -> dic
         moves.sort(key=lambda m: (-abs(m["delta"]), m["commit"]))
         out[key] = moves[:n]
     return out
+
+
+class TreeTotals:
+    """Totals per git tree, memoised by (tree id, path prefix): a Merkle roll-up."""
+
+    def __init__(self, source, keep, leaves: dict[tuple[str, str], Totals]):
+        self.source = source
+        self.keep = keep
+        self.leaves = leaves  # (blob, path) -> Totals of that file
+        self.memo: dict[tuple[str, str], Totals] = {}
+
+    def of(self, tree: str, prefix: str = "") -> Totals:
+        hit = self.memo.get((tree, prefix))
+        if hit is not None:
+            return hit
+        total = Totals()
+        for name, oid, is_tree in self.source.subtrees(tree):
+            path = prefix + name
+            if is_tree:
+                if self.keep(path + "/"):
+                    total.add(self.of(oid, path + "/"))
+            elif self.keep(path):
+                leaf = self.leaves.get((oid, path))
+                if leaf is not None:
+                    total.add(leaf)
+        self.memo[(tree, prefix)] = total
+        return total
+
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class HistoryOptions:
+    """What `audit history` walks and how."""
+
+    repo: str
+    rev_range: str = "HEAD"
+    every: int = 0
+    max_commits: int = 0
+    exclude_commit_paths: tuple[str, ...] = ()
+    workers: int = 1
+
+
+@dataclass
+class HistoryResult:
+    """Per-commit trend points, the commits where each metric jumped, and run statistics."""
+
+    repo: str
+    config: dict
+    points: list[dict]
+    jumps: dict[str, list[dict]]
+    stats: dict
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"format_version": FORMAT_VERSION, "repo": self.repo, "config": self.config,
+                "stats": self.stats, "warnings": self.warnings, "jumps": self.jumps,
+                "points": self.points}
+
+
+def walk_history(opts: HistoryOptions, keep, job, cache, progress=None) -> HistoryResult:
+    """Analyse every selected commit (each (blob, path) once, through the cache) and roll up."""
+    import time
+
+    from audit.cache import BlobTask, fill
+    from audit.gitsource import GitSource
+    from audit.lang import language_for
+
+    started = time.perf_counter()
+    with GitSource(opts.repo) as src:
+        commits = src.commits(opts.rev_range)
+        kept, excluded = _drop_bookkeeping(src, commits, opts.exclude_commit_paths)
+        chosen = select(kept, opts.every, opts.max_commits)
+        keys = {}
+        for c in chosen:
+            for path, blob in src.tree_files(c.tree.encode(), "", keep):
+                keys[(blob, path)] = None
+        tasks = [BlobTask(opts.repo, b, p, language_for(p).name) for b, p in keys]
+        listed = time.perf_counter()
+        analysed = fill(cache, tasks, job, summarise, opts.workers, progress)
+        summaries = cache.summaries(keys)
+        leaves = {k: Totals.of_summary(s) for k, s in summaries.items()}
+        roll = TreeTotals(src, keep, leaves)
+        points = [_point(c, roll.of(c.tree)) for c in chosen]
+    stats = {"commits_in_range": len(commits), "commits_excluded": excluded,
+             "commits_analysed": len(chosen), "blobs": len(keys), "blobs_analysed": analysed,
+             "blobs_from_cache": len(keys) - analysed, "cache_bytes": cache.size_bytes(),
+             "cache_path": cache.path, "list_seconds": round(listed - started, 2),
+             "seconds": round(time.perf_counter() - started, 2)}
+    config = {"rev_range": opts.rev_range, "every": opts.every, "max_commits": opts.max_commits,
+              "exclude_commit_paths": list(opts.exclude_commit_paths), "passes": list(job.passes),
+              "python_engine": job.python_engine}
+    return HistoryResult(opts.repo, config, points, jumps(points), stats)
+
+
+def _drop_bookkeeping(src, commits: list, globs: tuple[str, ...]) -> tuple[list, int]:
+    if not globs:
+        return commits, 0
+    kept = [c for c in commits if not bookkeeping(src.changed_paths(c), globs)]
+    return kept, len(commits) - len(kept)
+
+
+def _point(commit, totals: Totals) -> dict:
+    from datetime import datetime, timezone
+
+    when = datetime.fromtimestamp(commit.time, timezone.utc).isoformat(timespec="seconds")
+    return {"commit": commit.sha, "time": when, "subject": commit.subject,
+            "merge": len(commit.parents) > 1, **totals.point()}

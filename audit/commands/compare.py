@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 from dataclasses import replace
 
 from audit.commands import common_options
-from audit.compare import CompareResult, Snapshot, compare, line_hashes, tracked_delta
+from audit.compare import CompareResult, Snapshot, compare, derivation, line_hashes, tracked_delta
 from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
 from audit.errors import EXIT_OK
 from audit.cache import make_job, open_cache, results_for
 from audit.gitsource import GitSource, RepoRev, parse_repo_rev, path_filter
-from audit.pipeline import Job, scan
+from audit.pipeline import Job, analyse_source, scan
 from audit.render import json as json_render
 from audit.render.terminal import make_console
-from audit.walk import SkippedFile, discover, read_source
+from audit.walk import SkippedFile, discover, read_source, source_from_bytes
 
 
 def add_parser(sub) -> None:
@@ -29,7 +31,8 @@ def add_parser(sub) -> None:
     p.add_argument("a", metavar="A", help="the baseline: a folder or REPO@REV")
     p.add_argument("b", metavar="B", help="the tree to compare with it: a folder or REPO@REV")
     p.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
-    p.add_argument("--html", metavar="FILE", help="write the comparison as an HTML page")
+    p.add_argument("--html", metavar="DIR", help="write the comparison as an HTML page "
+                   "(DIR/compare.html, styled as the scan report)")
     add_analysis_options(p)
     p.add_argument("--hotspots", type=int, default=10, metavar="N",
                    help="compare the N most complex functions of each side (default 10)")
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         measured = {f.path for f in side_a.snapshot.files + side_b.snapshot.files}
         result = replace(result, tracked=tracked_delta(side_a.tracked, side_b.tracked, measured))
     if not args.no_provenance:
-        result = add_derivation(result, side_a, side_b)
+        result = add_derivation(result, side_a, side_b, scan_config(args, ".").workers)
     result = _with_elapsed(result, time.perf_counter() - started)
     write_outputs(args, result, console)
     if not args.quiet:
@@ -103,11 +106,11 @@ def write_outputs(args, result: CompareResult, console) -> None:
         if not args.quiet:
             console.print(f"JSON written to {args.json}")
     if args.html:
-        from audit.render.compare_html import render_page
+        from audit.render.compare_html import write_page
 
-        json_render.write_atomic(args.html, render_page(result))
+        page = write_page(result, args.html)
         if not args.quiet:
-            console.print(f"HTML written to {args.html}")
+            console.print(f"HTML written to {page}")
 
 
 class Side:
@@ -154,18 +157,55 @@ def _load_folder(args, folder: str, job: Job) -> Side:
     return Side(Snapshot(folder, result.files, result.skipped, lines), folder=folder, data=data)
 
 
-def add_derivation(result: CompareResult, side_a: Side, side_b: Side) -> CompareResult:
-    """How much of B derives from A: B's new and changed units matched against A as a corpus."""
-    from dataclasses import replace
-
+def add_derivation(result: CompareResult, side_a: Side, side_b: Side, workers: int = 1) -> CompareResult:
+    """How much of B derives from A: B's added files matched against A indexed as a corpus."""
     try:
-        from audit.provenance import api  # noqa: F401
+        from audit.provenance import api
     except ImportError:
         return replace(result, warnings=result.warnings + (
             "derivation of B from A not measured: the provenance matcher is not installed",))
-    from audit.compare_provenance import derivation
+    added = [f.path for f in result.files if f.status == "added"]
+    if not added:
+        return result
+    with tempfile.TemporaryDirectory(prefix="audit-compare-") as tmp:
+        folder = side_a.folder or _materialise(side_a, os.path.join(tmp, "a"))
+        index = api.index_paths([folder], "A", index_dir=os.path.join(tmp, "index"), workers=workers)
+        report = api.match_sketches(_sketches(side_b, added, workers), [index])
+    section = derivation(result, report)
+    return replace(result, sections={**result.sections, "derivation": section})
 
-    return replace(result, sections={**result.sections, "derivation": derivation(result, side_a, side_b)})
+
+def _materialise(side: Side, folder: str) -> str:
+    """Write a git side's measured files to a folder, so A can be indexed as a corpus."""
+    for path, data in side.data.items():
+        full = os.path.join(folder, *path.split("/"))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as fh:
+            fh.write(data)
+    return folder
+
+
+def _sketch_one(args):
+    path, language, data, job = args
+    source = source_from_bytes(path, language, data, job.max_file_size)
+    if isinstance(source, SkippedFile):
+        return None
+    return analyse_source(source, job)[1].get("sketch")
+
+
+def _sketches(side: Side, paths: list[str], workers: int) -> list:
+    """Provenance sketches of some of a side's files (the pipeline's "sketch" pass)."""
+    import multiprocessing
+
+    langs = {f.path: f.language for f in side.snapshot.files}
+    job = Job(max(len(d) for d in side.data.values()) + 1, passes=("sketch",))
+    args = [(p, langs[p], side.data[p], job) for p in sorted(paths)]
+    if workers > 1 and len(args) >= 8:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            out = pool.map(_sketch_one, args, chunksize=1)
+    else:
+        out = [_sketch_one(a) for a in args]
+    return [s for s in out if s is not None]
 
 
 def render_terminal(result: CompareResult, console) -> None:

@@ -1,0 +1,61 @@
+"""Time `audit history` over a repository from a cold cache, then warm; print the figures.
+
+Usage: python bench/history_bench.py REPO [REV] [--cache-dir DIR] [--warm-only] [-- extra options]
+
+Runs the command as a subprocess (whole-process wall time, as a user sees it),
+first with an empty cache folder, then again with the cache the first run filled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+
+def run_once(repo: str, rev: str, cache_dir: str, out_json: str, extra: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "audit", "history", repo, "--rev-range", rev,
+           "--cache-dir", cache_dir, "--json", out_json, "-q", *extra]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+    with open(out_json, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    return {"command": " ".join(cmd[1:]), "wall_seconds": round(wall, 1), "stats": doc["stats"],
+            "first": _brief(doc["points"][0]), "last": _brief(doc["points"][-1])}
+
+
+def _brief(point: dict) -> dict:
+    keys = ("commit", "files", "sloc", "functions", "cyclomatic_mean", "cyclomatic_p90",
+            "cyclomatic_max", "findings_per_kloc")
+    return {k: point[k] for k in keys}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("repo")
+    parser.add_argument("rev", nargs="?", default="HEAD")
+    parser.add_argument("--cache-dir", default="/tmp/audit-history-bench-cache")
+    parser.add_argument("--warm-only", action="store_true", help="keep the cache; time one warm run")
+    parser.add_argument("extra", nargs=argparse.REMAINDER, help="options passed to audit history")
+    args = parser.parse_args()
+    extra = [a for a in args.extra if a != "--"]
+    runs = []
+    if not args.warm_only:
+        shutil.rmtree(args.cache_dir, ignore_errors=True)
+        runs.append(("cold", run_once(args.repo, args.rev, args.cache_dir, "/tmp/history-cold.json", extra)))
+    runs.append(("warm", run_once(args.repo, args.rev, args.cache_dir, "/tmp/history-warm.json", extra)))
+    size = sum(os.path.getsize(os.path.join(args.cache_dir, n)) for n in os.listdir(args.cache_dir))
+    for name, r in runs:
+        print(json.dumps({"run": name, **r}, indent=1))
+    print(f"cache folder: {size / 1e6:.1f} MB on disk")
+
+
+if __name__ == "__main__":
+    main()
