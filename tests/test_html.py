@@ -138,7 +138,7 @@ def test_grades_and_leads(result):
 
 def test_file_page_puts_findings_at_their_lines(result):
     f = next(f for f in result.files if f.path == "src/eval.rs")
-    page = vm.file_page(f, _sources()("src/eval.rs"), {})
+    page = vm.file_page(f, _sources()("src/eval.rs"))
     at = {line.no: [x.rule for x in line.findings] for line in page.lines if line.findings}
     assert at == {40: ["panic-macro"], 60: ["panic-macro"]}
     assert page.note == ""
@@ -148,8 +148,8 @@ def test_file_page_puts_findings_at_their_lines(result):
 
 def test_file_page_flags_a_changed_file(result):
     f = result.files[0]
-    assert "changed" in vm.file_page(f, "something else\n", {}).note
-    assert "could not be read" in vm.file_page(f, None, {}).note
+    assert "changed" in vm.file_page(f, "something else\n").note
+    assert "could not be read" in vm.file_page(f, None).note
 
 
 @pytest.fixture(scope="module")

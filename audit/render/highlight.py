@@ -101,65 +101,42 @@ def _compile(patterns) -> tuple[re.Pattern, tuple[str, ...]]:
 _COMPILED = {lang: _compile(p) for lang, p in _PATTERNS.items()}
 
 
-class _Lines:
-    """Collects escaped pieces into lines, cutting any line beyond the character budget."""
-
-    def __init__(self, max_chars: int, precut: dict[int, int]):
-        self.max_chars = max_chars
-        self.precut = precut  # line index -> characters removed before tokenizing
-        self.lines: list[str] = []
-        self.parts: list[str] = []
-        self.used = 0
-        self.hidden = 0
-
-    def add(self, text: str, cls: str | None) -> None:
-        pieces = text.split("\n")
-        for i, piece in enumerate(pieces):
-            if i:
-                self.end_line()
-            if piece:
-                self._add_piece(piece, cls)
-
-    def _add_piece(self, piece: str, cls: str | None) -> None:
-        room = self.max_chars - self.used
-        if room <= 0:
-            self.hidden += len(piece)
-            return
-        if len(piece) > room:
-            self.hidden += len(piece) - room
-            piece = piece[:room]
-        self.used += len(piece)
-        body = escape(piece)
-        self.parts.append(f'<span class="{cls}">{body}</span>' if cls else body)
-
-    def end_line(self) -> None:
-        self.hidden += self.precut.get(len(self.lines), 0)
-        if self.hidden:
-            self.parts.append(f'<span class="cut">\u2026 {self.hidden:,} more characters '
-                              'not shown</span>')
-        self.lines.append("".join(self.parts))
-        self.parts, self.used, self.hidden = [], 0, 0
+def _escape_plain(text: str) -> str:
+    """HTML escaping for text known to hold no invisible characters (the common case)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&#34;").replace("'", "&#39;"))
 
 
 def highlight_lines(text: str, language: str, max_chars: int = MAX_LINE_CHARS) -> list[Markup]:
-    """One escaped, highlighted HTML fragment per source line (no trailing empty line)."""
-    text, precut = _precut(text, max_chars)
-    out = _Lines(max_chars, precut)
-    compiled = _COMPILED.get(language)
+    """One escaped, highlighted HTML fragment per source line (no trailing empty line).
+
+    The whole file is tokenized at once (comments and strings may span lines);
+    a token that spans lines is closed at each line end and reopened on the next.
+    """
+    text, precut = _precut(text.replace("\r\n", "\n"), max_chars)
+    esc = escape if _HAS_INVISIBLE.search(text) else _escape_plain
+    parts: list[str] = []
     pos = 0
+    compiled = _COMPILED.get(language)
     if compiled is not None:
         pattern, classes = compiled
         for m in pattern.finditer(text):
-            if m.start() > pos:
-                out.add(text[pos:m.start()], None)
-            out.add(m.group(), classes[int(m.lastgroup[1:])])
+            start = m.start()
+            if start > pos:
+                parts.append(esc(text[pos:start]))
+            cls = classes[int(m.lastgroup[1:])]
+            body = esc(m.group())
+            if "\n" in body:
+                body = body.replace("\n", f'</span>\n<span class="{cls}">')
+            parts.append(f'<span class="{cls}">{body}</span>')
             pos = m.end()
     if pos < len(text):
-        out.add(text[pos:], None)
-    out.end_line()
-    lines = out.lines
-    if len(lines) > 1 and lines[-1] == "" and text.endswith("\n"):
+        parts.append(esc(text[pos:]))
+    lines = "".join(parts).split("\n")
+    if len(lines) > 1 and text.endswith("\n"):
         lines.pop()
+    for i, hidden in precut.items():
+        lines[i] += f'<span class="cut">\u2026 {hidden:,} more characters not shown</span>'
     return [Markup(line) for line in lines]
 
 

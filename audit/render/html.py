@@ -125,9 +125,10 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
            data=vm.hotspot_data(result), total=result.totals.functions)
     w.page("files.html", "files.html.j2", "Files", "files.html", files=vm.file_rows(result),
            treemap=file_treemap(result, vm.file_href))
+    xrefs = vm.xref_index(sections)
     for f in result.files:
         w.page(vm.file_href(f.path), "file.html.j2", vm.visible(f.path), "files.html",
-               fp=vm.file_page(f, sources(f.path), sections))
+               fp=vm.file_page(f, sources(f.path), xrefs.get(f.path, [])))
     rules = vm.rule_pages(result, rule_meta or {})
     w.page("rules.html", "rules.html.j2", "Rules", "rules.html", rules=rules,
            ran=bool(rule_meta) or "rules" in sections or bool(result.findings),
@@ -147,10 +148,8 @@ def _no_corpus_text(match: dict) -> str | None:
 
 
 def _write_bytes(path: str, data: bytes) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
+    with open(path, "wb") as fh:
         fh.write(data)
-    os.replace(tmp, path)
 
 
 def file_sources(result: AuditResult, read: Callable[[str], bytes | None]) -> vm.SourceText:

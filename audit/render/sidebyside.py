@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from markupsafe import Markup
 
 from audit.lang import language_for
 from audit.render.highlight import highlight_lines, plain_lines, visible
 from audit.render.viewmodels import (
+    CLONE_GROUPS_SHOWN,
     ProvenanceSummary,
     SourceText,
     Stat,
@@ -28,8 +30,7 @@ CONTEXT_LINES = 2  # lines shown around matched spans
 MAX_SPAN_LINES = 80  # longer matched spans are cut
 
 
-@dataclass(frozen=True)
-class CodeLine:
+class CodeLine(NamedTuple):
     no: int
     html: Markup
     hit: bool  # inside a matched span
@@ -169,7 +170,7 @@ class ClonesPage:
 
 
 def clones_page(clones: dict | None, sources: SourceText, languages: dict[str, str],
-                limit: int = 200) -> ClonesPage:
+                limit: int = CLONE_GROUPS_SHOWN) -> ClonesPage:
     """Clone groups with their members side by side, largest duplication first."""
     if clones is None:
         return ClonesPage(False, "", [], 0)

@@ -17,6 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from markupsafe import Markup
 
@@ -30,6 +31,7 @@ from audit.render.charts import (
 from audit.render.highlight import highlight_lines, visible
 from audit.results import AuditResult, FileResult, Finding
 
+CLONE_GROUPS_SHOWN = 200  # clone groups drawn side by side; the rest are counted
 SourceText = Callable[[str], "str | None"]  # report path -> file text, None when unavailable
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -362,8 +364,7 @@ class FunctionRow:
     is_test: bool
 
 
-@dataclass(frozen=True)
-class SourceLine:
+class SourceLine(NamedTuple):  # a tuple: a 200k-line tree makes 200k of these
     no: int
     html: Markup
     findings: list[FindingVM]
@@ -402,7 +403,7 @@ def function_rows(f: FileResult) -> list[FunctionRow]:
             for u in f.functions]
 
 
-def file_page(f: FileResult, text: str | None, sections: dict) -> FilePage:
+def file_page(f: FileResult, text: str | None, xrefs: list[XRef] = ()) -> FilePage:
     """A file with its highlighted source, findings at their lines and metrics per function."""
     from audit.walk import git_blob_sha1
 
@@ -423,7 +424,7 @@ def file_page(f: FileResult, text: str | None, sections: dict) -> FilePage:
         stats.append(Stat("syntax errors at lines", spans))
     return FilePage(visible(f.path), file_href(f.path), f.language, f"swh:1:cnt:{f.sha1}", stats,
                     function_rows(f), lines, [finding_vm(x) for x in _sorted_findings(f.findings)],
-                    _xrefs(f.path, sections), note)
+                    list(xrefs), note)
 
 
 def _source_lines(f: FileResult, text: str) -> list[SourceLine]:
@@ -437,22 +438,22 @@ def _source_lines(f: FileResult, text: str) -> list[SourceLine]:
             for i, html in enumerate(highlight_lines(text, f.language), 1)]
 
 
-def _xrefs(path: str, sections: dict) -> list[XRef]:
-    out = []
+def xref_index(sections: dict) -> dict[str, list[XRef]]:
+    """Per audited path, its provenance matches and clone groups (built once per report)."""
+    out: dict[str, list[XRef]] = defaultdict(list)
     for pf in (sections.get("provenance") or {}).get("files", []):
-        if pf.get("path") != path:
-            continue
+        path = pf.get("path", "")
         for i, m in enumerate(pf.get("matches", [])):
-            out.append(XRef(f"corpus match: {visible(str(m.get('corpus_path', '?')))}",
-                            f"provenance.html#{match_anchor(path, i)}",
-                            f"{visible(str(m.get('corpus', '')))}, score "
-                            f"{float(m.get('score', 0)):.2f}"))
+            out[path].append(XRef(f"corpus match: {visible(str(m.get('corpus_path', '?')))}",
+                                  f"provenance.html#{match_anchor(path, i)}",
+                                  f"{visible(str(m.get('corpus', '')))}, score "
+                                  f"{float(m.get('score', 0)):.2f}"))
     for gi, g in enumerate((sections.get("clones") or {}).get("groups", []), 1):
+        href = f"clones.html#G{gi}" if gi <= CLONE_GROUPS_SHOWN else "clones.html"
         for mem in g.get("members", []):
-            if mem.get("path") == path:
-                out.append(XRef(f"clone group {gi}: {visible(mem['qualname'])}",
-                                f"clones.html#G{gi}", f"{g['size']} members, similarity "
-                                f"{float(g.get('similarity', 0)):.2f}"))
+            out[mem["path"]].append(XRef(f"clone group {gi}: {visible(mem['qualname'])}", href,
+                                         f"{g['size']} members, similarity "
+                                         f"{float(g.get('similarity', 0)):.2f}"))
     return out
 
 

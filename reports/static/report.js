@@ -41,6 +41,14 @@
 
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
 
+  // Source pages: a click on a line number links to that line.
+  Array.prototype.forEach.call(document.querySelectorAll("table.source"), function (table) {
+    table.addEventListener("click", function (ev) {
+      var cell = ev.target.closest ? ev.target.closest("td.ln") : null;
+      if (cell && cell.parentNode.id) window.location.hash = cell.parentNode.id;
+    });
+  });
+
   // The hotspot table: every function, rendered from embedded JSON in pages of rows.
   var dataEl = document.getElementById("hotspot-data");
   if (!dataEl) return;
