@@ -1,0 +1,1 @@
+"""Provenance: corpus indexes and cross-language matching of audited code against them."""

@@ -1,0 +1,129 @@
+"""Public provenance API: build or open corpus indexes and match audited code against them.
+
+Typical use (e.g. how much of tree B derives from tree A)::
+
+    from audit.provenance import api
+    a = api.index_paths(["runs/a"], "run-a")          # temporary index, any language
+    result, payloads = api.scan_tree("runs/b")         # or reuse an `audit scan` result
+    report = api.match_result(result, payloads, [a])
+    report.score, report.verdict, report.to_dict()
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+
+import platformdirs
+
+from audit.errors import CorpusIndexError
+from audit.provenance.index import CorpusIndex
+from audit.provenance.match import DocFreq, MatchConfig, Timing, match_sketch
+from audit.provenance.verdict import ProvenanceReport, Thresholds, file_report, project_report
+
+MATCH = MatchConfig()
+THRESHOLDS = Thresholds()
+
+
+def default_index_dir() -> str:
+    """Where corpus indexes live: $AUDIT_INDEX_DIR or the user's cache directory."""
+    return os.environ.get("AUDIT_INDEX_DIR") or os.path.join(platformdirs.user_cache_dir("audit"), "corpora")
+
+
+def index_path(name_or_dir: str, index_dir: str | None = None) -> str:
+    """A corpus given by name (under the index dir) or by the path of an index folder."""
+    if os.path.isfile(os.path.join(name_or_dir, "manifest.json")):
+        return name_or_dir
+    return os.path.join(index_dir or default_index_dir(), name_or_dir)
+
+
+def open_index(name_or_dir: str, index_dir: str | None = None) -> CorpusIndex:
+    """Load one index, refusing a corrupt or mismatched one (CorpusIndexError)."""
+    path = index_path(name_or_dir, index_dir)
+    if not os.path.isdir(path):
+        raise CorpusIndexError(f"no corpus called {name_or_dir!r} in {os.path.dirname(path)}",
+                               f"build it: audit corpus build {os.path.basename(path)} SOURCE... "
+                               "(or see `audit corpus list`)")
+    return CorpusIndex.load(path)
+
+
+def index_paths(paths: list[str], name: str, index_dir: str | None = None, workers: int = 0,
+                progress=None, exclude: tuple[str, ...] = ()) -> CorpusIndex:
+    """Index folders or archives (C, C++, Rust, Python) as corpus ``name``.
+
+    With no ``index_dir`` the index goes to a temporary folder removed at exit.
+    """
+    from audit.provenance.build import build_index
+
+    if index_dir is None:
+        index_dir = tempfile.mkdtemp(prefix="audit-corpus-")
+        atexit.register(shutil.rmtree, index_dir, True)
+    return build_index(name, list(paths), index_dir, workers, progress, exclude)
+
+
+def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
+                   thresholds: Thresholds = THRESHOLDS, skipped_languages: dict | None = None,
+                   timings: dict | None = None) -> ProvenanceReport:
+    """Match file sketches (audit.provenance.sketch.FileSketch) against loaded indexes."""
+    docfreq = DocFreq(indexes)
+    timing = Timing()
+    files = []
+    for sk in sketches:
+        matches, discounted = match_sketch(sk, indexes, docfreq, cfg, timing)
+        files.append(file_report(sk, matches, discounted, thresholds))
+    corpora = [{"name": ix.name, "path": ix.path, "files": ix.n_files,
+                "lines": ix.manifest["counts"]["lines"], "sources": ix.manifest["sources"],
+                "created": ix.manifest["created"]} for ix in indexes]
+    all_timings = {**(timings or {}), "candidates": timing.candidates, "verification": timing.verification}
+    options = {"match": {k: (dict(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()},
+               "allow_list": _allow_sources()}
+    return project_report(files, corpora, thresholds, options, all_timings, skipped_languages or {})
+
+
+def match_result(result, payloads: dict, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
+                 thresholds: Thresholds = THRESHOLDS) -> ProvenanceReport:
+    """Match an AuditResult's files (payloads from a scan run with the "sketch" pass)."""
+    sketches = [p["sketch"] for p in payloads.values() if p and p.get("sketch") is not None]
+    sketches.sort(key=lambda s: s.path)
+    skipped = Counter(_ext(s.path) for s in result.skipped if s.reason == "language-not-audited")
+    timings = {"extract": sum(s.timings.get("extract", 0.0) for s in sketches),
+               "sketch": sum(s.timings.get("sketch", 0.0) for s in sketches)}
+    return match_sketches(sketches, indexes, cfg, thresholds, dict(sorted(skipped.items())), timings)
+
+
+def scan_tree(path: str, jobs: int = 0):
+    """Scan a tree with the sketch pass: (AuditResult, payloads) ready for match_result."""
+    from audit.config import ScanConfig
+    from audit.pipeline import Job, scan
+
+    config = ScanConfig(paths=(path,), jobs=jobs)
+    return scan(config, Job(config.max_file_size, passes=("sketch",)))
+
+
+def scan_against(path: str, corpora: list[str], jobs: int = 0) -> tuple[ProvenanceReport, dict]:
+    """Scan a tree and match it against corpora (names or index folders); with timings."""
+    t0 = time.perf_counter()
+    indexes = [open_index(c) for c in corpora]
+    t1 = time.perf_counter()
+    result, payloads = scan_tree(path, jobs)
+    t2 = time.perf_counter()
+    report = match_result(result, payloads, indexes)
+    t3 = time.perf_counter()
+    timings = {"load_index": t1 - t0, "scan_parse_sketch_wall": t2 - t1, "match_wall": t3 - t2,
+               **{k: round(v, 3) for k, v in report.timings.items()}}
+    return report, timings
+
+
+def _ext(path: str) -> str:
+    dot = path.rfind(".")
+    return path[dot:] if dot > path.rfind("/") else "(none)"
+
+
+def _allow_sources() -> list[str]:
+    from audit.provenance import allow
+
+    return list(allow.load().sources)

@@ -1,0 +1,239 @@
+"""Build a CorpusIndex: read sources, sketch files in a process pool, write atomically.
+
+Work goes to ``<index>.partial/`` in shards of a few thousand files. An
+interrupted build leaves the previous index (if any) untouched; running the
+same build again resumes from the finished shards (a build with other sources
+or parameters starts over). The merged index is written to a temporary folder
+and renamed into place, so readers see the old index or the new one, never a
+mix.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from typing import Callable
+
+import numpy as np
+
+from audit.errors import CorpusIndexError
+from audit.provenance.channels import CHANNELS
+from audit.provenance.index import CorpusIndex, write_arrays, write_manifest
+from audit.provenance.sketch import PARAMS, Params, sketch_parsed
+from audit.provenance.sources import SourceStats, iter_members, resolve
+
+SHARD_FILES = 3000
+Progress = Callable[[int, float, str], None]  # files done, fraction of sources read, label
+
+
+def sketch_member(member) -> dict:
+    """Worker: parse and sketch one corpus file into plain arrays."""
+    from audit.parse import parse
+    from audit.walk import SourceFile, git_blob_sha1
+
+    t0 = time.perf_counter()
+    src = SourceFile(member.label, member.language, member.data, git_blob_sha1(member.data))
+    try:
+        parsed = parse(src)
+    except RecursionError:
+        return {"label": member.label, "failed": True}
+    t1 = time.perf_counter()
+    sk = sketch_parsed(parsed, PARAMS)
+    out = {"label": member.label, "sha1": src.sha1, "language": member.language, "lines": sk.lines,
+           "start": sk.entry_start, "end": sk.entry_end, "kind": sk.entry_kind, "names": sk.entry_names,
+           "errors": len(parsed.error_spans), "parse": t1 - t0, **{f"t_{k}": v for k, v in sk.timings.items()}}
+    for c in CHANNELS:
+        out[f"bands_{c}"] = sk.bands[c]
+        out[f"fph_{c}"], out[f"fps_{c}"], out[f"fpe_{c}"] = sk.fp_hash[c], sk.fp_start[c], sk.fp_end[c]
+        out[f"dfh_{c}"] = np.unique(sk.fp_hash[c])  # each file counts once towards document frequency
+    return out
+
+
+def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
+                progress: Progress | None = None, exclude: tuple[str, ...] = (),
+                params: Params = PARAMS, shard_files: int = SHARD_FILES) -> CorpusIndex:
+    """Index every C, C++, Rust and Python file of the sources as corpus ``name``."""
+    resolved = [(os.path.abspath(p), tuple(exclude) + ex) for p, ex in (resolve(s) for s in specs)]
+    sources = [p for p, _ in resolved]
+    final = os.path.join(index_dir, name)
+    partial = final + ".partial"
+    excludes = {p: list(ex) for p, ex in resolved}
+    state = {"name": name, "sources": sources, "exclude": excludes, "params": params.as_dict()}
+    done = _resume(partial, state)
+    started = time.perf_counter()
+    stats = SourceStats()
+    shards = _sketch_all(resolved, done, partial, workers, progress, stats, shard_files)
+    index_path = _merge(name, sources, shards, partial, final, params, stats, excludes,
+                        time.perf_counter() - started)
+    return CorpusIndex.load(index_path, params)
+
+
+def _resume(partial: str, state: dict) -> set[str]:
+    """Labels already sketched by an interrupted run of the same build."""
+    state_path = os.path.join(partial, "state.json")
+    if os.path.isdir(partial):
+        try:
+            with open(state_path, encoding="utf-8") as fh:
+                same = json.load(fh) == json.loads(json.dumps(state))
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            shutil.rmtree(partial)
+    os.makedirs(partial, exist_ok=True)
+    with open(state_path, "w", encoding="utf-8") as fh:
+        json.dump(state, fh)
+    done: set[str] = set()
+    for lab in glob.glob(os.path.join(partial, "shard-*.labels.json")):
+        with open(lab, encoding="utf-8") as fh:
+            done.update(json.load(fh))
+    return done
+
+
+def _members(resolved, done, stats):
+    multi = len(resolved) > 1
+    for src, exclude in resolved:
+        prefix = os.path.basename(src.rstrip("/")) + "/" if multi else ""
+        for m in iter_members(src, exclude, stats, prefix):
+            if m.label not in done:
+                yield m
+
+
+def _sketch_all(resolved, done, partial, workers, progress, stats, shard_files) -> list[str]:
+    workers = workers or max(1, len(os.sched_getaffinity(0)))
+    members = _members(resolved, done, stats)
+    buffer: list[dict] = []
+    count = len(done)
+    ctx = multiprocessing.get_context("fork")
+    pool = ctx.Pool(workers) if workers > 1 else None
+    try:
+        results = pool.imap(sketch_member, members, chunksize=4) if pool else map(sketch_member, members)
+        for out in results:
+            count += 1
+            if not out.get("failed"):
+                buffer.append(out)
+            if progress:
+                progress(count, stats.fraction, out["label"])
+            if len(buffer) >= shard_files:
+                _write_shard(partial, buffer)
+                buffer = []
+        if buffer:
+            _write_shard(partial, buffer)
+    finally:
+        if pool:
+            pool.terminate()
+    return sorted(glob.glob(os.path.join(partial, "shard-*.npz")))
+
+
+def _write_shard(partial: str, results: list[dict]) -> None:
+    """One shard: concatenated arrays plus its labels, each renamed into place."""
+    n = len(glob.glob(os.path.join(partial, "shard-*.npz")))
+    base = os.path.join(partial, f"shard-{n:05d}")
+    arrays = {"n_entries": np.array([len(r["start"]) for r in results], dtype=np.int64)}
+    for key in ("start", "end", "kind"):
+        arrays[key] = np.concatenate([r[key] for r in results])
+    for c in CHANNELS:
+        arrays[f"bands_{c}"] = np.concatenate([r[f"bands_{c}"] for r in results])
+        for key in ("fph", "fps", "fpe", "dfh"):
+            arrays[f"{key}_{c}"] = np.concatenate([r[f"{key}_{c}"] for r in results])
+        arrays[f"nfp_{c}"] = np.array([len(r[f"fph_{c}"]) for r in results], dtype=np.int64)
+    meta = [{k: r[k] for k in ("label", "sha1", "language", "lines", "names", "errors", "parse",
+                               "t_extract", "t_sketch")} for r in results]
+    np.savez(base + ".tmp.npz", **arrays)
+    with open(base + ".tmp.json", "w", encoding="utf-8") as fh:
+        json.dump(meta, fh)
+    os.replace(base + ".tmp.json", base + ".json")
+    os.replace(base + ".tmp.npz", base + ".npz")
+    with open(base + ".labels.json", "w", encoding="utf-8") as fh:  # written last: marks the shard done
+        json.dump([m["label"] for m in meta], fh)
+
+
+def _merge(name, sources, shards, partial, final, params, stats, exclude, elapsed) -> str:
+    """Concatenate shards into the final arrays, then rename the folder into place."""
+    if not shards:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise CorpusIndexError(f"no C, C++, Rust or Python files in {', '.join(sources)}",
+                               "check the source path and the exclude patterns")
+    metas, parts = [], []
+    for shard in shards:
+        with open(shard[:-4] + ".json", encoding="utf-8") as fh:
+            metas.append(json.load(fh))
+        with np.load(shard) as z:
+            parts.append({k: z[k] for k in z.files})
+    files = [m for meta in metas for m in meta]
+    tmp = os.path.join(partial, "index.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    arrays = _entry_arrays(parts)
+    for c in CHANNELS:
+        arrays.update(_channel_arrays(parts, c, arrays["entry_file"], len(files)))
+    _write_text(tmp, files)
+    sums = write_arrays(tmp, arrays)
+    timing = {k: round(sum(m[k] for m in files), 2) for k in ("parse", "t_extract", "t_sketch")}
+    counts = {"files": len(files), "entries": int(len(arrays["entry_file"])),
+              "lines": int(sum(m["lines"] for m in files)),
+              "error_spans": int(sum(m["errors"] for m in files)),
+              "fingerprints": {c: int(len(arrays[f"fp_{c}_hash"])) for c in CHANNELS}}
+    extra = {"exclude": exclude, "build": {"wall_s": round(elapsed, 2), "cpu_s": timing,
+             "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,
+                         "excluded": stats.skipped_excluded}}}
+    write_manifest(tmp, name, sources, counts, sums, params, extra)
+    _swap(tmp, final)
+    shutil.rmtree(partial, ignore_errors=True)
+    return final
+
+
+def _entry_arrays(parts) -> dict[str, np.ndarray]:
+    file_ids, offset = [], 0
+    for p in parts:
+        n = p["n_entries"]
+        file_ids.append(np.repeat(np.arange(offset, offset + len(n), dtype=np.uint32), n))
+        offset += len(n)
+    return {"entry_file": np.concatenate(file_ids),
+            "entry_start": np.concatenate([p["start"] for p in parts]).astype(np.uint32),
+            "entry_end": np.concatenate([p["end"] for p in parts]).astype(np.uint32),
+            "entry_kind": np.concatenate([p["kind"] for p in parts]).astype(np.uint8)}
+
+
+def _channel_arrays(parts, c, entry_file, n_files) -> dict[str, np.ndarray]:
+    """Sorted LSH band keys, fingerprints grouped by file, and document frequencies."""
+    bands = np.concatenate([p[f"bands_{c}"] for p in parts])
+    rows, _ = np.nonzero(bands)
+    keys = bands[bands != 0]
+    order = np.argsort(keys, kind="stable")
+    fph = np.concatenate([p[f"fph_{c}"] for p in parts])
+    nfp = np.concatenate([p[f"nfp_{c}"] for p in parts])
+    offset = np.zeros(n_files + 1, dtype=np.uint64)
+    np.cumsum(nfp, out=offset[1:])
+    df_hash, df_count = np.unique(np.concatenate([p[f"dfh_{c}"] for p in parts]), return_counts=True)
+    return {
+        f"lsh_{c}_key": keys[order], f"lsh_{c}_entry": rows[order].astype(np.uint32),
+        f"fp_{c}_hash": fph, f"fp_{c}_offset": offset,
+        f"fp_{c}_start": np.concatenate([p[f"fps_{c}"] for p in parts]).astype(np.uint32),
+        f"fp_{c}_end": np.concatenate([p[f"fpe_{c}"] for p in parts]).astype(np.uint32),
+        f"df_{c}_hash": df_hash, f"df_{c}_count": df_count.astype(np.uint32),
+    }
+
+
+def _write_text(tmp: str, files: list[dict]) -> None:
+    with open(os.path.join(tmp, "files.tsv"), "w", encoding="utf-8") as fh:
+        for m in files:
+            label = m["label"].replace("\t", " ").replace("\n", " ")
+            fh.write(f"{label}\t{m['sha1']}\t{m['language']}\t{m['lines']}\n")
+    with open(os.path.join(tmp, "entry_names.txt"), "w", encoding="utf-8") as fh:
+        for m in files:
+            for n in m["names"]:
+                fh.write(n.replace("\n", " ") + "\n")
+
+
+def _swap(tmp: str, final: str) -> None:
+    """Put the new index in place with renames; a crash leaves the old or the new one."""
+    old = final + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(final):
+        os.rename(final, old)
+    os.rename(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,224 @@
+"""CorpusIndex: a directory of compact arrays plus a manifest, and its queries.
+
+Layout (``FORMAT``; every array is a ``.npy`` file with a CRC-32 in the manifest):
+
+* ``manifest.json`` corpus name and sources, tool, normaliser and datasketch
+  versions, the sketch parameters (permutation scheme, seed, num_perm, bands,
+  shingle and k-gram sizes), counts, and the checksum of every other file.
+* ``files.tsv``     one line per file: label, git blob SHA-1 (cite it as
+  ``swh:1:cnt:<sha1>``), language, line count.
+* ``entry_*.npy``   per entry (unit or window): file id, first and last line, kind;
+  ``entry_names.txt`` their qualified names.
+* ``lsh_<channel>_key.npy`` / ``_entry.npy``: band keys sorted, with their entry.
+* ``fp_<channel>_{hash,start,end}.npy`` winnowed fingerprints grouped by file,
+  ``fp_<channel>_offset.npy`` where each file's run starts.
+* ``df_<channel>_{hash,count}.npy`` in how many files each fingerprint occurs.
+
+Arrays are memory-mapped on load, so opening a GCC-sized index is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from audit import __version__
+from audit.errors import CorpusIndexError
+from audit.provenance.channels import CHANNELS
+from audit.provenance.sketch import PARAMS, Params
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+
+
+def crc_file(path: str) -> str:
+    """CRC-32 of a file, streamed (fast enough to check a GB on every load)."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return f"{crc:08x}"
+
+
+def rebuild_hint(manifest: dict | None, path: str) -> str:
+    name = (manifest or {}).get("name") or os.path.basename(path.rstrip("/"))
+    sources = " ".join((manifest or {}).get("sources", [])) or "SOURCE..."
+    return f"rebuild it: audit corpus build {name} {sources} --index-dir {os.path.dirname(path.rstrip('/'))}"
+
+
+@dataclass
+class FileRow:
+    label: str
+    sha1: str
+    language: str
+    lines: int
+
+    @property
+    def swhid(self) -> str:
+        return f"swh:1:cnt:{self.sha1}"
+
+
+class CorpusIndex:
+    """A loaded index: read-only arrays and the lookups matching needs."""
+
+    def __init__(self, path: str, manifest: dict, arrays: dict[str, np.ndarray], files: list[FileRow],
+                 entry_names: list[str]):
+        self.path = path
+        self.manifest = manifest
+        self.a = arrays
+        self.files = files
+        self.entry_names = entry_names
+
+    @property
+    def name(self) -> str:
+        return self.manifest["name"]
+
+    @property
+    def n_files(self) -> int:
+        return len(self.files)
+
+    # -- loading -------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str, params: Params = PARAMS, verify: bool = True) -> "CorpusIndex":
+        """Open an index; refuse one that is corrupt, truncated or built with other parameters."""
+        manifest = read_manifest(path)
+        check_params(manifest, params, path)
+        if verify:
+            for fname, crc in manifest["checksums"].items():
+                full = os.path.join(path, fname)
+                if not os.path.isfile(full) or crc_file(full) != crc:
+                    raise CorpusIndexError(f"corpus index {path} is corrupt: {fname} is missing or "
+                                           "does not match its checksum", rebuild_hint(manifest, path))
+        try:
+            arrays = {f[:-4]: np.load(os.path.join(path, f), mmap_mode="r")
+                      for f in manifest["checksums"] if f.endswith(".npy")}
+            files = _read_files(os.path.join(path, "files.tsv"))
+            with open(os.path.join(path, "entry_names.txt"), encoding="utf-8") as fh:
+                names = fh.read().split("\n")[:-1]
+        except (OSError, ValueError) as exc:
+            raise CorpusIndexError(f"corpus index {path} cannot be read: {exc}", rebuild_hint(manifest, path))
+        if len(files) != manifest["counts"]["files"] or len(names) != manifest["counts"]["entries"]:
+            raise CorpusIndexError(f"corpus index {path} is truncated", rebuild_hint(manifest, path))
+        return cls(path, manifest, arrays, files, names)
+
+    # -- queries -------------------------------------------------------------
+    def candidates(self, channel: str, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, entry) for every shared band key; buckets over ``cap`` are common shapes, skipped."""
+        skeys, sent = self.a[f"lsh_{channel}_key"], self.a[f"lsh_{channel}_entry"]
+        rows, cols = np.nonzero(keys)
+        flat = keys[rows, cols]
+        lo = np.searchsorted(skeys, flat, "left")
+        hi = np.searchsorted(skeys, flat, "right")
+        size = hi - lo
+        keep = (size > 0) & (size <= cap)
+        rows, lo, size = rows[keep], lo[keep], size[keep]
+        if len(rows) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        q = np.repeat(rows, size)
+        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(size)[:-1])), size)
+        idx = np.arange(len(q)) + starts
+        return q, np.asarray(sent[idx], dtype=np.int64)
+
+    def fingerprints(self, channel: str, entry: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The winnowed fingerprints of one entry: hashes, first and last lines."""
+        f = int(self.a["entry_file"][entry])
+        lo_line, hi_line = int(self.a["entry_start"][entry]), int(self.a["entry_end"][entry])
+        off = self.a[f"fp_{channel}_offset"]
+        a, b = int(off[f]), int(off[f + 1])
+        start = np.asarray(self.a[f"fp_{channel}_start"][a:b])
+        end = np.asarray(self.a[f"fp_{channel}_end"][a:b])
+        sel = (start >= lo_line) & (end <= hi_line)
+        return np.asarray(self.a[f"fp_{channel}_hash"][a:b])[sel], start[sel], end[sel]
+
+    def df(self, channel: str, hashes: np.ndarray) -> np.ndarray:
+        """In how many corpus files each hash occurs (0 when never)."""
+        keys, counts = self.a[f"df_{channel}_hash"], self.a[f"df_{channel}_count"]
+        if len(keys) == 0:
+            return np.zeros(len(hashes), dtype=np.int64)
+        pos = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
+        found = np.asarray(keys[pos]) == hashes
+        return np.where(found, np.asarray(counts[pos]), 0).astype(np.int64)
+
+    def entry(self, e: int) -> tuple[FileRow, int, int, str]:
+        f = int(self.a["entry_file"][e])
+        return (self.files[f], int(self.a["entry_start"][e]), int(self.a["entry_end"][e]),
+                self.entry_names[e])
+
+    def info(self) -> dict:
+        m = self.manifest
+        size = sum(os.path.getsize(os.path.join(self.path, f)) for f in os.listdir(self.path))
+        return {"name": m["name"], "path": self.path, "sources": m["sources"], "created": m["created"],
+                "counts": m["counts"], "bytes": size, "params": m["params"],
+                "tool_version": m["tool_version"]}
+
+
+def read_manifest(path: str) -> dict:
+    mpath = os.path.join(path, MANIFEST)
+    if not os.path.isdir(path):
+        raise CorpusIndexError(f"no corpus index at {path}",
+                               "build one: audit corpus build NAME SOURCE... (see `audit corpus list`)")
+    try:
+        with open(mpath, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+        manifest["checksums"], manifest["params"], manifest["counts"]  # noqa: B018 - presence check
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusIndexError(f"corpus index {path} has no readable manifest ({exc})",
+                               rebuild_hint(None, path))
+    if manifest.get("format") != FORMAT:
+        raise CorpusIndexError(f"corpus index {path} has format {manifest.get('format')}, "
+                               f"this audit reads format {FORMAT}", rebuild_hint(manifest, path))
+    return manifest
+
+
+def check_params(manifest: dict, params: Params, path: str) -> None:
+    """Refuse an index whose sketches cannot be compared with ours."""
+    want = json.loads(json.dumps(params.as_dict()))
+    have = manifest["params"]
+    diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+    if diff:
+        detail = ", ".join(f"{k}: index {have.get(k)!r} vs audit {want.get(k)!r}" for k in diff)
+        raise CorpusIndexError(f"corpus index {path} was built with other parameters ({detail})",
+                               rebuild_hint(manifest, path))
+
+
+def _read_files(path: str) -> list[FileRow]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            label, sha1, lang, lines = line.rstrip("\n").split("\t")
+            rows.append(FileRow(label, sha1, lang, int(lines)))
+    return rows
+
+
+def write_arrays(tmp: str, arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """Write arrays as .npy files and return their checksums."""
+    sums = {}
+    for name, arr in arrays.items():
+        fname = f"{name}.npy"
+        np.save(os.path.join(tmp, fname), np.ascontiguousarray(arr))
+        sums[fname] = crc_file(os.path.join(tmp, fname))
+    return sums
+
+
+def write_manifest(tmp: str, name: str, sources: list[str], counts: dict, sums: dict,
+                   params: Params, extra: dict) -> None:
+    from datetime import datetime, timezone
+
+    for fname in ("files.tsv", "entry_names.txt"):
+        sums[fname] = crc_file(os.path.join(tmp, fname))
+    manifest = {
+        "format": FORMAT, "name": name, "sources": sources, "tool_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "params": params.as_dict(), "channels": list(CHANNELS), "counts": counts,
+        "hash": {"token": "crc32+1", "kgram": "polynomial 0x100000001b3 + splitmix64",
+                 "minhash": "datasketch MinHash.bulk, identity hashfunc over kgram>>32"},
+        **extra, "checksums": sums,
+    }
+    with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())

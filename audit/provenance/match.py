@@ -1,0 +1,266 @@
+"""Matching: LSH candidates from corpus indexes, then exact verification with evidence.
+
+For each audited entry (unit or window), band keys shared with corpus entries
+propose candidates (buckets bigger than ``bucket_cap`` hold shapes common to
+much of the corpus and are skipped). Each candidate is verified by
+intersecting winnowed fingerprints channel by channel: the similarity of a
+channel is the share of the audited entry's fingerprint *weight* found in the
+corpus entry, where a fingerprint weighs its inverse document frequency over
+all loaded corpora. Fingerprints that are interface-forced (allow-list) or
+common (in more than ``common_share`` of corpus files) weigh nothing and are
+counted as discounted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from audit.provenance.channels import CHANNELS
+from audit.provenance.sketch import KIND_WINDOW, FileSketch
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """Matching knobs; echoed into the report."""
+
+    bucket_cap: int = 400
+    top_candidates: int = 12
+    common_share: float = 0.01  # fingerprints in more corpus files than this share are common
+    common_min_df: int = 8
+    weights: tuple = (("struct", 0.35), ("ident", 0.2), ("text", 0.35), ("num", 0.1))
+    min_mass: tuple = (("struct", 6.0), ("ident", 3.0), ("text", 2.0), ("num", 3.0))
+    single_channel: float = 0.6  # one channel alone is weaker evidence than two that agree
+
+
+@dataclass
+class Fragment:
+    """A run of shared fingerprints: paired line spans on both sides."""
+
+    kind: str
+    lines: tuple[int, int]
+    corpus_lines: tuple[int, int]
+    fingerprints: int
+    min_df: int
+    rarity: float  # 1 - share of corpus files holding the commonest fingerprint of the run
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "lines": list(self.lines), "corpus_lines": list(self.corpus_lines),
+                "fingerprints": self.fingerprints, "min_df": self.min_df, "rarity": round(self.rarity, 4)}
+
+
+@dataclass
+class EntryMatch:
+    """The best verified corpus entry for one audited entry."""
+
+    entry: int
+    corpus: str
+    corpus_path: str
+    swhid: str
+    corpus_unit: str
+    corpus_lines: tuple[int, int]
+    score: float
+    channels: dict[str, float]
+    shared: dict = field(default_factory=dict, repr=False)  # channel -> (selection, mask, corpus fps)
+    corpus_entry: int = -1
+    fragments: list[Fragment] = field(default_factory=list)
+
+
+@dataclass
+class Discounted:
+    """Shared fingerprints that did not count, by reason and channel."""
+
+    interface: dict[str, int] = field(default_factory=lambda: {c: 0 for c in CHANNELS})
+    common: dict[str, int] = field(default_factory=lambda: {c: 0 for c in CHANNELS})
+
+    def add(self, other: "Discounted") -> None:
+        for c in CHANNELS:
+            self.interface[c] += other.interface[c]
+            self.common[c] += other.common[c]
+
+    def to_dict(self) -> dict:
+        return {"interface": dict(self.interface), "common": dict(self.common),
+                "total": sum(self.interface.values()) + sum(self.common.values())}
+
+
+@dataclass
+class Timing:
+    candidates: float = 0.0
+    verification: float = 0.0
+
+
+class DocFreq:
+    """Document frequency summed over every loaded corpus."""
+
+    def __init__(self, indexes):
+        self.indexes = indexes
+        self.n = max(1, sum(ix.n_files for ix in indexes))
+
+    def df(self, channel: str, hashes: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(hashes), dtype=np.int64)
+        for ix in self.indexes:
+            total += ix.df(channel, hashes)
+        return total
+
+    def weight(self, df: np.ndarray) -> np.ndarray:
+        """Inverse document frequency, 1.0 for a fingerprint in a single file."""
+        return np.log1p(self.n / np.maximum(df, 1)) / math.log1p(self.n)
+
+
+class FileMatcher:
+    """Match one audited file's sketch against the loaded indexes."""
+
+    def __init__(self, sk: FileSketch, indexes, docfreq: DocFreq, cfg: MatchConfig, timing: Timing):
+        self.sk, self.indexes, self.dfm, self.cfg, self.timing = sk, indexes, docfreq, cfg, timing
+        self.discounted = Discounted()
+        self.q = {c: self._query_channel(c) for c in CHANNELS}
+        self._corpus_fp: dict = {}  # (corpus, channel, entry) -> fingerprints; windows share entries
+        self._query_sel: dict = {}  # (entry, channel) -> selection
+
+    def _corpus_fingerprints(self, ix, c: str, e: int):
+        key = (ix.name, c, e)
+        got = self._corpus_fp.get(key)
+        if got is None:
+            got = self._corpus_fp[key] = ix.fingerprints(c, e)
+        return got
+
+    def _selection(self, q: int, c: str):
+        got = self._query_sel.get((q, c))
+        if got is None:
+            lo, hi = int(self.sk.entry_start[q]), int(self.sk.entry_end[q])
+            qc = self.q[c]
+            sel = (qc["start"] >= lo) & (qc["end"] <= hi)
+            got = self._query_sel[(q, c)] = (sel, qc["hash"][sel], qc["weight"][sel])
+        return got
+
+    def _query_channel(self, c: str) -> dict:
+        sk, cfg = self.sk, self.cfg
+        h = sk.fp_hash[c]
+        df = self.dfm.df(c, h)
+        iface = sk.fp_iface[c] if sk.fp_iface is not None else np.zeros(len(h), dtype=bool)
+        common = (df >= cfg.common_min_df) & (df > cfg.common_share * self.dfm.n)
+        return {"hash": h, "start": sk.fp_start[c], "end": sk.fp_end[c], "df": df,
+                "weight": np.where(iface | common, 0.0, self.dfm.weight(df)),
+                "iface": iface, "common": common & ~iface}
+
+    def run(self) -> list[EntryMatch]:
+        best: dict[int, EntryMatch] = {}
+        for ix in self.indexes:
+            t0 = time.perf_counter()
+            pairs = self._candidates(ix)
+            t1 = time.perf_counter()
+            for q, e in pairs:
+                m = self._verify(ix, q, e)
+                if m is not None and (q not in best or m.score > best[q].score):
+                    best[q] = m
+            self.timing.candidates += t1 - t0
+            self.timing.verification += time.perf_counter() - t1
+        for m in best.values():
+            m.fragments = self.fragments(m)
+            m.shared = {}
+            self._count_discounted(m)
+        return sorted(best.values(), key=lambda m: m.entry)
+
+    def _candidates(self, ix) -> list[tuple[int, int]]:
+        qs, es = [], []
+        for c in CHANNELS:
+            q, e = ix.candidates(c, self.sk.bands[c], self.cfg.bucket_cap)
+            qs.append(q)
+            es.append(e)
+        q, e = np.concatenate(qs), np.concatenate(es)
+        if len(q) == 0:
+            return []
+        key = q * np.int64(1 << 32) + e
+        uniq, hits = np.unique(key, return_counts=True)
+        q, e = uniq >> 32, uniq & 0xFFFFFFFF
+        order = np.lexsort((-hits, q))
+        q, e = q[order], e[order]
+        first = np.searchsorted(q, q, "left")
+        keep = (np.arange(len(q)) - first) < self.cfg.top_candidates
+        return list(zip(q[keep].tolist(), e[keep].tolist()))
+
+    def _verify(self, ix, q: int, e: int) -> EntryMatch | None:
+        sims, shared_by, score_w, total_w, voters = {}, {}, 0.0, 0.0, 0
+        weights, mins = dict(self.cfg.weights), dict(self.cfg.min_mass)
+        for c in CHANNELS:
+            sel, qh, qw = self._selection(q, c)
+            mass = float(qw.sum())
+            if mass <= 0:
+                continue
+            fps = self._corpus_fingerprints(ix, c, e)
+            shared = np.isin(qh, fps[0])
+            sim = float(qw[shared].sum()) / mass
+            sims[c] = round(sim, 4)
+            if mass >= mins[c]:  # a channel with too little material does not vote
+                score_w += weights[c] * sim
+                total_w += weights[c]
+                voters += 1
+            if shared.any():
+                shared_by[c] = (sel, shared, fps)
+        if total_w == 0 or score_w == 0:
+            return None
+        score = score_w / total_w * (1.0 if voters > 1 else self.cfg.single_channel)
+        row, cstart, cend, cname = ix.entry(e)
+        return EntryMatch(q, ix.name, row.label, row.swhid, cname, (cstart, cend), score, sims,
+                          shared_by, e)
+
+    def fragments(self, m: "EntryMatch") -> list[Fragment]:
+        """Evidence for a kept match (built only for the best match of each entry)."""
+        out = []
+        for c, (sel, shared, (ch, cs, ce)) in m.shared.items():
+            out.extend(self._fragments(c, sel, shared, ch, cs, ce))
+        return out
+
+    def _fragments(self, c, sel, shared, ch, cs, ce) -> list[Fragment]:
+        """Group shared, weighted fingerprints into runs of nearby lines on both sides."""
+        qc = self.q[c]
+        idx = np.nonzero(sel)[0][shared]
+        idx = idx[qc["weight"][idx] > 0]
+        if len(idx) == 0:
+            return []
+        first = {}
+        for h, s, t in zip(ch.tolist(), cs.tolist(), ce.tolist()):
+            first.setdefault(h, (s, t))
+        runs: list[list] = []
+        for i in idx.tolist():
+            qs, qe = int(qc["start"][i]), int(qc["end"][i])
+            cs_, ce_ = first[int(qc["hash"][i])]
+            df = int(qc["df"][i])
+            last = runs[-1] if runs else None
+            if last and qs - last[1] <= 3 and abs(cs_ - last[3]) <= 8:
+                last[1], last[2], last[3] = max(last[1], qe), min(last[2], cs_), max(last[3], ce_)
+                last[4] += 1
+                last[5] = max(last[5], df)
+            else:
+                runs.append([qs, qe, cs_, ce_, 1, df])
+        n = self.dfm.n
+        return [Fragment(c, (r[0], r[1]), (r[2], r[3]), r[4], r[5], 1.0 - r[5] / n) for r in runs]
+
+    def _count_discounted(self, m: EntryMatch) -> None:
+        """Count interface-forced and common fingerprints shared with the chosen corpus entry."""
+        ix = next(ix for ix in self.indexes if ix.name == m.corpus)
+        eid = m.corpus_entry
+        lo, hi = int(self.sk.entry_start[m.entry]), int(self.sk.entry_end[m.entry])
+        for c in CHANNELS:
+            qc = self.q[c]
+            sel = (qc["start"] >= lo) & (qc["end"] <= hi) & (qc["iface"] | qc["common"])
+            if not sel.any():
+                continue
+            shared = np.isin(qc["hash"][sel], self._corpus_fingerprints(ix, c, eid)[0])
+            self.discounted.interface[c] += int((shared & qc["iface"][sel]).sum())
+            self.discounted.common[c] += int((shared & qc["common"][sel]).sum())
+
+
+def match_sketch(sk: FileSketch, indexes, docfreq: DocFreq, cfg: MatchConfig,
+                 timing: Timing) -> tuple[list[EntryMatch], Discounted]:
+    """Verified best matches for every entry of one audited file, and what was discounted."""
+    fm = FileMatcher(sk, indexes, docfreq, cfg, timing)
+    matches = fm.run()
+    return matches, fm.discounted
+
+
+def is_window(sk: FileSketch, entry: int) -> bool:
+    return int(sk.entry_kind[entry]) == KIND_WINDOW
