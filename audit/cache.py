@@ -12,6 +12,7 @@ names carry the module path and test files are told apart by their location.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -28,7 +29,7 @@ from audit.pipeline import FILE_PASSES, SERIAL_LIMIT, Job, analyse_source
 from audit.results import ErrorSpan, FileResult, Finding, Halstead, LineCounts, Unit, UnitMetrics
 from audit.walk import SkippedFile, source_from_bytes
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BATCH_ROWS = 200  # rows per transaction: an interruption loses at most this many
 BATCH_SECONDS = 2.0
 
@@ -40,7 +41,15 @@ CREATE TABLE IF NOT EXISTS blobs (
     summary TEXT NOT NULL,
     data BLOB NOT NULL,
     PRIMARY KEY (ns, blob, path)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS payloads (
+    ns TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    path TEXT NOT NULL,
+    pass TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (ns, blob, path, pass)
+) WITHOUT ROWID;
 """
 
 
@@ -68,6 +77,7 @@ class Entry:
     path: str
     summary: dict
     data: bytes  # compressed FileResult; decode with decode_result
+    payloads: tuple[tuple[str, bytes], ...] = ()  # (pass name, encoded payload), see PAYLOAD_CODECS
 
 
 class BlobCache:
@@ -83,11 +93,12 @@ class BlobCache:
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute(_SCHEMA)
+            self.db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise InputError(f"cannot open the result cache {self.path}: {exc}",
                              "pass --cache-dir with a writable folder, or --no-cache") from exc
         self._pending: list[tuple] = []
+        self._pending_payloads: list[tuple] = []
         self._last_flush = time.monotonic()
 
     def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -120,9 +131,22 @@ class BlobCache:
                 out[(blob, path)] = SkippedFile(path, summary["skipped"], summary.get("detail", ""))
         return out
 
+    def payloads(self, keys: Iterable[tuple[str, str]], name: str) -> dict[tuple[str, str], object]:
+        """Decoded payloads of one pass for the cached keys among ``keys``."""
+        decode = PAYLOAD_CODECS[name][1]
+        out = {}
+        for blob, path in keys:
+            row = self.db.execute("SELECT data FROM payloads WHERE ns = ? AND blob = ? AND path = ? "
+                                  "AND pass = ?", (self.ns, blob, path, name)).fetchone()
+            if row is not None:
+                out[(blob, path)] = decode(row[0])
+        return out
+
     def put(self, entry: Entry) -> None:
         """Queue an entry; written in the next batch."""
         self._pending.append((self.ns, entry.blob, entry.path, json.dumps(entry.summary), entry.data))
+        self._pending_payloads.extend((self.ns, entry.blob, entry.path, name, data)
+                                      for name, data in entry.payloads)
         if len(self._pending) >= BATCH_ROWS or time.monotonic() - self._last_flush > BATCH_SECONDS:
             self.flush()
 
@@ -131,8 +155,12 @@ class BlobCache:
             return
         with self.db:  # one transaction; a crash keeps every earlier batch
             self.db.execute("BEGIN")
+            # payloads first: a reader that finds the row finds its payloads too
+            self.db.executemany("INSERT OR IGNORE INTO payloads VALUES (?, ?, ?, ?, ?)",
+                                self._pending_payloads)
             self.db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?, ?)", self._pending)
         self._pending.clear()
+        self._pending_payloads.clear()
         self._last_flush = time.monotonic()
 
     def close(self) -> None:
@@ -216,37 +244,53 @@ class BlobTask:
 _WORKER: dict = {}  # per-process open repository, reopened after a fork
 
 
-def _analyse_task(args: tuple[BlobTask, Job, Callable]) -> tuple[BlobTask, dict, bytes]:
+def _analyse_task(args: tuple[BlobTask, Job, Callable]) -> Entry:
     task, job, summarise = args
     from audit.gitsource import GitSource
 
     if _WORKER.get("pid") != os.getpid() or _WORKER.get("repo") != task.repo:
         _WORKER.update(pid=os.getpid(), repo=task.repo, source=GitSource(task.repo))
     data = _WORKER["source"].read_blob(task.blob)
-    out = analyse_bytes(task.path, task.language, data, job, task.blob)
+    out, payload = analyse_with_payload(task.path, task.language, data, job, task.blob)
     if isinstance(out, SkippedFile):
-        return task, {"skipped": out.reason, "detail": out.detail}, b""
-    return task, summarise(out), encode_result(out)
+        return Entry(task.blob, task.path, {"skipped": out.reason, "detail": out.detail}, b"")
+    encoded = tuple((name, PAYLOAD_CODECS[name][0](payload[name]))
+                    for name in job.passes if name in PAYLOAD_CODECS and payload.get(name) is not None)
+    return Entry(task.blob, task.path, summarise(out), encode_result(out), encoded)
 
 
 def analyse_bytes(path: str, language: str, data: bytes, job: Job,
                   sha1: str | None = None) -> FileResult | SkippedFile:
     """The foundation's per-file pipeline on bytes from anywhere; bad files are skipped."""
+    return analyse_with_payload(path, language, data, job, sha1)[0]
+
+
+def analyse_with_payload(path: str, language: str, data: bytes, job: Job,
+                         sha1: str | None = None) -> tuple[FileResult | SkippedFile, dict]:
+    """As analyse_bytes, with the passes' payloads."""
     source = source_from_bytes(path, language, data, job.max_file_size, sha1)
     if isinstance(source, SkippedFile):
-        return source
+        return source, {}
     try:
-        return analyse_source(source, job)[0]
+        return analyse_source(source, job)
     except RecursionError:
-        return SkippedFile(path, "too-deep", "nesting too deep to measure")
+        return SkippedFile(path, "too-deep", "nesting too deep to measure"), {}
     except Exception as exc:  # one bad blob in thousands of commits must not end the walk
-        return SkippedFile(path, "analysis-error", f"{type(exc).__name__}: {exc}")
+        return SkippedFile(path, "analysis-error", f"{type(exc).__name__}: {exc}"), {}
 
 
-def make_job(max_file_size: int, python_engine: str = "radon", rules: bool = True) -> Job:
-    """The per-file job for git snapshots: metrics, plus the rules pass when it is installed."""
+def make_job(max_file_size: int, python_engine: str = "radon", rules: bool = True,
+             clones: bool = False) -> Job:
+    """The per-file job for git snapshots: metrics, plus the rules and clone-sketch passes
+    when asked for and installed."""
     passes = ("rules",) if rules and pass_available("rules") else ()
-    return Job(max_file_size, python_engine=python_engine, passes=passes)
+    options = {}
+    if clones and pass_available("clones"):
+        from audit.clones import CloneParams
+
+        passes += ("clones",)
+        options["clones"] = dataclasses.asdict(CloneParams())
+    return Job(max_file_size, python_engine=python_engine, passes=passes, options=options)
 
 
 def pass_available(name: str) -> bool:
@@ -349,7 +393,54 @@ def _missing(cache: BlobCache, tasks: list[BlobTask]) -> list[BlobTask]:
 
 
 def _drain(cache: BlobCache, results, total: int, progress) -> None:
-    for i, (task, summary, data) in enumerate(results, 1):
-        cache.put(Entry(task.blob, task.path, summary, data))
+    for i, entry in enumerate(results, 1):
+        cache.put(entry)
         if progress:
-            progress(i, total, task.path)
+            progress(i, total, entry.path)
+
+
+# --- pass payloads worth caching -----------------------------------------------------------
+
+def encode_prints(units: list) -> bytes:
+    """Clone sketches (audit.clones.UnitPrint) as a JSON header and the arrays' raw bytes."""
+    import numpy as np
+
+    header, chunks = [], []
+    for u in units:
+        row = {}
+        for f in dataclasses.fields(u):
+            value = getattr(u, f.name)
+            if isinstance(value, np.ndarray):
+                row[f.name] = ["@", value.dtype.str, len(value)]
+                chunks.append(np.ascontiguousarray(value).tobytes())
+            else:
+                row[f.name] = value.hex() if isinstance(value, bytes) else value
+        header.append(row)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return zlib.compress(len(head).to_bytes(4, "little") + head + b"".join(chunks), 1)
+
+
+def decode_prints(data: bytes) -> list:
+    """The inverse of :func:`encode_prints`."""
+    import numpy as np
+
+    from audit.clones import UnitPrint
+
+    raw = zlib.decompress(data)
+    size = int.from_bytes(raw[:4], "little")
+    header, offset, out = json.loads(raw[4:4 + size]), 4 + size, []
+    for row in header:
+        values = {}
+        for name, value in row.items():
+            if isinstance(value, list) and value[:1] == ["@"]:
+                dtype = np.dtype(value[1])
+                values[name] = np.frombuffer(raw, dtype, value[2], offset).copy()
+                offset += dtype.itemsize * value[2]
+            else:
+                values[name] = bytes.fromhex(value) if name == "digest" else value
+        out.append(UnitPrint(**values))
+    return out
+
+
+# pass name -> (encode, decode): payloads stored beside the FileResult
+PAYLOAD_CODECS: dict[str, tuple[Callable, Callable]] = {"clones": (encode_prints, decode_prints)}

@@ -111,11 +111,13 @@ def select(commits: list, every: int = 0, max_commits: int = 0) -> list:
 
 
 def jumps(points: list[dict], keys=TREND_KEYS, n: int = JUMPS_PER_METRIC) -> dict[str, list[dict]]:
-    """For each metric, the n commits where it moved most against the previous point."""
+    """For each metric, the n commits where it moved most against the previous point
+    that has it (duplication share is measured on a sample of commits)."""
     out = {}
     for key in keys:
         moves = []
-        for prev, cur in zip(points, points[1:]):
+        have = [p for p in points if p.get(key) is not None]
+        for prev, cur in zip(have, have[1:]):
             delta = cur[key] - prev[key]
             if delta:
                 base = prev[key]
@@ -167,6 +169,7 @@ class HistoryOptions:
     max_commits: int = 0
     exclude_commit_paths: tuple[str, ...] = ()
     workers: int = 1
+    clone_samples: int = 16  # commits where duplication share is measured (0: never)
 
 
 @dataclass
@@ -210,6 +213,9 @@ def walk_history(opts: HistoryOptions, keep, job, cache, progress=None) -> Histo
         leaves = {k: Totals.of_summary(s) for k, s in summaries.items()}
         roll = TreeTotals(src, keep, leaves)
         points = [_point(c, roll.of(c.tree)) for c in chosen]
+        cloned = time.perf_counter()
+        if "clones" in job.passes and opts.clone_samples:
+            add_duplication(points, chosen, src, keep, cache, job, opts.clone_samples)
     stats = {"commits_in_range": len(commits), "commits_excluded": excluded,
              "commits_analysed": len(chosen), "blobs": len(keys), "blobs_analysed": analysed,
              "blobs_from_cache": len(keys) - analysed, "cache_bytes": cache.size_bytes(),
@@ -217,8 +223,9 @@ def walk_history(opts: HistoryOptions, keep, job, cache, progress=None) -> Histo
              "seconds": round(time.perf_counter() - started, 2)}
     config = {"rev_range": opts.rev_range, "every": opts.every, "max_commits": opts.max_commits,
               "exclude_commit_paths": list(opts.exclude_commit_paths), "passes": list(job.passes),
-              "python_engine": job.python_engine}
-    return HistoryResult(opts.repo, config, points, jumps(points), stats)
+              "python_engine": job.python_engine, "clone_samples": opts.clone_samples}
+    keys = TREND_KEYS + (("duplication_share",) if any("duplication_share" in p for p in points) else ())
+    return HistoryResult(opts.repo, config, points, jumps(points, keys), stats)
 
 
 def _drop_bookkeeping(src, commits: list, globs: tuple[str, ...]) -> tuple[list, int]:
@@ -234,3 +241,22 @@ def _point(commit, totals: Totals) -> dict:
     when = datetime.fromtimestamp(commit.time, timezone.utc).isoformat(timespec="seconds")
     return {"commit": commit.sha, "time": when, "subject": commit.subject,
             "merge": len(commit.parents) > 1, **totals.point()}
+
+
+def add_duplication(points: list[dict], commits: list, src, keep, cache, job, samples: int) -> None:
+    """Duplication share (audit.clones) at up to ``samples`` evenly spread commits, from the
+    cached clone sketches; the other points get None."""
+    from audit.clones import CloneParams, find_clones
+
+    params = CloneParams(**job.options.get("clones", {}))
+    picked = {id(c) for c in select(commits, max_commits=samples)}
+    prints: dict = {}
+    for point, commit in zip(points, commits):
+        if id(commit) not in picked:
+            point["duplication_share"] = None
+            continue
+        keys = [(blob, path) for path, blob in src.tree_files(commit.tree.encode(), "", keep)]
+        missing = [k for k in keys if k not in prints]
+        prints.update(cache.payloads(missing, "clones"))
+        units = [u for k in keys for u in prints.get(k, ())]
+        point["duplication_share"] = round(find_clones(units, params, point["sloc"]).duplication_share, 4)

@@ -141,3 +141,21 @@ def test_memory_cache_needs_no_folder():
         cache.flush()
         assert cache.known([("a" * 40, "a.rs")]) == {("a" * 40, "a.rs")}
         assert cache.size_bytes() == 0
+
+
+def test_clone_sketches_round_trip():
+    import numpy as np
+
+    from audit.cache import PAYLOAD_CODECS, analyse_with_payload
+
+    body = "".join(f"    let v{i} = x * {i} + {i * 3};\n" for i in range(12))
+    data = f"fn long(x: i64) -> i64 {{\n{body}    x\n}}\n".encode()
+    fr, payload = analyse_with_payload("src/l.rs", "rust", data, make_job(10_000, rules=False, clones=True))
+    prints = payload["clones"]
+    assert prints, "the fixture must be big enough to sketch"
+    encode, decode = PAYLOAD_CODECS["clones"]
+    back = decode(encode(prints))
+    for a, b in zip(prints, back, strict=True):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y, f.name

@@ -203,3 +203,39 @@ def test_git_source_reads_revisions(repo):
         assert src.read_blob(files["src/side.rs"]) == b"fn side() {}\n"
     assert parse_repo_rev(f"{repo}@main") is not None
     assert parse_repo_rev(f"{repo}/src@main") is None  # not a repository: a folder name with '@'
+
+
+LONG = """fn {name}(items: &[i64], limit: i64) -> i64 {{
+    let mut total = 0;
+    for (index, value) in items.iter().enumerate() {{
+        if *value > limit {{
+            total += value * 2 - index as i64;
+        }} else if *value < -limit {{
+            total -= value / 3 + 7;
+        }} else {{
+            total += 1;
+        }}
+    }}
+    total
+}}
+"""
+
+
+def test_duplication_share_is_measured_on_sampled_commits(tmp_path):
+    r = tmp_path / "dup"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    write(r, "src/a.rs", LONG.format(name="first"))
+    commit(r, "one function", 1)
+    write(r, "src/b.rs", LONG.format(name="second"))
+    commit(r, "copy it", 2)
+    write(r, "src/c.rs", "fn small() {}\n")
+    commit(r, "unrelated", 3)
+    config = ScanConfig(paths=(str(r),))
+    job = make_job(config.max_file_size, rules=False, clones=True)
+    with BlobCache(str(tmp_path / "cache"), job_namespace(job)) as cache:
+        opts = HistoryOptions(str(r), clone_samples=2)
+        result = walk_history(opts, path_filter(config), job, cache)
+    shares = [p["duplication_share"] for p in result.points]
+    assert shares[0] == 0.0 and shares[1] is None and shares[2] > 0.4
+    assert result.jumps["duplication_share"][0]["commit"] == result.points[2]["commit"]

@@ -76,7 +76,8 @@ def scan_config(args, path: str) -> ScanConfig:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     console = make_console(args.no_color)
-    job = make_job(args.max_file_size, args.python_engine, rules=not args.no_rules)
+    # the same job as `audit history`, so both share cached results
+    job = make_job(args.max_file_size, args.python_engine, rules=not args.no_rules, clones=True)
     side_a = load_side(args, args.a, job)
     side_b = load_side(args, args.b, job)
     config = {"a": args.a, "b": args.b, "hotspots": args.hotspots, "passes": list(job.passes),

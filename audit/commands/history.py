@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
     p.add_argument("--exclude-commit-paths", action="append", default=[], metavar="GLOB",
                    help="leave out commits that only touch paths matching this glob, such as "
                         "task-lock files: 'current_tasks/*' (repeatable)")
+    p.add_argument("--clone-samples", type=int, default=16, metavar="N",
+                   help="measure duplication share (internal clones) at N commits spread over "
+                        "the range; 0 turns it off (default 16)")
     p.add_argument("--json", metavar="FILE", help="write the trends as JSON")
     p.add_argument("--html", metavar="DIR", help="write the trends as an HTML page with charts "
                    "(DIR/history.html, styled as the scan report)")
@@ -43,21 +46,24 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.every < 0 or args.max_commits < 0:
-        raise UsageError("--every and --max-commits take a positive number", "e.g. --every 10")
+    if args.every < 0 or args.max_commits < 0 or args.clone_samples < 0:
+        raise UsageError("--every, --max-commits and --clone-samples take a positive number",
+                         "e.g. --every 10")
     if not is_git_repo(args.repo):
         raise InputError(f"not a git repository: {args.repo}", "name a repository folder")
     config = scan_config(args, args.repo)
-    job = make_job(args.max_file_size, args.python_engine, rules=not args.no_rules)
+    job = make_job(args.max_file_size, args.python_engine, rules=not args.no_rules,
+                   clones=args.clone_samples > 0)
     opts = HistoryOptions(args.repo, args.rev_range, args.every, args.max_commits,
-                          tuple(args.exclude_commit_paths), config.workers)
+                          tuple(args.exclude_commit_paths), config.workers, args.clone_samples)
     console = make_console(args.no_color)
     with open_cache(args.cache_dir, args.no_cache, job) as cache:
         result = _walk_with_progress(opts, path_filter(config), job, cache, console, args.quiet)
     if "rules" not in job.passes:
         result.warnings.append("findings not counted: rules are off or not installed")
-    result.warnings.append("duplication share not tracked: clone detection runs on whole trees, "
-                           "not per blob")
+    if "clones" not in job.passes:
+        result.warnings.append("duplication share not tracked: clone detection is off "
+                               "(--clone-samples 0) or not installed")
     _write(args, result, console)
     if not args.quiet:
         render_terminal(result, console)
@@ -107,8 +113,9 @@ def render_terminal(result: HistoryResult, console) -> None:
     for col in ("measure", f"first {first['commit'][:8]}", f"last {last['commit'][:8]}"):
         table.add_column(col, justify="left" if col == "measure" else "right")
     for key in ("files", "sloc", "units", "functions", "cyclomatic_mean", "cyclomatic_p90",
-                "cyclomatic_max", "findings_per_kloc"):
-        table.add_row(key.replace("_", " "), f"{first[key]:,}", f"{last[key]:,}")
+                "cyclomatic_max", "findings_per_kloc", "duplication_share"):
+        if first.get(key) is not None and last.get(key) is not None:
+            table.add_row(key.replace("_", " "), f"{first[key]:,}", f"{last[key]:,}")
     console.print(table)
     for key in ("sloc", "cyclomatic_max", "findings_per_kloc"):
         for j in result.jumps.get(key, [])[:3]:

@@ -119,6 +119,11 @@ def charts(result: HistoryResult) -> list[LineChart]:
     cats = category_chart(result.points)
     if cats:
         out.append(cats)
+    sampled = [p for p in result.points if p.get("duplication_share") is not None]
+    if sampled:
+        marks = [m["commit"] for m in result.jumps.get("duplication_share", [])[:3]]
+        out.append(line_chart(f"Duplication share (internal clones, {len(sampled)} sampled commits)",
+                              sampled, [("share of source lines", "duplication_share")], marks))
     return out
 
 
