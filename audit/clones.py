@@ -35,6 +35,13 @@ CATEGORIES: dict[str, dict[str, str]] = {
         "string": "$str", "concatenated_string": "$str",
     },
 }
+_C_CATEGORIES = {
+    "identifier": "$id", "field_identifier": "$id", "statement_identifier": "$id",
+    "type_identifier": "$type", "primitive_type": "$type", "number_literal": "$num",
+    "string_literal": "$str", "raw_string_literal": "$str", "char_literal": "$chr",
+}
+CATEGORIES["c"] = _C_CATEGORIES
+CATEGORIES["cpp"] = {**_C_CATEGORIES, "namespace_identifier": "$id"}
 # Kinds whose whole subtree is one token (literals with inner nodes) or none (comments).
 LEAF_KINDS = {"string_literal", "raw_string_literal", "char_literal", "negative_literal",
               "string", "concatenated_string"}
