@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from test_gold import REPO, SAMPLE, sample_result
+from test_gold import REPO, SAMPLE, corpus_source, sample_result
 
 from audit.render import charts, html, sidebyside
 from audit.render import viewmodels as vm
@@ -88,7 +88,10 @@ def result():
 def _sources():
     def read(path):
         p = os.path.join(SAMPLE, path)
-        return open(p, encoding="utf-8").read() if os.path.exists(p) else None
+        if not os.path.exists(p):
+            return None
+        with open(p, encoding="utf-8") as fh:
+            return fh.read()
     return read
 
 
@@ -249,3 +252,59 @@ def test_a_10_mb_single_line_renders_cut(tmp_path):
     text = page.read_text(encoding="utf-8")
     assert page.stat().st_size < 200_000
     assert "more characters not shown" in text and "<script>" not in OUR_SCRIPT.sub("", text)
+
+
+def _prov_for(corpus_path: str, swhid: str, sources: list[str]) -> dict:
+    return {"corpora": [{"name": "tinyc", "sources": sources}],
+            "files": [{"path": "src/eval.rs", "matches": [
+                {"corpus": "tinyc", "corpus_path": corpus_path, "swhid": swhid}]}]}
+
+
+@pytest.mark.parametrize("corpus_path, good_id, found", [
+    ("expr.c", True, True),
+    ("expr.c", False, False),  # the file changed since it was indexed: not shown
+    ("../src/eval.rs", True, False),  # a label never leaves the source folder
+    ("missing.c", True, False),
+])
+def test_corpus_files_are_read_from_their_source_and_checked(corpus_path, good_id, found):
+    from audit.render.outputs_ext import CorpusFiles
+    from audit.walk import git_blob_sha1
+
+    target = os.path.join(SAMPLE, "corpus", corpus_path)
+    data = b""
+    if os.path.isfile(target):
+        with open(target, "rb") as fh:
+            data = fh.read()
+    swhid = "swh:1:cnt:" + (git_blob_sha1(data) if good_id else "0" * 40)
+    prov = _prov_for(corpus_path, swhid, [os.path.join(SAMPLE, "corpus")])
+    text = CorpusFiles(prov).text(prov["files"][0]["matches"][0])
+    assert (text == corpus_source()) if found else text is None
+
+
+def test_real_provenance_contract_renders(result):
+    """The shape audit.provenance's to_dict() emits: nested discounted, units, fragments."""
+    prov = {"version": 1, "verdict": "derived", "score": 0.7, "top_corpus": "tinyc",
+            "corpora": [{"name": "tinyc", "sources": [], "files": 1}],
+            "files_clean_without_matches": 3,
+            "discounted": {"interface": {"identifiers": 4, "structure": 0},
+                           "common": {"strings": 2}, "total": 6},
+            "files": [{"path": "src/eval.rs", "verdict": "derived", "score": 0.7,
+                       "discounted": {"interface": {"identifiers": 1}, "common": {}, "total": 1},
+                       "matches": [{"corpus": "tinyc", "corpus_path": "src/expr.c",
+                                    "swhid": "swh:1:cnt:" + "1" * 40, "score": 0.7,
+                                    "channels": {"structure": 0.7},
+                                    "units": [{"unit": "eval::sum", "lines": [10, 26],
+                                               "corpus_unit": "sum", "corpus_lines": [10, 25],
+                                               "score": 0.8}],
+                                    "evidence": [{"kind": "structure", "lines": [10 + i, 12 + i],
+                                                  "corpus_lines": [11, 13], "fingerprints": 9,
+                                                  "min_df": 1, "rarity": 0.5 + i / 10}
+                                                 for i in range(5)]}]}]}
+    page = sidebyside.provenance_page(prov, _sources(), lambda m: corpus_source(), {})
+    assert page.clean_files == 3
+    assert [(d.label, d.value) for d in page.discounted] == [
+        ("common: strings", "2"), ("interface: identifiers", "4")]
+    (m,) = page.files[0].matches
+    assert len(m.evidence) == sidebyside.EVIDENCE_SHOWN and len(m.more_evidence) == 2
+    assert m.rarity == "0.90" and m.units[0].corpus_unit == "sum"
+    assert m.evidence[0].fingerprints == "9" and m.evidence[0].right.lines

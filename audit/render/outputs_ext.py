@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import time
+
+from audit.walk import git_blob_sha1
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -96,12 +99,74 @@ def _docs_text(docs: dict) -> dict[str, str]:
 
 
 def corpus_reader(result):
-    """match record -> corpus file text, through the provenance stage when it offers one."""
+    """match record -> corpus file text, for the provenance side-by-side view.
+
+    Uses the provenance section's own ``corpus_text`` when it has one; otherwise reads
+    the matched files from the corpus sources the section names, and shows a file only
+    when its git blob id equals the match's SWHID (so the text is the indexed file).
+    """
     section = result.sections.get("provenance")
+    if section is None:
+        return None
     reader = getattr(section, "corpus_text", None)
     if callable(reader):
         return reader
-    return None
+    data = section.to_dict() if hasattr(section, "to_dict") else section
+    return CorpusFiles(data).text
+
+
+class CorpusFiles:
+    """The corpus files that provenance matches point at, read once from their sources."""
+
+    def __init__(self, prov: dict):
+        self.wanted: dict[str, dict[str, str]] = {}  # corpus -> label -> blob sha1
+        for f in prov.get("files", []):
+            for m in f.get("matches", []):
+                sha = str(m.get("swhid", "")).rpartition(":")[2]
+                self.wanted.setdefault(str(m.get("corpus")), {})[str(m.get("corpus_path"))] = sha
+        self.sources = {str(c.get("name")): list(c.get("sources") or [])
+                        for c in prov.get("corpora", [])}
+        self.found: dict[tuple[str, str], str] | None = None
+
+    def text(self, match: dict) -> str | None:
+        if self.found is None:
+            self.found = {}
+            for corpus, labels in sorted(self.wanted.items()):
+                self._load(corpus, labels)
+        return self.found.get((str(match.get("corpus")), str(match.get("corpus_path"))))
+
+    def _load(self, corpus: str, labels: dict[str, str]) -> None:
+        sources = self.sources.get(corpus, [])
+        for src in sources:
+            prefix = os.path.basename(src.rstrip("/")) + "/" if len(sources) > 1 else ""
+            mine = {label[len(prefix):]: label for label in labels if label.startswith(prefix)}
+            for rel, data in _read_members(src, mine):
+                label = mine[rel]
+                if git_blob_sha1(data) == labels[label]:
+                    self.found[(corpus, label)] = data.decode("utf-8", "replace")
+
+
+def _read_members(src: str, wanted: dict[str, str]):
+    """(relative path, bytes) of the wanted files of a corpus source: folder or archive."""
+    if not wanted:
+        return
+    if os.path.isdir(src):
+        root = os.path.realpath(src)
+        for rel in sorted(wanted):
+            full = os.path.realpath(os.path.join(root, rel))
+            if full.startswith(root + os.sep) and os.path.isfile(full):
+                with open(full, "rb") as fh:
+                    yield rel, fh.read()
+    elif os.path.isfile(src):
+        from audit.provenance.sources import iter_members
+
+        left = set(wanted)
+        for member in iter_members(src):
+            if member.label in left:
+                left.discard(member.label)
+                yield member.label, member.data
+                if not left:
+                    return
 
 
 def help_uri(args: argparse.Namespace) -> str:
@@ -109,7 +174,6 @@ def help_uri(args: argparse.Namespace) -> str:
     if args.sarif_help_uri:
         return args.sarif_help_uri
     if getattr(args, "html", None):
-        import os
         import pathlib
 
         return pathlib.Path(os.path.abspath(args.html)).as_uri() + "/{page}"

@@ -60,13 +60,32 @@ def pane(text: str | None, language: str, span: tuple[int, int], title: str, hre
                               for i, h in enumerate(html)], note)
 
 
+EVIDENCE_SHOWN = 3  # fragments per match drawn side by side; the rest are listed
+FILES_SHOWN = 100  # files drawn with side-by-side evidence; the rest are listed
+
+
 @dataclass(frozen=True)
 class Evidence:
+    """One shared fragment: paired line spans, how much they share and how rare it is."""
+
     kind: str
     lines: str
     corpus_lines: str
-    left: Pane
-    right: Pane
+    fingerprints: str
+    rarity: str
+    href: str
+    left: Pane | None  # None for fragments listed without panes
+    right: Pane | None
+
+
+@dataclass(frozen=True)
+class UnitPair:
+    unit: str
+    lines: str
+    href: str
+    corpus_unit: str
+    corpus_lines: str
+    score: str
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,9 @@ class MatchView:
     channels: list[Stat]
     rarity: str
     discounted: list[str]
-    evidence: list[Evidence]
+    units: list[UnitPair]
+    evidence: list[Evidence]  # with panes
+    more_evidence: list[Evidence]  # listed only
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,7 @@ class ProvenanceFile:
     href: str
     verdict: str
     score: str
+    discounted: list[Stat]
     matches: list[MatchView]
 
 
@@ -95,7 +117,8 @@ class ProvenanceFile:
 class ProvenancePage:
     summary: ProvenanceSummary | None
     discounted: list[Stat]
-    files: list[ProvenanceFile]
+    files: list[ProvenanceFile]  # drawn side by side
+    listed: list[ProvenanceFile]  # beyond FILES_SHOWN: a table row each
     clean_files: int
 
 
@@ -108,48 +131,87 @@ def _span(value) -> tuple[int, int]:
     return 0, -1
 
 
+def _num(value, fmt: str = ".2f") -> str:
+    return "" if value is None else format(float(value), fmt)
+
+
+def discounted_stats(value) -> list[Stat]:
+    """Discounted material as label/count pairs: nested reason -> channel -> count, flattened.
+
+    Zero counts and totals are left out; a flat mapping or a list is shown as it is.
+    """
+    if isinstance(value, list):
+        return [Stat(visible(str(v)), "") for v in value]
+    out = []
+    for reason, v in sorted((value or {}).items()):
+        if isinstance(v, dict):
+            out += [Stat(f"{visible(str(reason))}: {visible(str(ch))}", f"{int(n):,}")
+                    for ch, n in sorted(v.items()) if n]
+        elif reason != "total" and v:
+            out.append(Stat(visible(str(reason)), f"{v:,}" if isinstance(v, int)
+                            else visible(str(v))))
+    return out
+
+
 def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusText,
                     languages: dict[str, str]) -> ProvenancePage:
-    """Every file that is not clean, with each match side by side, strongest first."""
+    """Files with corpus matches, strongest first; the first FILES_SHOWN side by side."""
     if not prov:
-        return ProvenancePage(None, [], [], 0)
-    files, clean = [], 0
-    ordered = sorted(prov.get("files", []), key=lambda f: (-float(f.get("score", 0)), f["path"]))
-    for pf in ordered:
-        if pf.get("verdict") == "clean" and not pf.get("matches"):
-            clean += 1
-            continue
-        path = pf["path"]
-        text = sources(path)
-        matches = [_match_view(path, i, m, text, languages.get(path, ""), corpus_text)
-                   for i, m in enumerate(pf.get("matches", []))]
-        files.append(ProvenanceFile(visible(path), file_href(path), visible(str(pf.get("verdict"))),
-                                    f"{float(pf.get('score', 0)):.2f}", matches))
-    discounted = [Stat(visible(str(k)), f"{v:,}" if isinstance(v, int) else visible(str(v)))
-                  for k, v in sorted((prov.get("discounted") or {}).items())]
-    return ProvenancePage(verdict_summary(prov), discounted, files, clean)
+        return ProvenancePage(None, [], [], [], 0)
+    with_matches = [f for f in prov.get("files", []) if f.get("matches")]
+    clean = int(prov.get("files_clean_without_matches", 0)) + sum(
+        1 for f in prov.get("files", []) if not f.get("matches"))
+    ordered = sorted(with_matches, key=lambda f: (-float(f.get("score", 0)), f["path"]))
+    files = [_file_view(pf, i < FILES_SHOWN, sources, corpus_text, languages)
+             for i, pf in enumerate(ordered)]
+    return ProvenancePage(verdict_summary(prov), discounted_stats(prov.get("discounted")),
+                          files[:FILES_SHOWN], files[FILES_SHOWN:], clean)
 
 
-def _match_view(path, i, m, text, language, corpus_text) -> MatchView:
-    corpus_src = corpus_text(m)
+def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages) -> ProvenanceFile:
+    path = pf["path"]
+    text = sources(path) if drawn else None
+    matches = [_match_view(path, i, m, text, languages.get(path, ""),
+                           corpus_text if drawn else _none, drawn)
+               for i, m in enumerate(pf.get("matches", []))]
+    return ProvenanceFile(visible(path), file_href(path), visible(str(pf.get("verdict"))),
+                          _num(pf.get("score", 0)), discounted_stats(pf.get("discounted")),
+                          matches)
+
+
+def _none(match: dict) -> None:
+    return None
+
+
+def _match_view(path, i, m, text, language, corpus_text, drawn) -> MatchView:
+    corpus_src = corpus_text(m) if drawn else None
     cpath = visible(str(m.get("corpus_path", "?")))
     lang = language_for(str(m.get("corpus_path", "")))
     corpus_lang = lang.name if lang else ""
     evidence = []
-    for ev in m.get("evidence", []):
+    for k, ev in enumerate(m.get("evidence", [])):
         lines, clines = _span(ev.get("lines")), _span(ev.get("corpus_lines"))
+        panes = drawn and k < EVIDENCE_SHOWN
         evidence.append(Evidence(
             visible(str(ev.get("kind", ""))), f"{lines[0]}-{lines[1]}", f"{clines[0]}-{clines[1]}",
+            str(ev.get("fingerprints", "")), _num(ev.get("rarity")), file_href(path, lines[0]),
             pane(text, language, lines, f"{visible(path)} lines {lines[0]}-{lines[1]}",
-                 file_href(path, lines[0])),
-            pane(corpus_src, corpus_lang, clines, f"{cpath} lines {clines[0]}-{clines[1]}", "")))
-    channels = [Stat(visible(str(k)), f"{float(v):.2f}")
-                for k, v in sorted((m.get("channels") or {}).items())]
-    rarity = m.get("rarity")
+                 file_href(path, lines[0])) if panes else None,
+            pane(corpus_src, corpus_lang, clines, f"{cpath} lines {clines[0]}-{clines[1]}", "")
+            if panes else None))
+    channels = [Stat(visible(str(k)), _num(v)) for k, v in sorted((m.get("channels") or {}).items())]
+    rarities = [float(ev["rarity"]) for ev in m.get("evidence", []) if ev.get("rarity") is not None]
+    rarity = m.get("rarity", max(rarities) if rarities else None)
+    units = [UnitPair(visible(str(u.get("unit", ""))), "{}-{}".format(*_span(u.get("lines"))),
+                      file_href(path, _span(u.get("lines"))[0]),
+                      visible(str(u.get("corpus_unit", ""))),
+                      "{}-{}".format(*_span(u.get("corpus_lines"))), _num(u.get("score")))
+             for u in m.get("units", [])]
+    shown = [e for e in evidence if e.left is not None]
     return MatchView(match_anchor(path, i), visible(str(m.get("corpus", ""))), cpath,
-                     visible(str(m.get("swhid", ""))), f"{float(m.get('score', 0)):.2f}", channels,
-                     "" if rarity is None else f"{float(rarity):.2f}",
-                     [visible(str(d)) for d in m.get("discounted", [])], evidence)
+                     visible(str(m.get("swhid", ""))), _num(m.get("score", 0)), channels,
+                     _num(rarity), [s.label for s in discounted_stats(m.get("discounted"))],
+                     units, shown, [e for e in evidence if e.left is None])
 
 
 @dataclass(frozen=True)
