@@ -29,12 +29,12 @@ def test_findings_inside_macros_map_to_their_lines(tmp_path):
     got = sorted((f["rule"], f["line"], f["column"], f.get("suppressed"))
                  for f in doc["findings"] if f["path"] == "src/lib.rs")
     assert got == [
-        ("expect-used", 10, 20, None),       # vec![..] inside format!
-        ("unwrap-used", 4, 16, None),
-        ("unwrap-used", 9, 15, None),        # format! argument on its own line
-        ("unwrap-used", 14, 35, None),       # format! inside format!
-        ("unwrap-used", 19, 7, "checked by the caller"),
-        ("unwrap-used", 23, 7, "len checked above"),
+        ("expect-used", 10, 18, None),       # vec![..] inside format!
+        ("unwrap-used", 4, 6, None),
+        ("unwrap-used", 9, 13, None),        # format! argument on its own line
+        ("unwrap-used", 14, 33, None),       # format! inside format!
+        ("unwrap-used", 19, 5, "checked by the caller"),
+        ("unwrap-used", 23, 5, "len checked above"),
     ]
 
 

@@ -8,38 +8,164 @@ from audit.rules.checks import _file, _filter
 
 _LOGGING_EXC = re.compile(rb"\.exception\(|exc_info\s*=")
 _BLANKET_NOQA = re.compile(r"#\s*noqa(?!\s*:\s*[A-Z]+[0-9]+)", re.I)
-_BLANKET_IGNORE = re.compile(r"#\s*type:\s*ignore(?!\[)")
+_BLANKET_IGNORE = re.compile(r"#\s*type:\s*ignore(?!\s*\[)")
 _FUNCTION_KINDS = ("function_definition", "lambda")
+
+
+def _statements(node):
+    """Statements under a node, not descending into nested functions and classes."""
+    stack = list(node.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type in ("function_definition", "class_definition", "lambda"):
+            continue
+        yield n
+        stack.extend(n.named_children)
+
+
+def _bound_name(clause) -> bytes | None:
+    for c in clause.named_children:
+        if c.type == "as_pattern":
+            alias = c.child_by_field_name("alias")
+            return alias.text if alias is not None else None
+    return None
+
+
+def _reraises(raise_node, name) -> bool:
+    """Bare `raise`, `raise e`, or `raise X from e` with e the handler's bound name."""
+    kids = raise_node.named_children
+    cause = raise_node.child_by_field_name("cause")
+    if not kids:
+        return True
+    if name is None:
+        return False
+    return (cause is not None and cause.text == name) or (cause is None and kids[0].text == name)
+
+
+def _logs_exception(call) -> bool:
+    fn = call.child_by_field_name("function")
+    if fn is not None and fn.type == "attribute" and fn.child_by_field_name("attribute").text == b"exception":
+        return True
+    args = call.child_by_field_name("arguments")
+    for kw in (args.named_children if args is not None else ()):
+        if kw.type == "keyword_argument" and kw.child_by_field_name("name").text == b"exc_info":
+            return kw.child_by_field_name("value").type not in ("false", "none")
+    return False
+
+
+def _body(clause):
+    return next((c for c in clause.named_children if c.type == "block"), None)
 
 
 @_filter
 def swallows_broad(ctx, rule, node, caps):
-    """`except Exception` handlers that neither re-raise nor log the exception."""
-    body = node.child_by_field_name("body") or node.named_children[-1]
-    stack = [body]
-    while stack:
-        n = stack.pop()
-        if n.type == "raise_statement":
+    """`except Exception` handlers that neither re-raise the exception nor log it (as ruff)."""
+    body, name = _body(node), _bound_name(node)
+    for n in _statements(body) if body is not None else ():
+        if n.type == "raise_statement" and _reraises(n, name):
             return None
-        if n.type in ("function_definition", "class_definition"):
-            continue
-        stack.extend(n.named_children)
-    return None if _LOGGING_EXC.search(body.text) else True
+        if n.type == "call" and _logs_exception(n):
+            return None
+    return True
+
+
+@_filter
+def no_toplevel_reraise(ctx, rule, node, caps):
+    """Bare `except:` handlers without a bare `raise` among their top-level statements."""
+    body = _body(node)
+    return not any(c.type == "raise_statement" and not c.named_children
+                   for c in (body.named_children if body is not None else ()))
+
+
+_BROAD = (b"Exception", b"BaseException")
+
+
+def _catches_everything(clause) -> bool:
+    kinds = [c for c in clause.named_children if c.type not in ("block", "comment")]
+    if not kinds:
+        return True
+    target = kinds[0].named_children[0] if kinds[0].type == "as_pattern" else kinds[0]
+    names = target.named_children if target.type in ("tuple", "parenthesized_expression") else [target]
+    return any(n.text in _BROAD for n in names)
+
+
+@_filter
+def swallow_only(ctx, rule, node, caps):
+    """Handlers for everything whose body is only `pass` (or only `continue`), comments aside."""
+    body = _body(node)
+    stmts = [c for c in (body.named_children if body is not None else ()) if c.type != "comment"]
+    wanted = "continue_statement" if "continue" in rule.id else "pass_statement"
+    return len(stmts) == 1 and stmts[0].type == wanted and _catches_everything(node)
+
+
+@_filter
+def not_in_lambda(ctx, rule, node, caps):
+    """Hits outside lambda bodies (an assignment statement cannot go there)."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "lambda":
+            return None
+        parent = parent.parent
+    return True
+
+
+@_filter
+def not_chained(ctx, rule, node, caps):
+    """Assignments that are not part of a chain `a = b = value`."""
+    return node.parent is None or node.parent.type != "assignment"
+
+
+def _param_name(p):
+    """The name node of a positional or keyword parameter; None for separators and splats."""
+    if p.type == "identifier":
+        return p
+    if p.type == "typed_parameter":
+        inner = p.named_children[0] if p.named_children else None
+        return inner if inner is not None and inner.type == "identifier" else None
+    if p.type in ("default_parameter", "typed_default_parameter"):
+        return p.child_by_field_name("name")
+    return None
+
+
+def _is_method(node) -> bool:
+    parent = node.parent
+    if parent is not None and parent.type == "decorated_definition":
+        parent = parent.parent
+    return parent is not None and parent.type == "block" and parent.parent is not None \
+        and parent.parent.type == "class_definition"
+
+
+def _is_overload(node) -> bool:
+    parent = node.parent
+    if parent is None or parent.type != "decorated_definition":
+        return False
+    return any(d.type == "decorator" and d.text.rsplit(b".", 1)[-1].strip() in (b"overload", b"@overload")
+               for d in parent.children)
+
+
+_DEFINES_PRINT = re.compile(rb"^[ \t]*(?:def print\(|print\s*=|from\s+\S+\s+import\s+[^#\n]*\bprint\b)", re.M)
+
+
+@_filter
+def builtin_print(ctx, rule, node, caps):
+    """Calls of `print` in modules that do not define or import their own `print`."""
+    return not _DEFINES_PRINT.search(ctx.data)
 
 
 @_filter
 def too_many_args_py(ctx, rule, node, caps):
-    """Functions with more positional and keyword parameters than the threshold."""
+    """Functions with more parameters than the threshold, as ruff counts them.
+
+    `*args`, `**kwargs`, a method's `self` or `cls` and dummy names starting with `_` are
+    not counted; `@overload` stubs are skipped.
+    """
+    if _is_overload(node):
+        return None
     params = node.child_by_field_name("parameters")
-    count = 0
-    for p in params.named_children if params else ():
-        if p.type in ("list_splat_pattern", "dictionary_splat_pattern", "keyword_separator",
-                      "positional_separator"):
-            continue
-        name = p if p.type == "identifier" else (p.child_by_field_name("name") or p.named_children[0])
-        if name.type == "identifier" and name.text == b"_":
-            continue
-        count += 1
+    names = [_param_name(p) for p in (params.named_children if params else ())]
+    if _is_method(node) and names and names[0] is not None and names[0].text in (b"self", b"cls"):
+        names = names[1:]
+    count = sum(1 for n in names if n is not None and not n.text.startswith(b"_"))
     return {"count": count} if count > rule.threshold else None
 
 

@@ -26,26 +26,32 @@ def too_many_params(ctx, rule, node, caps):
     return {"count": count}
 
 
-def code_lines(text: bytes) -> int:
-    """Lines holding code in a span, clippy's way: not blank, not only a comment."""
-    count, in_block = 0, False
-    for raw in text.split(b"\n"):
-        line = raw.strip()
-        if in_block:
-            end = line.find(b"*/")
-            if end < 0:
+def code_lines(body: bytes) -> int:
+    """Lines holding code in a block, clippy's way: braces dropped, comment-only lines skipped."""
+    text = body.decode("utf-8", "replace")
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    count, in_comment = 0, False
+    for line in text.splitlines():
+        has_code = False
+        while True:
+            line = line.lstrip()
+            if not line:
+                break
+            if in_comment:
+                end = line.find("*/")
+                if end < 0:
+                    break
+                line, in_comment = line[end + 2:], False
                 continue
-            in_block, line = False, line[end + 2:].strip()
-        if not line or line.startswith(b"//"):
-            continue
-        if line.startswith(b"/*"):
-            end = line.find(b"*/", 2)
-            if end < 0:
-                in_block = True
+            multi = line.find("/*") % (len(line) + 1)
+            single = line.find("//") % (len(line) + 1)
+            has_code |= multi > 0 and single > 0
+            if multi < single:
+                line, in_comment = line[multi + 2:], True
                 continue
-            if not line[end + 2:].strip():
-                continue
-        count += 1
+            break
+        count += has_code
     return count
 
 
@@ -134,9 +140,20 @@ def bool_fields(ctx, rule, node, caps):
 
 @_filter
 def mixed_visibility(ctx, rule, node, caps):
-    """Structs with both public and private named fields."""
-    pub = [any(c.type == "visibility_modifier" for c in f.children) for f in _field_types(node)]
-    return any(pub) and not all(pub)
+    """Structs with both public and private named fields; reported at the first odd one out."""
+    fields = _field_types(node)  # `pub(crate)` and kin count as private, as in clippy
+    pub = [any(c.type == "visibility_modifier" and c.text == b"pub" for c in f.children)
+           for f in fields]
+    for f, p in zip(fields, pub):
+        if p != pub[0]:
+            return {"_node": f}
+    return None
+
+
+@_filter
+def not_else_if(ctx, rule, node, caps):
+    """`if` expressions that are not the `else if` branch of a chain."""
+    return node.parent is None or node.parent.type != "else_clause"
 
 
 @_filter
@@ -155,3 +172,23 @@ def mod_rs_file(ctx, rule):
     """A module kept as `name/mod.rs` rather than `name.rs`."""
     if ctx.path == "mod.rs" or ctx.path.endswith("/mod.rs"):
         yield (0, 0, (0, 0), (0, 0)), {"file": ctx.path}
+
+
+@_filter
+def not_pub_use(ctx, rule, node, caps):
+    """Glob imports that are neither re-exports (`pub use`) nor enum globs (`use Type::*`)."""
+    path = node.text.rsplit(b"::", 2)
+    if len(path) >= 2 and path[-2].rsplit(b"::", 1)[-1][:1].isupper():
+        return None  # `use IrType::*` imports enum variants: clippy's enum_glob_use
+    parent = node.parent
+    while parent is not None and parent.type != "use_declaration":
+        parent = parent.parent
+    return parent is None or not any(c.type == "visibility_modifier" for c in parent.children)
+
+
+@_filter
+def not_on_self(ctx, rule, node, caps):
+    """Method calls whose receiver is not `self`: a type's own `expect` is not Option's."""
+    function = node.child_by_field_name("function")
+    receiver = function.child_by_field_name("value") if function is not None else None
+    return receiver is None or receiver.type != "self"

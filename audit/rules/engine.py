@@ -85,6 +85,7 @@ def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
         elif owner == "macro":
             macros.append((caps["name"][0].text, node))
         elif (values := _accept(ctx, owner, node, caps)) is not None:
+            node = values.pop("_node", node)
             hits.append(Hit(owner, node.start_byte, node.end_byte, node.start_point,
                             node.end_point, values))
     if macros:
@@ -104,8 +105,9 @@ def _macro_hits(ctx, cursor, comb, data, macros, chain, depth) -> list[Hit]:
         owner, node = comb.owners[index], caps["hit"][0]
         if owner == "macro":
             inner.append((caps["name"][0].text, node))
-        elif owner != "test" and owner.macros and (
+        elif owner != "test" and owner.macros and not source.in_error(node) and (
                 values := _accept(ctx, owner, node, caps)) is not None:
+            node = values.pop("_node", node)
             span = _map(chain, node.start_byte, node.end_byte)
             if span:
                 top = chain[-1]

@@ -24,6 +24,8 @@ class Segment:
 
     synth_start: int
     synth_end: int
+    stmt_start: int  # the wrapper statement around the text, in the synthetic source
+    stmt_end: int
     orig_start: int
     orig_row: int
     orig_col: int
@@ -40,9 +42,11 @@ class MacroSource:
             if end <= start:
                 continue
             open_, close = (b"[", b"];\n") if name in _ARRAY_MACROS else (b"__m(", b");\n")
+            stmt = pos
             pos += len(open_)
             row, col = tt.start_point
-            self.segments.append(Segment(pos, pos + end - start, start, row, col + 1))
+            self.segments.append(Segment(pos, pos + end - start, stmt, pos + end - start + len(close),
+                                         start, row, col + 1))
             chunks += [open_, data[start:end], close]
             pos += end - start + len(close)
         chunks.append(b"}\n")
@@ -62,6 +66,24 @@ class MacroSource:
             return None
         seg = self.segments[i]
         return seg.orig_start + start - seg.synth_start, seg.orig_start + end - seg.synth_start
+
+    def in_error(self, node) -> bool:
+        """True when the node, or an ancestor inside its own wrapper statement, failed to parse.
+
+        A parse error elsewhere (another macro's text) may wrap the whole synthetic
+        function in an ERROR node; that does not make this macro's text unreadable.
+        """
+        if node.has_error:
+            return True
+        i = bisect.bisect_right(self._starts, node.start_byte) - 1
+        seg = self.segments[max(i, 0)]
+        parent = node.parent
+        while parent is not None and parent.start_byte >= seg.stmt_start \
+                and parent.end_byte <= seg.stmt_end:
+            if parent.is_error:
+                return True
+            parent = parent.parent
+        return False
 
     def point(self, byte: int) -> tuple[int, int]:
         """(row, column) of a byte of ``data`` that lies inside one of the token trees."""

@@ -21,15 +21,20 @@ from audit.rules.loader import CATEGORIES, SEVERITIES, Rule, load_rules
 
 # Patterns the engine itself needs, run in the same pass as the rules.
 # "test": a region of test code; "macro": an expression macro whose arguments are re-parsed.
-EXPR_MACROS = ("format", "format_args", "print", "println", "eprint", "eprintln", "write",
-               "writeln", "assert", "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq",
-               "debug_assert_ne", "vec", "panic", "dbg", "todo", "unimplemented", "unreachable")
+# Macros whose arguments are not expressions (patterns, items, token DSLs): never re-parsed.
+# Every other macro's token tree is tried as call arguments; text that does not parse as
+# expressions yields ERROR nodes, which no rule matches.
+NON_EXPR_MACROS = ("matches", "macro_rules", "thread_local", "lazy_static", "bitflags",
+                   "cfg_if", "quote", "include", "include_str", "include_bytes", "concat_idents",
+                   "env", "option_env", "stringify", "concat", "compile_error", "asm",
+                   "global_asm", "line", "column", "file", "module_path")
 INTERNAL = {
     "rust": {
         "test": '((attribute_item) @attr . (mod_item) @hit '
                 '(#match? @attr "^#\\\\[cfg\\\\((test|all\\\\(test.*)\\\\)\\\\]$"))',
-        "macro": '((macro_invocation macro: (identifier) @name (token_tree) @hit) '
-                 f'(#any-of? @name {" ".join(chr(34) + m + chr(34) for m in EXPR_MACROS)}))',
+        "macro": '((macro_invocation macro: [(identifier) @name (scoped_identifier name: (identifier) @name)] '
+                 '(token_tree) @hit) '
+                 f'(#not-any-of? @name {" ".join(chr(34) + m + chr(34) for m in NON_EXPR_MACROS)}))',
     },
     "python": {},
 }
