@@ -308,3 +308,21 @@ def test_real_provenance_contract_renders(result):
     assert len(m.evidence) == sidebyside.EVIDENCE_SHOWN and len(m.more_evidence) == 2
     assert m.rarity == "0.90" and m.units[0].corpus_unit == "sum"
     assert m.evidence[0].fingerprints == "9" and m.evidence[0].right.lines
+
+
+def test_cli_report_has_rule_docs_from_the_packs(tmp_path, run_cli):
+    pytest.importorskip("audit.rules.registry")
+    from audit.render.outputs_ext import rule_metadata
+
+    out, js = tmp_path / "html", tmp_path / "r.json"
+    code, _, err = run_cli("scan", SAMPLE, "--html", str(out), "--json", str(js), "-q")
+    assert code == 0, err
+    findings = json.loads(js.read_text(encoding="utf-8"))["findings"]
+    assert findings, "the sample has unwrap() and panic!() calls for the rules to find"
+    meta = rule_metadata()
+    for rule in sorted({f["rule"] for f in findings}):
+        page = (out / vm.rule_href(rule)).read_text(encoding="utf-8")
+        for heading in meta[rule]["docs"]:
+            assert f"<h2>{heading}</h2>" in page, (rule, heading)
+        hits = [f for f in findings if f["rule"] == rule]
+        assert f"{hits[0]['path']}:{hits[0]['line']}</a>" in page

@@ -230,8 +230,8 @@ def overview(result: AuditResult, sections: dict) -> Overview:
 def _versions(result: AuditResult, sections: dict) -> list[Stat]:
     out = [Stat("audit", result.tool_version), Stat("result format", str(result.format_version))]
     rules = sections.get("rules") or {}
-    if rules.get("version"):
-        out.append(Stat("rule packs", visible(str(rules["version"]))))
+    if rules.get("active_rules"):
+        out.append(Stat("rules", f"{int(rules['active_rules']):,} active"))
     for c in (sections.get("provenance") or {}).get("corpora", []):
         out.append(Stat(f"corpus {visible(str(c.get('name', '?')))}", _corpus_version(c)))
     cfg = result.config
@@ -242,8 +242,15 @@ def _versions(result: AuditResult, sections: dict) -> list[Stat]:
 
 
 def _corpus_version(c: dict) -> str:
-    bits = [str(c[k]) for k in ("source", "version", "files") if c.get(k) not in (None, "")]
-    return visible(" \u00b7 ".join(bits)) or "indexed"
+    """A corpus index as a reviewer cites it: size and when it was indexed."""
+    bits = []
+    if c.get("files") is not None:
+        bits.append(f"{int(c['files']):,} files")
+    if c.get("lines") is not None:
+        bits.append(f"{int(c['lines']):,} lines")
+    if c.get("created"):
+        bits.append(f"indexed {c['created']}")
+    return visible(", ".join(bits)) or "indexed"
 
 
 def verdict_summary(prov: dict | None) -> ProvenanceSummary | None:
@@ -487,7 +494,7 @@ class DocSection:
 class RulePage:
     id: str
     href: str
-    name: str
+    code: str
     category: str
     severity: str
     summary: str
@@ -499,7 +506,7 @@ class RulePage:
 def rule_pages(result: AuditResult, meta: dict[str, dict]) -> list[RulePage]:
     """A page per rule that has metadata or occurrences, most occurrences first.
 
-    ``meta`` maps rule id to plain data: name, category, severity, summary and
+    ``meta`` maps rule id to plain data: code, category, severity, summary and
     ``docs`` (heading -> text); a rule without metadata still gets its occurrences.
     """
     by_rule: dict[str, list[Finding]] = defaultdict(list)
@@ -512,7 +519,7 @@ def rule_pages(result: AuditResult, meta: dict[str, dict]) -> list[RulePage]:
         docs = [DocSection(visible(str(h)), visible(str(t)))
                 for h, t in (info.get("docs") or {}).items() if t]
         pages.append(RulePage(
-            visible(rule), rule_href(rule), visible(str(info.get("name", rule))),
+            visible(rule), rule_href(rule), visible(str(info.get("code", ""))),
             visible(str(info.get("category", first.category if first else ""))),
             str(info.get("severity", first.severity if first else "")),
             visible(str(info.get("summary", ""))), docs,
