@@ -35,8 +35,8 @@ def extensions() -> list:
         try:
             mods.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):
+                raise  # a missing dependency inside an existing extension is a real error
     return mods
 
 
