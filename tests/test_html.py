@@ -326,3 +326,24 @@ def test_cli_report_has_rule_docs_from_the_packs(tmp_path, run_cli):
             assert f"<h2>{heading}</h2>" in page, (rule, heading)
         hits = [f for f in findings if f["rule"] == rule]
         assert f"{hits[0]['path']}:{hits[0]['line']}</a>" in page
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_corpus_files_are_streamed_from_archives(tmp_path, kind):
+    import tarfile
+    import zipfile
+
+    from audit.render.outputs_ext import CorpusFiles
+    from audit.walk import git_blob_sha1
+
+    src = os.path.join(SAMPLE, "corpus", "expr.c")
+    archive = str(tmp_path / f"corpus.{kind}")
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.write(src, "tinyc-1.0/src/expr.c")
+    else:
+        with tarfile.open(archive, "w:gz") as tf:
+            tf.add(src, "tinyc-1.0/src/expr.c")
+    sha = git_blob_sha1(corpus_source().encode())
+    prov = _prov_for("tinyc-1.0/src/expr.c", "swh:1:cnt:" + sha, [archive])
+    assert CorpusFiles(prov).text(prov["files"][0]["matches"][0]) == corpus_source()

@@ -158,15 +158,37 @@ def _read_members(src: str, wanted: dict[str, str]):
                 with open(full, "rb") as fh:
                     yield rel, fh.read()
     elif os.path.isfile(src):
-        from audit.provenance.sources import iter_members
+        yield from _archive_members(src, wanted)
 
-        left = set(wanted)
-        for member in iter_members(src):
-            if member.label in left:
-                left.discard(member.label)
-                yield member.label, member.data
-                if not left:
-                    return
+
+def _archive_members(path: str, wanted: dict[str, str]):
+    """Wanted members of a .zip or tar archive, streamed; other members are never read."""
+    import tarfile
+    import zipfile
+
+    from audit.provenance.sources import safe_label
+
+    left = set(wanted)
+    try:
+        if path.endswith(".zip"):
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    label = safe_label(info.filename)
+                    if label in left and not info.is_dir():
+                        left.discard(label)
+                        yield label, zf.read(info)
+            return
+        with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as tf:
+            for m in tf:
+                label = safe_label(m.name)
+                if m.isfile() and label in left:
+                    left.discard(label)
+                    fh = tf.extractfile(m)
+                    yield label, fh.read() if fh is not None else b""
+                    if not left:
+                        return
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError):
+        return  # an unreadable corpus source: the panes say the text is not available
 
 
 def help_uri(args: argparse.Namespace) -> str:
