@@ -148,6 +148,27 @@ def test_provenance_side_by_side_renders(watch, tmp_path):
     assert watch.errors == [] and watch.remote() == []
 
 
+def test_provenance_side_by_side_from_a_real_corpus_match(watch, tmp_path):
+    pytest.importorskip("audit.provenance.scan_ext")
+    from audit.cli import main
+
+    fixtures = os.path.join(REPO, "fixtures", "provenance")
+    index = str(tmp_path / "index")
+    assert main(["corpus", "build", "tiny", os.path.join(fixtures, "corpus"),
+                 "--index-dir", index]) == 0
+    out = tmp_path / "report"
+    assert main(["scan", os.path.join(fixtures, "rust_port"), "--corpus", "tiny",
+                 "--index-dir", index, "--html", str(out), "-q"]) == 0
+    watch.open(out / "provenance.html")
+    evidence = watch.page.locator(".evidence").first
+    left, right = evidence.locator(".pane").nth(0), evidence.locator(".pane").nth(1)
+    assert left.locator("tr.hit").count() > 3 and right.locator("tr.hit").count() > 3
+    assert ".c lines" in right.locator(".pane-title").text_content()
+    assert "swh:1:cnt:" in watch.page.text_content(".match")
+    watch.page.screenshot(path=str(ARTIFACTS / "report-provenance-real.png"))
+    assert watch.errors == [] and watch.remote() == []
+
+
 def test_hostile_fixture_runs_no_script(watch, tmp_path):
     from audit.cli import main
 
