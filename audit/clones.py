@@ -65,6 +65,9 @@ class CloneParams:
     threshold: float = 0.7  # verified similarity floor for an edge of a clone group
     min_lines: int = 6  # units with fewer source lines are skipped
     min_tokens: int = 50  # ... and so are units with fewer tokens
+    # Bump when the token stream or fingerprints change for the same settings:
+    # cached sketches (audit.cache keys on these options) are then recomputed.
+    normaliser_version: int = 1
 
     def problems(self) -> list[str]:
         """Every invalid setting, so the user fixes them in one go."""
