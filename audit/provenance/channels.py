@@ -25,7 +25,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
-NORMALISER_VERSION = 4
+NORMALISER_VERSION = 5
 CHANNELS = ("struct", "ident", "text", "num")
 _TABLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tables")
 
@@ -183,6 +183,10 @@ class _Extractor:
         stack = [(self.root, False)]
         while stack:
             node, quiet = stack.pop()
+            if node.__class__ is tuple:  # a category queued by an action (see a_for)
+                if not quiet:
+                    out.add("struct", node[0], node[1])
+                continue
             action = actions.get(node.kind_id)
             if action is None:
                 kids = node.named_children
@@ -211,6 +215,17 @@ class _Extractor:
     def _emit(self, category, node, quiet):
         if not quiet and category:
             self.out.add("struct", category, node.start_point[0] + 1)
+
+    def a_for(self, node, quiet, stack):
+        """C's ``for (init; cond; step) body`` reads as ``init; while (cond) { body; step }``."""
+        parts = {f: node.child_by_field_name(f) for f in ("initializer", "condition", "update", "body")}
+        for f in ("update", "body", "condition"):
+            if parts[f] is not None:
+                stack.append((parts[f], quiet))
+        stack.append((("LOOP", node.start_point[0] + 1), quiet))
+        if parts["initializer"] is not None:
+            stack.append((parts["initializer"], quiet))
+        return None
 
     def a_call(self, node, quiet, stack):
         self._emit("CALL", node, quiet)

@@ -44,12 +44,12 @@ class Fragment:
     lines: tuple[int, int]
     corpus_lines: tuple[int, int]
     fingerprints: int
-    min_df: int
+    max_df: int  # document frequency of the commonest fingerprint of the run
     rarity: float  # 1 - share of corpus files holding the commonest fingerprint of the run
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "lines": list(self.lines), "corpus_lines": list(self.corpus_lines),
-                "fingerprints": self.fingerprints, "min_df": self.min_df, "rarity": round(self.rarity, 4)}
+                "fingerprints": self.fingerprints, "max_df": self.max_df, "rarity": round(self.rarity, 4)}
 
 
 @dataclass

@@ -1,0 +1,83 @@
+"""`audit scan --corpus NAME_OR_DIR`: match the audited files against corpus indexes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rich.table import Table
+from rich.text import Text
+
+VERDICT_STYLE = {"clean": "green", "review": "yellow", "derived": "bold red"}
+
+
+def add_options(parser) -> None:
+    g = parser.add_argument_group("provenance")
+    g.add_argument("--corpus", action="append", default=[], metavar="NAME_OR_DIR",
+                   help="match against this corpus index, by name or folder (repeatable); "
+                        "build one with `audit corpus build`")
+    g.add_argument("--index-dir", metavar="DIR",
+                   help="where corpus indexes named by --corpus live (default: the user cache)")
+    g.add_argument("--provenance-files", type=int, default=10, metavar="N",
+                   help="how many matched files to list in the summary (default 10)")
+
+
+def configure(args, config, job):
+    """Open (and so validate) every index before any file is read; ask for the sketch pass."""
+    if not getattr(args, "corpus", None):
+        return job
+    from audit.provenance import api
+
+    args.provenance_indexes = [api.open_index(c, args.index_dir) for c in args.corpus]
+    return replace(job, passes=(*job.passes, "sketch"))
+
+
+def finish(args, result, payloads, console):
+    """Match the sketches and attach the report as the "provenance" section."""
+    indexes = getattr(args, "provenance_indexes", None)
+    if not indexes:
+        return result
+    from audit.provenance import api
+
+    report = api.match_result(result, payloads, indexes)
+    return replace(result, sections={**result.sections, "provenance": report})
+
+
+def render_terminal(result, console) -> None:
+    report = result.sections.get("provenance")
+    if report is None:
+        return
+    head = Text("provenance: ")
+    head.append(report.verdict, style=VERDICT_STYLE[report.verdict])
+    head.append(f"  score {report.score:.3f}")
+    if report.top_corpus:
+        head.append(f"  top corpus {report.top_corpus}")
+    console.print(head)
+    console.print(Text("  corpora: " + ", ".join(
+        f"{c['name']} {c['score']:.3f} ({c['files']:,} files)" for c in report.corpora)))
+    _files_table(report, console, 10)
+    d = report.discounted.to_dict()
+    console.print(Text(f"  discounted shared fingerprints: {d['total']:,} "
+                       f"(interface-forced {sum(d['interface'].values()):,}, "
+                       f"common in the corpus {sum(d['common'].values()):,}); not counted as copying"))
+    if report.skipped_languages:
+        parts = ", ".join(f"{n} {ext}" for ext, n in report.skipped_languages.items())
+        console.print(Text(f"  not audited (other languages, e.g. copies of the original): {parts}"))
+
+
+def _files_table(report, console, n: int) -> None:
+    ranked = sorted((f for f in report.files if f.matches), key=lambda f: (-f.score, f.path))[:n]
+    if not ranked:
+        return
+    table = Table(title="files with the strongest corpus matches", title_justify="left")
+    for col, just in (("verdict", "left"), ("score", "right"), ("file", "left"),
+                      ("top match", "left"), ("evidence", "left")):
+        table.add_column(col, justify=just)
+    for f in ranked:
+        m = f.matches[0]
+        ev = m.evidence[0] if m.evidence else None
+        where = (f"{ev.kind} {ev.lines[0]}-{ev.lines[1]} ~ {ev.corpus_lines[0]}-{ev.corpus_lines[1]} "
+                 f"(rarity {ev.rarity:.3f})") if ev else ""
+        table.add_row(Text(f.verdict, style=VERDICT_STYLE[f.verdict]), f"{f.score:.2f}",
+                      Text(f.path, overflow="fold"), Text(f"{m.corpus}:{m.corpus_path}", overflow="fold"),
+                      Text(where, overflow="fold"))
+    console.print(table)

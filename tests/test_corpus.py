@@ -1,0 +1,210 @@
+"""Corpus indexes: archives read in place, atomic and resumed builds, refusal of bad indexes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+
+from audit.cli import main
+from audit.errors import CorpusIndexError, InputError
+from audit.provenance import build as build_mod
+from audit.provenance.build import build_index
+from audit.provenance.index import CorpusIndex
+from audit.provenance.sketch import PARAMS
+from audit.provenance.sources import iter_members, resolve, safe_label
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(REPO, "fixtures", "provenance", "corpus")
+NAMES = sorted(os.listdir(CORPUS))
+
+
+def _files() -> dict[str, bytes]:
+    out = {}
+    for n in NAMES:
+        with open(os.path.join(CORPUS, n), "rb") as fh:
+            out[n] = fh.read()
+    return out
+
+
+def _tar(path, mode, members):
+    with tarfile.open(path, mode) as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("suffix, mode", [(".tar.gz", "w:gz"), (".tar.xz", "w:xz"),
+                                          (".tar.bz2", "w:bz2"), (".zip", None)])
+def test_archives_are_read_in_place(tmp_path, suffix, mode):
+    members = {f"calc-1.0/src/{n}": d for n, d in _files().items()}
+    members["calc-1.0/README"] = b"not code"
+    path = str(tmp_path / f"calc{suffix}")
+    if mode:
+        _tar(path, mode, members)
+    else:
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+    before = set(os.listdir(tmp_path))
+    got = {m.label: m.data for m in iter_members(path)}
+    assert got == {k: v for k, v in members.items() if k.endswith(".c")}
+    assert set(os.listdir(tmp_path)) == before  # nothing extracted
+
+
+@pytest.mark.parametrize("name, label", [
+    ("../../etc/passwd.c", "etc/passwd.c"),
+    ("/abs/path/x.c", "abs/path/x.c"),
+    ("a/./b/../../../c.c", "c.c"),
+    ("evil\nname.c", "evil?name.c"),
+    ("dir\\win.c", "dir/win.c"),
+])
+def test_member_paths_are_only_labels(name, label):
+    assert safe_label(name) == label
+
+
+def test_hostile_tar_member_is_labelled_not_written(tmp_path):
+    path = str(tmp_path / "evil.tar.gz")
+    _tar(path, "w:gz", {"../../outside.c": b"int f(void) { return 1; }\n"})
+    ix = build_index("evil", [path], str(tmp_path / "idx"), workers=1)
+    assert [f.label for f in ix.files] == ["outside.c"]
+    assert not os.path.exists(tmp_path.parent / "outside.c")
+
+
+def test_exclude_patterns(tmp_path):
+    labels = [m.label for m in iter_members(CORPUS, exclude=("*crc*",))]
+    assert "crc.c" not in labels and "lexer.c" in labels
+
+
+def test_unknown_source_is_a_clear_error():
+    with pytest.raises(InputError, match="does not exist"):
+        resolve("/no/such/corpus")
+
+
+def test_index_records_its_parameters_and_blobs(tmp_path):
+    ix = build_index("calc", [CORPUS], str(tmp_path), workers=1)
+    m = ix.manifest
+    assert m["params"]["num_perm"] == PARAMS.num_perm and m["params"]["scheme"] == "affine32"
+    assert m["params"]["datasketch"] == "2.0.0" and "normaliser" in m["params"]
+    assert m["counts"]["files"] == len(NAMES)
+    assert all(len(f.sha1) == 40 for f in ix.files)
+    assert not any(f.endswith(".pkl") for f in os.listdir(ix.path))
+    assert np.load(os.path.join(ix.path, "lsh_struct_key.npy")).dtype == np.uint64
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_build_keeps_old_index_and_resumes(tmp_path, monkeypatch):
+    idx = str(tmp_path)
+    old = build_index("calc", [CORPUS], idx, workers=1)
+    old_created = old.manifest["created"]
+    real, calls = build_mod.sketch_member, []
+
+    def flaky(member):
+        calls.append(member.label)
+        if len(calls) == 3:
+            raise _Interrupt()
+        return real(member)
+
+    monkeypatch.setattr(build_mod, "sketch_member", flaky)
+    with pytest.raises(_Interrupt):
+        build_index("calc", [CORPUS, os.path.join(REPO, "fixtures", "provenance", "rust_port")],
+                    idx, workers=1, shard_files=1)
+    # the interrupted rebuild left the previous index usable and untouched
+    assert CorpusIndex.load(os.path.join(idx, "calc")).manifest["created"] == old_created
+    assert os.path.isdir(os.path.join(idx, "calc.partial"))
+    calls.clear()
+    monkeypatch.setattr(build_mod, "sketch_member", lambda m: (calls.append(m.label), real(m))[1])
+    new = build_index("calc", [CORPUS, os.path.join(REPO, "fixtures", "provenance", "rust_port")],
+                      idx, workers=1, shard_files=1)
+    assert len(calls) == len(NAMES) + 1 - 2  # two files were done before the interruption
+    assert new.n_files == len(NAMES) + 1
+    assert not os.path.exists(os.path.join(idx, "calc.partial"))
+
+
+def test_build_with_other_sources_restarts_cleanly(tmp_path, monkeypatch):
+    partial = tmp_path / "calc.partial"
+    partial.mkdir()
+    (partial / "state.json").write_text(json.dumps({"name": "other"}))
+    (partial / "shard-00000.labels.json").write_text(json.dumps(NAMES))
+    ix = build_index("calc", [CORPUS], str(tmp_path), workers=1)
+    assert ix.n_files == len(NAMES)
+
+
+@pytest.fixture
+def built(tmp_path):
+    return build_index("calc", [CORPUS], str(tmp_path), workers=1).path
+
+
+def _corrupt_array(path):
+    with open(os.path.join(path, "fp_struct_hash.npy"), "r+b") as fh:
+        fh.seek(-8, os.SEEK_END)
+        fh.write(b"\xff" * 8)
+
+
+def _truncate_array(path):
+    f = os.path.join(path, "lsh_text_key.npy")
+    os.truncate(f, os.path.getsize(f) // 2)
+
+
+def _drop_manifest(path):
+    os.remove(os.path.join(path, "manifest.json"))
+
+
+def _other_params(path):
+    m = json.load(open(os.path.join(path, "manifest.json")))
+    m["params"]["num_perm"] = 128
+    json.dump(m, open(os.path.join(path, "manifest.json"), "w"))
+
+
+def _old_normaliser(path):
+    m = json.load(open(os.path.join(path, "manifest.json")))
+    m["params"]["normaliser"] = 0
+    json.dump(m, open(os.path.join(path, "manifest.json"), "w"))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_corrupt_array, "corrupt"), (_truncate_array, "corrupt"), (_drop_manifest, "no readable manifest"),
+    (_other_params, "other parameters"), (_old_normaliser, "normaliser"),
+])
+def test_bad_indexes_are_refused_with_a_rebuild_hint(built, damage, message):
+    damage(built)
+    with pytest.raises(CorpusIndexError, match=message) as exc:
+        CorpusIndex.load(built)
+    assert "audit corpus build" in exc.value.hint
+
+
+def test_scan_refuses_a_bad_index_before_reading_files(built, capsys):
+    _other_params(built)
+    code = main(["scan", os.path.join(REPO, "fixtures", "provenance", "rust_port"), "--corpus", built, "-q"])
+    assert code == 4
+    assert "rebuild it: audit corpus build calc" in capsys.readouterr().err
+
+
+def test_corpus_command(tmp_path, capsys):
+    idx = str(tmp_path)
+    assert main(["corpus", "build", "calc", CORPUS, "--index-dir", idx]) == 0
+    assert main(["corpus", "list", "--index-dir", idx]) == 0
+    assert "calc" in capsys.readouterr().out
+    assert main(["corpus", "info", "calc", "--index-dir", idx, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["counts"]["files"] == len(NAMES)
+    assert main(["corpus", "remove", "calc", "--index-dir", idx]) == 0
+    assert main(["corpus", "info", "calc", "--index-dir", idx]) == 4
+
+
+def test_known_debian_sources_resolve_without_a_path():
+    if not os.path.isdir("/usr/src/binutils"):
+        pytest.skip("binutils-source is not installed")
+    path, exclude = resolve("binutils")
+    assert path.startswith("/usr/src/binutils/binutils-") and ".tar." in path
+    gcc_path, gcc_exclude = resolve("gcc-12") if os.path.isdir("/usr/src/gcc-12") else ("", ("*/gcc/testsuite/*",))
+    assert "*/gcc/testsuite/*" in gcc_exclude

@@ -1,0 +1,174 @@
+"""Provenance: channels survive translation, ports are found, independent code is clean.
+
+Fixtures (fixtures/provenance): a small C corpus (lexer, parser, CRC table,
+driver), a hand-written Rust port of lexer.c and Python port of parser.c, an
+independent Rust calculator for the same task, and a Rust driver that shares
+only interface-forced material (GCC's --version banner, ELF constants).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from audit.cli import main
+from audit.parse import parse
+from audit.provenance import api
+from audit.provenance.channels import char_value, extract, number_value, subwords, words
+from audit.provenance.sketch import kgram_hashes, sketch_parsed, winnow
+from audit.walk import SourceFile, git_blob_sha1
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(REPO, "fixtures", "provenance")
+
+
+def parsed(text: str, language: str, path: str = "x"):
+    data = text.encode()
+    return parse(SourceFile(path, language, data, git_blob_sha1(data)))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return api.index_paths([os.path.join(FIX, "corpus")], "calc",
+                           str(tmp_path_factory.mktemp("idx")), workers=1)
+
+
+@pytest.fixture(scope="module")
+def reports(corpus):
+    out = {}
+    for name in ("rust_port", "python_port", "independent", "interface_only"):
+        result, payloads = api.scan_tree(os.path.join(FIX, name), jobs=1)
+        out[name] = api.match_result(result, payloads, [corpus])
+    return out
+
+
+# -- normalisation ---------------------------------------------------------
+@pytest.mark.parametrize("identifier, expected", [
+    ("parse_declarator", ("parse", "declarator")),
+    ("parseDeclarator", ("parse", "declarator")),
+    ("HTTPServer22", ("http", "server", "22")),
+    ("self", ()),
+    ("x", ()),
+])
+def test_subwords(identifier, expected):
+    assert subwords(identifier) == expected
+
+
+@pytest.mark.parametrize("literal, expected", [
+    ("0x10", "16"), ("16u", "16"), ("16_usize", "16"), ("0b1_0000", "16"), ("020", "16"),
+    ("1.5f", "1.5"), ("0o20", "16"),
+])
+def test_number_values_agree_across_languages(literal, expected):
+    assert number_value(literal) == expected
+
+
+@pytest.mark.parametrize("literal, expected", [("'a'", "97"), ("b'a'", "97"), ("'\\n'", "10"),
+                                               ("'\\x41'", "65"), ("'ab'", None)])
+def test_char_values(literal, expected):
+    assert char_value(literal) == expected
+
+
+def test_format_directives_fold():
+    assert words('"expected %d got %s\\n"') == words('"expected {} got {:?}"') == \
+        ["expected", "%fmt", "got", "%fmt"]
+
+
+@pytest.mark.parametrize("language, path, text", [
+    ("c", "a.c", "int f(int n) { int s = 0; for (int i = 0; i < n; i++) { s += i * 2; } return s; }"),
+    ("rust", "a.rs", "fn f(n: i32) -> i32 { let mut s = 0; let mut i = 0; while i < n { s += i * 2; i += 1; } return s; }"),
+    ("python", "a.py", "def f(n):\n    s = 0\n    i = 0\n    while i < n:\n        s += i * 2\n        i += 1\n    return s\n"),
+])
+def test_struct_channel_is_language_neutral(language, path, text):
+    toks = extract(parsed(text, language, path)).tokens["struct"]
+    core = " ".join(toks[toks.index("LOOP"):])
+    assert "LOOP LT ID ID ASSIGN_ADD ID MUL ID NUM" in core
+    assert toks[-2:] == ["RET", "ID"]
+
+
+def test_casts_and_unsafe_vanish():
+    c = extract(parsed("int f(long x) { return (int)x + 1; }", "c", "a.c")).tokens["struct"]
+    r = extract(parsed("fn f(x: i64) -> i32 { unsafe { return x as i32 + 1; } }", "rust", "a.rs")).tokens["struct"]
+    assert c[-4:] == r[-4:] == ["RET", "ADD", "ID", "NUM"]
+
+
+def test_winnowing_keeps_a_minimum_per_window():
+    h = kgram_hashes(np.arange(1, 40, dtype=np.uint64), 3)
+    picks = winnow(h, 4)
+    for i in range(len(h) - 3):
+        assert any(i <= p < i + 4 for p in picks)
+
+
+def test_sketch_has_units_and_windows():
+    body = "\n".join(f"  x = x * {i} + y;" for i in range(300))
+    sk = sketch_parsed(parsed(f"int f(int x, int y) {{\n{body}\n  return x;\n}}\n", "c", "a.c"))
+    kinds = sk.entry_kind.tolist()
+    assert kinds.count(0) == 1 and kinds.count(1) >= 3  # one unit, several windows
+    assert (sk.bands["struct"][0] != 0).all()
+
+
+# -- matching on fixtures --------------------------------------------------
+@pytest.mark.parametrize("name, verdicts, corpus_file", [
+    ("rust_port", ("derived", "review"), "lexer.c"),
+    ("python_port", ("derived", "review"), "parser.c"),
+])
+def test_translation_is_found(reports, name, verdicts, corpus_file):
+    report = reports[name]
+    assert report.verdict in verdicts
+    assert report.top_corpus == "calc"
+    top = report.files[0].matches[0]
+    assert top.corpus_path == corpus_file
+    assert top.evidence and all(e.lines[0] <= e.lines[1] for e in top.evidence)
+
+
+def test_ported_functions_pair_with_their_originals(reports):
+    units = {u["unit"].split("::")[-1]: u["corpus_unit"] for u in reports["rust_port"].files[0].matches[0].units}
+    assert units["tokenize"] == "tokenize"
+    assert units["is_ident_start"] == "is_ident_start"
+
+
+def test_independent_implementation_is_clean(reports):
+    assert reports["independent"].verdict == "clean"
+    assert reports["independent"].score < 0.02
+
+
+def test_interface_forced_material_is_discounted_not_hidden(reports):
+    report = reports["interface_only"]
+    assert report.verdict == "clean"
+    d = report.discounted.to_dict()
+    assert d["interface"]["text"] > 0 and d["total"] >= d["interface"]["text"]
+
+
+# -- the JSON contract -----------------------------------------------------
+def test_json_contract(corpus, tmp_path):
+    out = tmp_path / "r.json"
+    code = main(["scan", os.path.join(FIX, "rust_port"), "--corpus", corpus.path, "--json", str(out), "-q"])
+    assert code == 0
+    prov = json.loads(out.read_text())["provenance"]
+    assert prov["verdict"] in ("clean", "review", "derived") and 0 <= prov["score"] <= 1
+    assert prov["corpora"][0]["name"] == "calc"
+    assert {"interface", "common", "total"} <= set(prov["discounted"])
+    f = prov["files"][0]
+    assert {"path", "verdict", "score", "matches"} <= set(f)
+    m = f["matches"][0]
+    assert {"corpus", "corpus_path", "swhid", "score", "channels", "evidence"} <= set(m)
+    assert m["swhid"].startswith("swh:1:cnt:") and len(m["swhid"]) == 50
+    assert set(m["channels"]) <= {"struct", "ident", "text", "num"}
+    ev = m["evidence"][0]
+    assert {"kind", "lines", "corpus_lines"} <= set(ev)
+    assert len(ev["lines"]) == 2 and len(ev["corpus_lines"]) == 2
+
+
+def test_swhid_is_the_corpus_file_blob(corpus, reports):
+    m = reports["rust_port"].files[0].matches[0]
+    with open(os.path.join(FIX, "corpus", m.corpus_path), "rb") as fh:
+        assert m.swhid == f"swh:1:cnt:{git_blob_sha1(fh.read())}"
+
+
+def test_rust_tree_can_be_a_corpus(tmp_path):
+    ix = api.index_paths([os.path.join(FIX, "rust_port")], "port", str(tmp_path), workers=1)
+    result, payloads = api.scan_tree(os.path.join(FIX, "rust_port"), jobs=1)
+    report = api.match_result(result, payloads, [ix])
+    assert report.verdict == "derived" and report.score > 0.8
