@@ -245,8 +245,9 @@ def sketch_units(parsed, sloc_by_unit: list[int], params: CloneParams) -> list[U
         kgram_sets.append(np.unique(hashes).tolist())
     sketches = MinHash.bulk(kgram_sets, num_perm=params.num_perm, seed=params.seed,
                             scheme="affine64", hashfunc=_identity)
-    return [unit_print(parsed.source.path, parsed.language, cu.qualname, (cu.start_line, cu.end_line),
-                       sloc, codes[lo:hi], lines[lo:hi], mh.hashvalues, params, hashes)
+    path, language = parsed.source.path, parsed.language
+    return [unit_print(path, language, cu.qualname, (cu.start_line, cu.end_line), sloc,
+                       codes[lo:hi], lines[lo:hi], mh.hashvalues, params, hashes)
             for (cu, sloc, lo, hi, hashes), mh in zip(chosen, sketches)]
 
 
@@ -271,7 +272,8 @@ def unit_print(path: str, language: str, qualname: str, span: tuple[int, int], s
     fp_set, inverse, counts = np.unique(fp, return_inverse=True, return_counts=True)
     return UnitPrint(
         path=path, language=language, qualname=qualname, start_line=span[0], end_line=span[1],
-        sloc=sloc, tokens=len(codes), digest=hashlib.blake2b(codes.tobytes(), digest_size=16).digest(),
+        sloc=sloc, tokens=len(codes),
+        digest=hashlib.blake2b(codes.tobytes(), digest_size=16).digest(),
         signature=np.asarray(signature, dtype=np.uint64), fp_hash=fp,
         fp_set=fp_set, fp_count=counts.astype(np.int32), fp_rank=_ranks(inverse),
         fp_pos=pos.astype(np.int32), fp_first=lines[pos], fp_last=lines[pos + params.kgram - 1],

@@ -24,7 +24,8 @@ def add_options(parser) -> None:
                        help="similarity (0-1] a pair of functions needs to count as clones "
                             f"(default {defaults.threshold})")
     group.add_argument("--min-clone-lines", type=int, default=defaults.min_lines, metavar="N",
-                       help=f"ignore functions with fewer source lines (default {defaults.min_lines})")
+                       help="ignore functions with fewer source lines "
+                            f"(default {defaults.min_lines})")
     group.add_argument("--clone-mode", choices=MODES, default=defaults.mode,
                        help="type2: identifiers and literals abstracted (renamed copies match); "
                             "type1: compared verbatim (default type2)")

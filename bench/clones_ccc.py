@@ -132,7 +132,8 @@ def main() -> None:
     t = time.perf_counter()
     report = find_clones(units, params, result.totals.lines.source)
     t_find = time.perf_counter() - t
-    print(f"scan with sketches {t_scan:.2f} s; grouping (LSH, verification, fragments) {t_find:.2f} s")
+    print(f"scan with sketches {t_scan:.2f} s; "
+          f"grouping (LSH, verification, fragments) {t_find:.2f} s")
     print(f"units compared {report.units}, candidate pairs {report.candidates}, verified "
           f"{report.verified}, groups {len(report.groups)}, cloned units {report.cloned_units}")
     print(f"duplication share {report.duplication_share:.1%} "
