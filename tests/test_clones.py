@@ -92,7 +92,8 @@ def test_precision_every_grouped_pair_is_a_known_copy(sketched):
     params, _, report = sketched
     allowed = {_pair(r) for r in CLONES if params.mode == "type2" or r not in RENAMED}
     # members of one group are copies of each other by transitivity
-    allowed.add(_pair(("rust/arm_backend.rs", "gen_arith", "rust/riscv_backend.rs", "lower_binary")))
+    allowed.add(_pair(("rust/arm_backend.rs", "gen_arith",
+                       "rust/riscv_backend.rs", "lower_binary")))
     allowed.add(_pair(("python/lexer_copy.py", "scan_number", "python/lexer_copy.py", "number")))
     assert _grouped(report) <= allowed
     assert _grouped(report)  # something was found
