@@ -347,3 +347,23 @@ def test_corpus_files_are_streamed_from_archives(tmp_path, kind):
     sha = git_blob_sha1(corpus_source().encode())
     prov = _prov_for("tinyc-1.0/src/expr.c", "swh:1:cnt:" + sha, [archive])
     assert CorpusFiles(prov).text(prov["files"][0]["matches"][0]) == corpus_source()
+
+
+def test_html_into_a_file_is_a_usage_error(tmp_path, run_cli):
+    target = tmp_path / "report"
+    target.write_text("not a folder")
+    code, _, err = run_cli("scan", SAMPLE, "--html", str(target), "-q")
+    assert code == 2 and "needs a folder" in err
+    assert target.read_text() == "not a folder"
+
+
+def test_a_second_report_removes_only_its_own_stale_pages(tmp_path, result):
+    keep = tmp_path / "notes.txt"
+    keep.write_text("mine")
+    stale = [tmp_path / vm.page_slug("file", "gone.rs"), tmp_path / "report.0123456789ab.css"]
+    for p in stale:
+        p.write_text("old")
+    html.write_report(result, str(tmp_path), _sources())
+    assert keep.read_text() == "mine"
+    assert not any(p.exists() for p in stale)
+    assert (tmp_path / vm.file_href("src/eval.rs")).exists()

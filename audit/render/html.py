@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jinja2
 
 from audit.data import data_path
-from audit.errors import InputError
+from audit.errors import InputError, UsageError
 from audit.render import sidebyside
 from audit.render import viewmodels as vm
 from audit.render.charts import file_treemap
@@ -100,12 +101,14 @@ class _Writer:
     def __init__(self, outdir: str, env: jinja2.Environment, assets: dict, result: AuditResult):
         self.outdir, self.env, self.assets, self.result = outdir, env, assets, result
         self.pages = self.bytes = 0
+        self.written = set(assets.values())
 
     def page(self, filename: str, template: str, title: str, active: str, **context) -> None:
         html = self.env.get_template(template).render(
             chrome=chrome(title, active, self.assets, self.result), **context)
         data = html.encode("utf-8")
         _write_bytes(os.path.join(self.outdir, filename), data)
+        self.written.add(filename)
         self.pages += 1
         self.bytes += len(data)
 
@@ -113,7 +116,12 @@ class _Writer:
 def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
                  rule_meta: dict[str, dict] | None = None,
                  corpus_text: sidebyside.CorpusText | None = None) -> ReportStats:
-    """Write the whole report into outdir (created if needed); returns pages and bytes."""
+    """Write the whole report into outdir (created if needed); returns pages and bytes.
+
+    Pages and assets of an earlier report in the same folder that this one does not
+    have (files since deleted, old asset hashes) are removed; nothing else is touched.
+    """
+    check_outdir(outdir)
     os.makedirs(outdir, exist_ok=True)
     sections = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
                 for k, v in sorted(result.sections.items())}
@@ -140,7 +148,27 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
                                    corpus_text or _no_corpus_text, languages))
     w.page("clones.html", "clones.html.j2", "Clones", "clones.html",
            clones=sidebyside.clones_page(sections.get("clones"), sources, languages))
+    remove_stale(outdir, w.written)
     return ReportStats(w.pages, w.bytes)
+
+
+# Names this report writes besides its fixed pages: per-file and per-rule pages, assets.
+_OWN_NAMES = re.compile(r"^(?:(?:file|rule)-[A-Za-z0-9_.-]*-[0-9a-f]{10}\.html"
+                        r"|report\.[0-9a-f]{12}\.(?:css|js))$")
+
+
+def remove_stale(outdir: str, written: set[str]) -> None:
+    """Delete report pages and assets left by an earlier report that this one did not write."""
+    for name in os.listdir(outdir):
+        if name not in written and _OWN_NAMES.match(name):
+            os.unlink(os.path.join(outdir, name))
+
+
+def check_outdir(path: str) -> None:
+    """A report folder must be a folder (or not exist yet)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--html needs a folder, and {path} is a file",
+                         "give a new or existing folder: audit scan PATH --html report/")
 
 
 def _no_corpus_text(match: dict) -> str | None:

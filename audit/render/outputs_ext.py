@@ -25,6 +25,15 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                              "(default: the rule's page in the --html report, else its rule file)")
 
 
+def configure(args: argparse.Namespace, config, job):
+    """Refuse an unusable --html folder before any file is read."""
+    if getattr(args, "html", None):
+        from audit.render.html import check_outdir
+
+        check_outdir(args.html)
+    return job
+
+
 def write_outputs(args: argparse.Namespace, result, console) -> None:
     """Write the HTML report and the SARIF file when asked for."""
     if getattr(args, "html", None):
