@@ -147,6 +147,8 @@ def _kind_table(ts_language, language: str, mode: str) -> tuple[list[int], list[
             action = PLAIN
         actions.append(action)
         codes.append(code)
+    actions.append(PLAIN)  # last entry: ERROR nodes, whose kind id (65535) is past the table
+    codes.append(_code(b"ERROR"))
     return actions, codes
 
 
@@ -162,7 +164,11 @@ def _walk_tokens(node, actions, codes, data, out_codes, out_starts) -> None:
     while True:
         node = cursor.node
         kid = node.kind_id
-        action = actions[kid]
+        try:
+            action = actions[kid]
+        except IndexError:  # an ERROR node: walked like any other inner node
+            kid = len(actions) - 1
+            action = PLAIN
         if action == PLAIN:
             if first_child():
                 continue

@@ -13,7 +13,7 @@ import pytest
 
 from audit.cli import main
 from audit.clones import (CloneParams, CloneReport, find_clones, kgram_hashes, similarity,
-                          unit_print, winnow)
+                          sketch_units, unit_print, winnow)
 from audit.clones_ext import render_terminal
 from audit.config import ScanConfig
 from audit.pipeline import Job, scan
@@ -216,3 +216,15 @@ def test_terminal_section_lists_groups(sketched):
     render_terminal(result, make_console(True, buf))
     text = buf.getvalue()
     assert "duplication share" in text and "emit_prologue" in text
+
+
+def test_syntax_errors_inside_units_are_tokenised():
+    from audit.parse import parse
+    from audit.walk import source_from_bytes
+
+    body = "".join(f"    let v{i} = w{i} + {i} * x;\n" for i in range(8))
+    data = f"fn broken(x: i32) -> i32 {{\n{body}    let y = x $ 2;\n    x\n}}\n"
+    parsed = parse(source_from_bytes("broken.rs", "rust", data.encode(), 1 << 20))
+    assert parsed.error_spans and len(parsed.units) == 1  # an ERROR node inside the function
+    prints = sketch_units(parsed, [11], CloneParams())
+    assert len(prints) == 1 and prints[0].tokens > 90
