@@ -375,7 +375,7 @@ class SourceLine(NamedTuple):  # a tuple: a 200k-line tree makes 200k of these
     no: int
     html: Markup
     findings: list[FindingVM]
-    unit_start: str  # qualname of a function starting here, for a marker; "" otherwise
+    unit: "FunctionRow | None"  # the function starting on this line, shown as a header row
 
 
 @dataclass(frozen=True)
@@ -416,12 +416,13 @@ def file_page(f: FileResult, text: str | None, xrefs: list[XRef] = ()) -> FilePa
 
     note = ""
     lines: list[SourceLine] = []
+    rows = function_rows(f)
     if text is None:
         note = "The source could not be read when the report was written."
     else:
         if git_blob_sha1(text.encode("utf-8", "surrogateescape")) != f.sha1:
             note = "The file changed after it was measured; lines may not match the metrics."
-        lines = _source_lines(f, text)
+        lines = _source_lines(f, text, rows)
     stats = [Stat("lines", f"{f.lines.physical:,}"), Stat("source", f"{f.lines.source:,}"),
              Stat("comments", f"{f.lines.comment:,}"), Stat("functions", f"{len(f.functions):,}"),
              Stat("maintainability index", f"{f.mi:.0f} ({f.mi_rank})"),
@@ -430,18 +431,18 @@ def file_page(f: FileResult, text: str | None, xrefs: list[XRef] = ()) -> FilePa
         spans = ", ".join(f"{e.start_line}-{e.end_line}" for e in f.parse_errors[:5])
         stats.append(Stat("syntax errors at lines", spans))
     return FilePage(visible(f.path), file_href(f.path), f.language, f"swh:1:cnt:{f.sha1}", stats,
-                    function_rows(f), lines, [finding_vm(x) for x in _sorted_findings(f.findings)],
+                    rows, lines, [finding_vm(x) for x in _sorted_findings(f.findings)],
                     list(xrefs), note)
 
 
-def _source_lines(f: FileResult, text: str) -> list[SourceLine]:
+def _source_lines(f: FileResult, text: str, rows: list[FunctionRow]) -> list[SourceLine]:
     by_line: dict[int, list[FindingVM]] = defaultdict(list)
     for x in _sorted_findings(f.findings):
         by_line[x.line].append(finding_vm(x))
-    starts = {}
-    for u in f.units:
-        starts.setdefault(u.start_line, visible(u.qualname))
-    return [SourceLine(i, html, by_line.get(i, []), starts.get(i, ""))
+    starts: dict[int, FunctionRow] = {}
+    for row in rows:  # the outer function when two start on one line
+        starts.setdefault(row.line, row)
+    return [SourceLine(i, html, by_line.get(i, []), starts.get(i))
             for i, html in enumerate(highlight_lines(text, f.language), 1)]
 
 
