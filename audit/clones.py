@@ -456,6 +456,7 @@ class CloneReport:
     verified: int  # candidates at or above the similarity threshold
     total_sloc: int  # source lines of the whole scan
     elapsed: float = 0.0
+    skipped_small: int = 0  # functions and methods left out for size: counted, not hidden
 
     @property
     def duplicated_sloc(self) -> int:
@@ -478,7 +479,8 @@ class CloneReport:
             "definition": "duplication_share = duplicated_sloc / total_sloc; duplicated_sloc "
                           "sums the source lines of every clone-group member except the "
                           "group's first (by path, then line), nested units counted once",
-            "units_compared": self.units, "candidate_pairs": self.candidates,
+            "units_compared": self.units, "units_skipped_small": self.skipped_small,
+            "candidate_pairs": self.candidates,
             "verified_pairs": self.verified, "group_count": len(self.groups),
             "cloned_units": self.cloned_units, "duplicated_sloc": self.duplicated_sloc,
             "total_sloc": self.total_sloc, "duplication_share": round(self.duplication_share, 4),

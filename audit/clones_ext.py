@@ -8,7 +8,7 @@ import time
 from rich.table import Table
 from rich.text import Text
 
-from audit.clones import MODES, CloneParams, CloneReport, find_clones
+from audit.clones import MODES, UNIT_KINDS, CloneParams, CloneReport, find_clones
 from audit.errors import ConfigError
 
 SHOWN_GROUPS = 10  # groups listed in the terminal summary; the JSON has all of them
@@ -60,6 +60,8 @@ def finish(args, result, payloads, console):
     units = [u for payload in payloads.values() for u in payload.get("clones", ())]
     report = find_clones(units, params, result.totals.lines.source)
     report.elapsed = time.perf_counter() - started
+    functions = sum(1 for f in result.files for u in f.units if u.kind in UNIT_KINDS)
+    report.skipped_small = max(0, functions - report.units)
     return dataclasses.replace(result, sections={**result.sections, "clones": report})
 
 
@@ -69,7 +71,8 @@ def render_terminal(result, console) -> None:
     if report is None:
         return
     console.print(Text(
-        f"clones: {len(report.groups):,} group(s) of {report.cloned_units:,} functions; "
+        f"clones: {len(report.groups):,} group(s) of {report.cloned_units:,} functions "
+        f"({report.units:,} compared, {report.skipped_small:,} too small); "
         f"duplication share {report.duplication_share:.1%} "
         f"({report.duplicated_sloc:,} of {report.total_sloc:,} source lines)"))
     if not report.groups:

@@ -195,6 +195,7 @@ def test_scan_json_has_clone_groups(tmp_path):
     clones = json.loads(out.read_text())["clones"]
     assert clones["parameters"]["mode"] == "type2"
     assert clones["group_count"] == len(clones["groups"]) == 4
+    assert clones["units_compared"] == 16 and clones["units_skipped_small"] == 2  # the two ret()
     member = clones["groups"][0]["members"][0]
     assert set(member) == {"path", "qualname", "start_line", "end_line", "sloc", "tokens"}
     assert 0 < clones["duplication_share"] < 1
