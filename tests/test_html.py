@@ -287,7 +287,10 @@ def test_real_provenance_contract_renders(result):
             "corpora": [{"name": "tinyc", "sources": [], "files": 1}],
             "files_clean_without_matches": 3,
             "discounted": {"interface": {"identifiers": 4, "structure": 0},
-                           "common": {"strings": 2}, "total": 6},
+                           "common": {"strings": 2}, "total": 6,
+                           "examples": [{"path": "src/eval.rs", "kind": "text", "lines": [15, 15],
+                                         "tokens": "rdi rsi rdx", "corpus_files": 1,
+                                         "reason": "interface"}]},
             "files": [{"path": "src/eval.rs", "verdict": "derived", "score": 0.7,
                        "discounted": {"interface": {"identifiers": 1}, "common": {}, "total": 1},
                        "matches": [{"corpus": "tinyc", "corpus_path": "src/expr.c",
@@ -304,6 +307,9 @@ def test_real_provenance_contract_renders(result):
     assert page.clean_files == 3
     assert [(d.label, d.value) for d in page.discounted] == [
         ("common: strings", "2"), ("interface: identifiers", "4")]
+    (example,) = page.examples
+    assert (example.tokens, example.reason, example.href) == (
+        "rdi rsi rdx", "interface", vm.file_href("src/eval.rs", 15))
     (m,) = page.files[0].matches
     assert len(m.evidence) == sidebyside.EVIDENCE_SHOWN and len(m.more_evidence) == 2
     assert m.rarity == "0.90" and m.units[0].corpus_unit == "sum"

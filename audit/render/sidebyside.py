@@ -117,6 +117,7 @@ class ProvenanceFile:
 class ProvenancePage:
     summary: ProvenanceSummary | None
     discounted: list[Stat]
+    examples: list[Discount]
     files: list[ProvenanceFile]  # drawn side by side
     listed: list[ProvenanceFile]  # beyond FILES_SHOWN: a table row each
     clean_files: int
@@ -144,6 +145,8 @@ def discounted_stats(value) -> list[Stat]:
         return [Stat(visible(str(v)), "") for v in value]
     out = []
     for reason, v in sorted((value or {}).items()):
+        if reason == "examples":
+            continue
         if isinstance(v, dict):
             out += [Stat(f"{visible(str(reason))}: {visible(str(ch))}", f"{int(n):,}")
                     for ch, n in sorted(v.items()) if n]
@@ -153,11 +156,39 @@ def discounted_stats(value) -> list[Stat]:
     return out
 
 
+@dataclass(frozen=True)
+class Discount:
+    """One example of shared material that was not counted, and why."""
+
+    path: str
+    href: str
+    lines: str
+    kind: str
+    tokens: str
+    reason: str
+    corpus_files: str
+
+
+def discount_examples(value) -> list[Discount]:
+    """The examples a provenance section gives of what it discounted (none when absent)."""
+    if not isinstance(value, dict):
+        return []
+    out = []
+    for e in value.get("examples") or []:
+        start, end = _span(e.get("lines"))
+        path = str(e.get("path", ""))
+        out.append(Discount(visible(path), file_href(path, start) if path else "",
+                            f"{start}-{end}", visible(str(e.get("kind", ""))),
+                            visible(str(e.get("tokens", ""))), visible(str(e.get("reason", ""))),
+                            str(e.get("corpus_files", ""))))
+    return out
+
+
 def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusText,
                     languages: dict[str, str]) -> ProvenancePage:
     """Files with corpus matches, strongest first; the first FILES_SHOWN side by side."""
     if not prov:
-        return ProvenancePage(None, [], [], [], 0)
+        return ProvenancePage(None, [], [], [], [], 0)
     with_matches = [f for f in prov.get("files", []) if f.get("matches")]
     clean = int(prov.get("files_clean_without_matches", 0)) + sum(
         1 for f in prov.get("files", []) if not f.get("matches"))
@@ -165,7 +196,8 @@ def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusT
     files = [_file_view(pf, i < FILES_SHOWN, sources, corpus_text, languages)
              for i, pf in enumerate(ordered)]
     return ProvenancePage(verdict_summary(prov), discounted_stats(prov.get("discounted")),
-                          files[:FILES_SHOWN], files[FILES_SHOWN:], clean)
+                          discount_examples(prov.get("discounted")), files[:FILES_SHOWN],
+                          files[FILES_SHOWN:], clean)
 
 
 def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages) -> ProvenanceFile:
