@@ -136,7 +136,7 @@ def test_grades_and_leads(result):
     assert grades == {"complexity": "A", "maintainability": "A", "findings": "F",
                       "duplication": "B"}
     kinds = [lead.kind for lead in vm.leads(result, sections)]
-    assert kinds == ["function"] * 3 + ["rule", "provenance", "clones"]
+    assert kinds == ["provenance"] + ["function"] * 3 + ["clones", "rule"]
 
 
 def test_file_page_puts_findings_at_their_lines(result):

@@ -263,23 +263,15 @@ def verdict_summary(prov: dict | None) -> ProvenanceSummary | None:
 
 
 def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
-    """The few things to look at first: worst functions, top rules, strongest match, clones."""
-    out = []
+    """The few things to look at first, most consequential first: the strongest corpus
+    match, the worst functions, the largest clone group, the most frequent rules."""
+    out = _provenance_lead(sections.get("provenance"))
     for f, u in result.hotspots(n):
         m = u.metrics
         out.append(Lead("function", visible(u.qualname), f"{visible(f.path)}:{u.start_line}",
                         file_href(f.path, u.start_line),
                         f"cyclomatic {m.cyclomatic}, cognitive {m.cognitive}, {m.sloc} source "
                         f"lines (rank {u.rank})"))
-    for rule, count, severity in _top_rules(result.findings, n):
-        out.append(Lead("rule", visible(rule), f"{count:,} occurrences", rule_href(rule),
-                        f"{severity}-level findings"))
-    match = _strongest_match(sections.get("provenance"))
-    if match:
-        path, m = match
-        out.append(Lead("provenance", f"{visible(path)} \u2194 {visible(str(m.get('corpus_path')))}",
-                        visible(str(m.get("corpus", ""))), "provenance.html",
-                        f"match score {float(m.get('score', 0)):.2f}"))
     groups = (sections.get("clones") or {}).get("groups", [])
     if groups:
         g = groups[0]
@@ -287,7 +279,20 @@ def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
         out.append(Lead("clones", f"{g['size']} copies of {visible(first['qualname'])}",
                         f"{visible(first['path'])}:{first['start_line']}", "clones.html#G1",
                         f"{g.get('duplicated_sloc', 0):,} duplicated source lines"))
+    for rule, count, severity in _top_rules(result.findings, n):
+        out.append(Lead("rule", visible(rule), f"{count:,} occurrences", rule_href(rule),
+                        f"{severity}-level findings"))
     return out
+
+
+def _provenance_lead(prov: dict | None) -> list[Lead]:
+    match = _strongest_match(prov)
+    if not match:
+        return []
+    path, i, m = match
+    return [Lead("provenance", f"{visible(path)} \u2194 {visible(str(m.get('corpus_path')))}",
+                 visible(str(m.get("corpus", ""))), f"provenance.html#{match_anchor(path, i)}",
+                 f"match score {float(m.get('score', 0)):.2f}")]
 
 
 def _top_rules(findings: list[Finding], n: int) -> list[tuple[str, int, str]]:
@@ -306,10 +311,10 @@ def _strongest_match(prov: dict | None):
     for f in (prov or {}).get("files", []):
         if f.get("verdict") == "clean":
             continue
-        for m in f.get("matches", []):
-            key = (-float(m.get("score", 0)), f.get("path", ""))
+        for i, m in enumerate(f.get("matches", [])):
+            key = (-float(m.get("score", 0)), f.get("path", ""), i)
             if best is None or key < best[0]:
-                best = (key, (f.get("path", ""), m))
+                best = (key, (f.get("path", ""), i, m))
     return best[1] if best else None
 
 
