@@ -138,8 +138,11 @@ def scrub(text: str) -> str:
 
 
 def terminal_text(result) -> str:
+    # the audited path is a table cell: scrub it before rendering so the column
+    # width does not depend on where the checkout lives
+    config = dict(result.config, paths=[p.replace(REPO, "<repo>") for p in result.config["paths"]])
     buf = io.StringIO()
-    render(result, make_console(no_color=True, file=buf), 5)
+    render(replace(result, config=config), make_console(no_color=True, file=buf), 5)
     return buf.getvalue()
 
 
