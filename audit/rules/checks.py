@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import accumulate
 from typing import Callable, Iterator
 
 FILTERS: dict[str, Callable] = {}
@@ -38,28 +39,23 @@ class FileContext:
         return self.data.split(b"\n")
 
     def comments(self) -> Iterator[tuple[tuple, str]]:
-        """(span, text) of each comment; span as the engine's hit spans."""
-        for sr, sc, er, ec in self.parsed.comments:
+        """(position, text) of each comment; position is (start_row, start_col, end_row, end_col)."""
+        lines = self.lines
+        for pos in self.parsed.comments:
+            sr, sc, er, ec = pos
             if sr == er:
-                text = self.lines[sr][sc:ec]
+                text = lines[sr][sc:ec]
             else:
-                text = b"\n".join([self.lines[sr][sc:], *self.lines[sr + 1:er], self.lines[er][:ec]])
-            yield _span(self, sr, sc, er, ec), text.decode("utf-8", "replace")
+                text = b"\n".join([lines[sr][sc:], *lines[sr + 1:er], lines[er][:ec]])
+            yield pos, text.decode("utf-8", "replace")
 
-
-def _span(ctx, sr, sc, er, ec) -> tuple:
-    """A hit span from points; bytes are approximate (line starts), only order matters."""
-    return (_byte(ctx, sr, sc), _byte(ctx, er, ec), (sr, sc), (er, ec))
-
-
-def _byte(ctx, row, col) -> int:
-    starts = ctx.__dict__.get("_starts")
-    if starts is None:
-        starts = [0]
-        for ln in ctx.lines:
-            starts.append(starts[-1] + len(ln) + 1)
-        ctx.__dict__["_starts"] = starts
-    return starts[min(row, len(starts) - 1)] + col
+    def span(self, pos) -> tuple:
+        """A hit span (start byte, end byte, start point, end point) from a comment position."""
+        sr, sc, er, ec = pos
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts = self.__dict__["_starts"] = [0, *accumulate(len(ln) + 1 for ln in self.lines)]
+        return (starts[sr] + sc, starts[er] + ec, (sr, sc), (er, ec))
 
 
 def node_span(node) -> tuple:
@@ -92,6 +88,7 @@ def metric_hits(ctx, rule) -> Iterator[tuple[tuple, dict]]:
 # --- checks shared by both languages ------------------------------------------------------
 
 _MARKER = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
+_MARKER_BYTES = re.compile(rb"TODO|FIXME|XXX|HACK")
 _SCRATCH = re.compile(r"(^|/)(scratch|tmp|temp|untitled|foo|bar|baz|debug|test\d+|new|copy)"
                       r"\d*\.(rs|py)$|(_old|_bak|_backup|_copy|_orig|\.orig|_new\d*|\d+_copy)\.(rs|py)$")
 _CODE_LINE = {
@@ -108,10 +105,12 @@ _PROSE = re.compile(r"^\s*[A-Z][a-z]+ [a-z]+ [a-z]+|https?://|^\s*(?i:e\.g\.|i\.
 @_file
 def todo_comments(ctx, rule):
     """Comments that mark unfinished work: TODO, FIXME, XXX, HACK as whole words."""
-    for span, text in ctx.comments():
+    if not _MARKER_BYTES.search(ctx.data):
+        return
+    for pos, text in ctx.comments():
         m = _MARKER.search(text)
         if m:
-            yield span, {"marker": m.group(1)}
+            yield ctx.span(pos), {"marker": m.group(1)}
 
 
 def _comment_body(text: str) -> str:
@@ -125,12 +124,12 @@ def _comment_body(text: str) -> str:
 def commented_out_code(ctx, rule):
     """Line comments whose text reads as a statement of the file's own language."""
     pattern = _CODE_LINE[ctx.language]
-    for span, text in ctx.comments():
-        if text.startswith(("///", "//!", "#!")) or "\n" in text:
+    for pos, text in ctx.comments():
+        if pos[0] != pos[2] or text.startswith(("///", "//!", "#!")):
             continue
         body = _comment_body(text)
         if body and pattern.match(body) and not _PROSE.match(body) and "audit:" not in body:
-            yield span, {}
+            yield ctx.span(pos), {}
 
 
 @_file

@@ -143,12 +143,25 @@ def _is_overload(node) -> bool:
                for d in parent.children)
 
 
+_IMPORTS_SYS = re.compile(rb"^[ \t]*import\s+(?:[\w.]+\s*,\s*)*sys\b", re.M)
 _DEFINES_PRINT = re.compile(rb"^[ \t]*(?:def print\(|print\s*=|from\s+\S+\s+import\s+[^#\n]*\bprint\b)", re.M)
 
 
 @_filter
 def builtin_print(ctx, rule, node, caps):
-    """Calls of `print` in modules that do not define or import their own `print`."""
+    """Calls of the builtin `print` to the terminal, as ruff: `file=` absent, None or sys.std*.
+
+    Modules that define or import their own `print` are skipped, and so is
+    `file=sys.stderr` where `sys` is never imported (it is not the sys module).
+    """
+    args = node.child_by_field_name("arguments")
+    for kw in (args.named_children if args is not None else ()):
+        if kw.type == "keyword_argument" and kw.child_by_field_name("name").text == b"file":
+            value = kw.child_by_field_name("value").text
+            if value == b"None":
+                continue
+            if value not in (b"sys.stdout", b"sys.stderr") or not _IMPORTS_SYS.search(ctx.data):
+                return None
     return not _DEFINES_PRINT.search(ctx.data)
 
 
@@ -204,18 +217,20 @@ def in_function(ctx, rule, node, caps):
 
 
 def _comment_matches(ctx, pattern):
-    for span, text in ctx.comments():
+    for pos, text in ctx.comments():
         if pattern.search(text):
-            yield span, {}
+            yield ctx.span(pos), {}
 
 
 @_file
 def blanket_noqa(ctx, rule):
     """`# noqa` comments that name no rule codes."""
-    yield from _comment_matches(ctx, _BLANKET_NOQA)
+    if b"noqa" in ctx.data.lower():
+        yield from _comment_matches(ctx, _BLANKET_NOQA)
 
 
 @_file
 def blanket_type_ignore(ctx, rule):
     """`# type: ignore` comments that name no error codes."""
-    yield from _comment_matches(ctx, _BLANKET_IGNORE)
+    if b"ignore" in ctx.data:
+        yield from _comment_matches(ctx, _BLANKET_IGNORE)

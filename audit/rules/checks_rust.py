@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from audit.rules.checks import _file, _filter
 
 _PARAM_KINDS = ("parameter", "self_parameter", "variadic_parameter")
@@ -59,7 +61,9 @@ def code_lines(body: bytes) -> int:
 def long_body(ctx, rule, node, caps):
     """Function bodies with more code lines than the threshold."""
     body = node.child_by_field_name("body")
-    count = code_lines(body.text) if body is not None else 0
+    if body is None or body.end_point[0] - body.start_point[0] + 1 <= rule.threshold:
+        return None  # too few lines between the braces to exceed the threshold
+    count = code_lines(body.text)
     return {"count": count} if count > rule.threshold else None
 
 
@@ -118,7 +122,7 @@ def top_level_commas(tt) -> int:
 def no_assert_message(ctx, rule, node, caps):
     """`assert!(c)`, `assert_eq!(a, b)` and kin without a message argument."""
     name = caps["name"][0].text
-    tt = caps["args"][0]
+    tt = caps["tt"][0]
     needed = 1 if name in (b"assert", b"debug_assert") else 2
     return top_level_commas(tt) < needed
 
@@ -192,3 +196,13 @@ def not_on_self(ctx, rule, node, caps):
     function = node.child_by_field_name("function")
     receiver = function.child_by_field_name("value") if function is not None else None
     return receiver is None or receiver.type != "self"
+
+
+_DEBUG_PLACEHOLDER = re.compile(rb"\{[^{}]*:[^{}]*\?\}")
+
+
+@_filter
+def debug_format(ctx, rule, node, caps):
+    """Macro calls whose format string has a `{:?}`-style Debug placeholder."""
+    return any(c.type == "string_literal" and _DEBUG_PLACEHOLDER.search(c.text)
+               for c in caps["tt"][0].children)

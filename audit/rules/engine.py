@@ -9,6 +9,7 @@ asked for; allow comments mark findings as suppressed with their reason.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,7 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
     ctx = checks.FileContext(parsed, result)
     hits, tests = _query_hits(ctx, rules)
     for rule in rules:
-        if rule.check and not rule.query:
+        if rule.check and not rule.query and not rule.macro_names:
             hits.extend(Hit(rule, *span, values) for span, values in checks.run_file_check(ctx, rule))
         elif rule.metric:
             hits.extend(Hit(rule, *span, values) for span, values in checks.metric_hits(ctx, rule))
@@ -63,58 +64,71 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
         tests += [(u.start_byte, u.end_byte) for u in parsed.units if u.is_test]
         hits = [h for h in hits if not any(s <= h.start < e for s, e in tests)]
     allows = _allow_comments(parsed)
+    units = sorted(parsed.units, key=lambda u: u.start_byte)
+    units = ([u.start_byte for u in units], units)
     findings = {}
     for h in hits:
         key = (h.rule.id, h.start)
         if key not in findings:
-            findings[key] = _finding(h, parsed, allows)
+            findings[key] = _finding(h, parsed, allows, units)
     return sorted(findings.values(), key=lambda f: (f.line, f.column, f.rule))
 
 
 def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
-    """Hits of query rules (in the tree and inside macro arguments) and test regions."""
-    comb = registry.combined(ctx.language, tuple(r for r in rules if r.query))
-    hits, tests, macros = [], [], []
+    """Hits of query and macro rules (in the tree and inside macro arguments), test regions."""
+    comb = registry.combined(ctx.language, tuple(r for r in rules if r.query or r.macro_names))
     if comb.query is None:
-        return hits, tests
+        return [], []
     cursor = QueryCursor(comb.query)
-    for index, caps in cursor.matches(ctx.root):
-        owner, node = comb.owners[index], caps["hit"][0]
-        if owner == "test":
-            tests.append((node.start_byte, node.end_byte))
-        elif owner == "macro":
-            macros.append((caps["name"][0].text, node))
-        elif (values := _accept(ctx, owner, node, caps)) is not None:
-            node = values.pop("_node", node)
-            hits.append(Hit(owner, node.start_byte, node.end_byte, node.start_point,
-                            node.end_point, values))
+    hits, tests, macros = [], [], []
+
+    def emit(rule, node, values):
+        hits.append(Hit(rule, node.start_byte, node.end_byte, node.start_point, node.end_point,
+                        values))
+
+    _match_tree(ctx, cursor, comb, ctx.root, emit, macros, tests)
     if macros:
-        hits.extend(_macro_hits(ctx, cursor, comb, ctx.data, macros, [], 1))
+        _macro_hits(ctx, cursor, comb, ctx.data, macros, [], hits)
     return hits, tests
 
 
-def _macro_hits(ctx, cursor, comb, data, macros, chain, depth) -> list[Hit]:
-    """Hits inside expression-macro arguments, mapped back through every level of nesting."""
+def _match_tree(ctx, cursor, comb, root, emit, macros, tests, source=None) -> None:
+    """One cursor pass: report rule hits, collect macros to look into and test regions."""
+    for index, caps in cursor.matches(root):
+        owner, node = comb.owners[index], caps["hit"][0]
+        if owner == "macro":
+            name = caps["name"][0].text
+            for rule in comb.by_macro.get(name, ()):
+                if (source is None or rule.macros) and (values := _accept(ctx, rule, node, caps)) is not None:
+                    emit(rule, values.pop("_node", node), values)
+            if name not in registry.NON_EXPR_MACROS:
+                macros.append((name, caps["tt"][0]))
+        elif owner == "test":
+            if source is None:
+                tests.append((node.start_byte, node.end_byte))
+        elif (source is None or (owner.macros and not source.in_error(node))) and (
+                values := _accept(ctx, owner, node, caps)) is not None:
+            emit(owner, values.pop("_node", node), values)
+
+
+def _macro_hits(ctx, cursor, comb, data, macros, chain, hits, depth=1) -> None:
+    """Hits inside macro arguments, mapped back through every level of nesting."""
     source = MacroSource(data, sorted(macros, key=lambda m: m[1].start_byte))
     tree = source.parse()
     if tree is None:
-        return []
+        return
     chain = [source, *chain]
-    hits, inner = [], []
-    for index, caps in cursor.matches(tree.root_node):
-        owner, node = comb.owners[index], caps["hit"][0]
-        if owner == "macro":
-            inner.append((caps["name"][0].text, node))
-        elif owner != "test" and owner.macros and not source.in_error(node) and (
-                values := _accept(ctx, owner, node, caps)) is not None:
-            node = values.pop("_node", node)
-            span = _map(chain, node.start_byte, node.end_byte)
-            if span:
-                top = chain[-1]
-                hits.append(Hit(owner, *span, top.point(span[0]), top.point(span[1]), values))
+    inner: list = []
+
+    def emit(rule, node, values):
+        span = _map(chain, node.start_byte, node.end_byte)
+        if span:
+            top = chain[-1]
+            hits.append(Hit(rule, *span, top.point(span[0]), top.point(span[1]), values))
+
+    _match_tree(ctx, cursor, comb, tree.root_node, emit, inner, [], source)
     if inner and depth < MAX_MACRO_DEPTH:
-        hits.extend(_macro_hits(ctx, cursor, comb, source.text, inner, chain, depth + 1))
-    return hits
+        _macro_hits(ctx, cursor, comb, source.text, inner, chain, hits, depth + 1)
 
 
 def _accept(ctx, rule, node, caps) -> dict | None:
@@ -138,19 +152,26 @@ def _map(chain, start, end):
 
 
 def _values(caps: dict) -> dict:
-    return {name: nodes[0].text.decode("utf-8", "replace")[:60] for name, nodes in caps.items()}
+    """Message values: capture nodes, decoded only if a message names them."""
+    return {name: nodes[0] for name, nodes in caps.items()}
 
 
-def _finding(hit: Hit, parsed, allows: dict) -> Finding:
+def _text(value) -> str:
+    if hasattr(value, "text"):
+        return value.text.decode("utf-8", "replace")[:60]
+    return str(value)
+
+
+def _finding(hit: Hit, parsed, allows: dict, units) -> Finding:
     rule = hit.rule
     values = {"threshold": _num(rule.threshold), **hit.values}
     line = hit.start_point[0] + 1
     return Finding(
         rule=rule.id, severity=rule.severity, category=rule.category, path=parsed.source.path,
         line=line, end_line=hit.end_point[0] + 1,
-        message=_PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), rule.message),
+        message=_PLACEHOLDER.sub(lambda m: _text(values.get(m.group(1), m.group(0))), rule.message),
         column=hit.start_point[1] + 1, end_column=hit.end_point[1] + 1,
-        unit=_unit_at(parsed.units, hit.start), suppressed=_suppression(allows, rule, line),
+        unit=_unit_at(units, hit.start), suppressed=_suppression(allows, rule, line),
     )
 
 
@@ -159,12 +180,14 @@ def _num(value):
 
 
 def _unit_at(units, byte: int) -> str:
-    """The qualified name of the innermost unit holding a byte."""
-    best = None
-    for u in units:
-        if u.start_byte <= byte < u.end_byte and (best is None or u.start_byte >= best.start_byte):
-            best = u
-    return best.qualname if best else ""
+    """The qualified name of the innermost unit holding a byte (units sorted by start)."""
+    starts, ordered = units
+    i = bisect.bisect_right(starts, byte) - 1
+    while i >= 0:  # the latest-starting unit that still holds the byte is the innermost
+        if byte < ordered[i].end_byte:
+            return ordered[i].qualname
+        i -= 1
+    return ""
 
 
 def _allow_comments(parsed) -> dict[int, list[tuple[set[str], str]]]:

@@ -21,7 +21,8 @@ METRICS = ("cyclomatic", "cognitive", "nesting", "params", "sloc", "exits")
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _CODE = {"rust": re.compile(r"^RS\d{3}$"), "python": re.compile(r"^PY\d{3}$")}
 _KEYS = {"code", "name", "category", "severity", "summary", "message", "effort", "query",
-         "check", "metric", "threshold", "docs", "equivalent", "valid", "invalid", "macros"}
+         "check", "metric", "threshold", "docs", "equivalent", "valid", "invalid", "macros",
+         "macro_names"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class Rule:
     metric: str = ""
     threshold: float | None = None
     effort: int = 0  # minutes to fix one finding; 0 means the severity default
-    macros: bool = True  # also look inside expression-macro arguments (Rust)
+    macros: bool = True  # also look inside macro arguments (Rust)
+    macro_names: tuple[str, ...] = ()  # Rust: report calls of these macros (one shared pattern)
     docs: dict = field(default_factory=dict, compare=False, hash=False)
     equivalent: dict = field(default_factory=dict, compare=False, hash=False)
     valid: tuple[str, ...] = ()
@@ -127,8 +129,11 @@ def _check_fields(data: dict, path: str, language: str, category: str) -> list[s
 
 def _check_detector(data: dict) -> list[str]:
     errs = []
-    if not any(data.get(k) for k in ("query", "check", "metric")):
-        errs.append("needs a query, a check or a metric")
+    if not any(data.get(k) for k in ("query", "check", "metric", "macro_names")):
+        errs.append("needs a query, macro_names, a check or a metric")
+    names = data.get("macro_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier() for n in names):
+        errs.append("macro_names must be a list of macro names without `!`")
     if data.get("query") and "@hit" not in data["query"]:
         errs.append("query must capture the reported node as @hit")
     if data.get("metric") and data["metric"] not in METRICS:
@@ -168,7 +173,8 @@ def _build(data: dict, path: str, language: str, category: str) -> Rule:
         message=data["message"].strip(), path=path, query=data.get("query", ""),
         check=data.get("check", ""), metric=data.get("metric", ""),
         threshold=data.get("threshold"), effort=data.get("effort", 0),
-        macros=data.get("macros", True), docs=data["docs"],
+        macros=data.get("macros", True), macro_names=tuple(data.get("macro_names", ())),
+        docs=data["docs"],
         equivalent=data.get("equivalent", {}), valid=tuple(data["valid"]),
         invalid=tuple(data["invalid"]),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from tree_sitter import Query
 
@@ -20,21 +20,23 @@ from audit.lang import LANGUAGES
 from audit.rules.loader import CATEGORIES, SEVERITIES, Rule, load_rules
 
 # Patterns the engine itself needs, run in the same pass as the rules.
-# "test": a region of test code; "macro": an expression macro whose arguments are re-parsed.
+# "test": a region of test code; "macro": a macro call, dispatched to macro rules by name and,
+# unless its arguments are not expressions, re-parsed (see audit.rules.macros).
 # Macros whose arguments are not expressions (patterns, items, token DSLs): never re-parsed.
 # Every other macro's token tree is tried as call arguments; text that does not parse as
 # expressions yields ERROR nodes, which no rule matches.
-NON_EXPR_MACROS = ("matches", "macro_rules", "thread_local", "lazy_static", "bitflags",
+NON_EXPR_MACROS = frozenset(m.encode() for m in (
+                   "matches", "macro_rules", "thread_local", "lazy_static", "bitflags",
                    "cfg_if", "quote", "include", "include_str", "include_bytes", "concat_idents",
                    "env", "option_env", "stringify", "concat", "compile_error", "asm",
-                   "global_asm", "line", "column", "file", "module_path")
+                   "global_asm", "line", "column", "file", "module_path"))
 INTERNAL = {
     "rust": {
         "test": '((attribute_item) @attr . (mod_item) @hit '
                 '(#match? @attr "^#\\\\[cfg\\\\((test|all\\\\(test.*)\\\\)\\\\]$"))',
+        # every macro call once: macro rules are dispatched on its name in Python
         "macro": '((macro_invocation macro: [(identifier) @name (scoped_identifier name: (identifier) @name)] '
-                 '(token_tree) @hit) '
-                 f'(#not-any-of? @name {" ".join(chr(34) + m + chr(34) for m in NON_EXPR_MACROS)}))',
+                 '(token_tree) @tt) @hit)',
     },
     "python": {},
 }
@@ -60,6 +62,7 @@ class Combined:
 
     query: Query | None
     owners: tuple  # Rule | str per pattern index
+    by_macro: dict = field(default_factory=dict)  # macro name (bytes) -> rules
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,10 @@ def combined(language: str, rules: tuple[Rule, ...]) -> Combined:
     """One query holding every active rule's patterns plus the engine's own, for a language."""
     parts = [(tag, text) for tag, text in INTERNAL.get(language, {}).items()]
     parts += [(rule, rule.query) for rule in rules if rule.query]
+    by_macro: dict[bytes, list] = {}
+    for rule in rules:
+        for name in rule.macro_names:
+            by_macro.setdefault(name.encode(), []).append(rule)
     if not parts:
         return Combined(None, ())
     starts, offset = [], 0
@@ -151,4 +158,4 @@ def combined(language: str, rules: tuple[Rule, ...]) -> Combined:
     query = compile_query(language, "\n".join(text for _, text in parts))
     owners = tuple(parts[bisect.bisect_right(starts, query.start_byte_for_pattern(i)) - 1][0]
                    for i in range(query.pattern_count))
-    return Combined(query, owners)
+    return Combined(query, owners, {k: tuple(v) for k, v in by_macro.items()})
