@@ -23,6 +23,9 @@ from audit.provenance.channels import CHANNELS
 from audit.provenance.sketch import KIND_WINDOW, FileSketch
 
 
+MAX_EXAMPLES = 3  # interface-forced examples kept per file and channel
+
+
 @dataclass(frozen=True)
 class MatchConfig:
     """Matching knobs; echoed into the report."""
@@ -75,15 +78,19 @@ class Discounted:
 
     interface: dict[str, int] = field(default_factory=lambda: {c: 0 for c in CHANNELS})
     common: dict[str, int] = field(default_factory=lambda: {c: 0 for c in CHANNELS})
+    examples: list[dict] = field(default_factory=list)
 
     def add(self, other: "Discounted") -> None:
         for c in CHANNELS:
             self.interface[c] += other.interface[c]
             self.common[c] += other.common[c]
+        self.examples.extend(other.examples)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, examples: int = 20) -> dict:
+        ranked = sorted(self.examples, key=lambda e: (-e["corpus_files"], e["path"], e["lines"]))
         return {"interface": dict(self.interface), "common": dict(self.common),
-                "total": sum(self.interface.values()) + sum(self.common.values())}
+                "total": sum(self.interface.values()) + sum(self.common.values()),
+                "examples": ranked[:examples]}
 
 
 @dataclass
@@ -161,7 +168,7 @@ class FileMatcher:
         for m in best.values():
             m.fragments = self.fragments(m)
             m.shared = {}
-            self._count_discounted(m)
+        self._count_discounted()
         return sorted(best.values(), key=lambda m: m.entry)
 
     def _candidates(self, ix) -> list[tuple[int, int]]:
@@ -239,19 +246,19 @@ class FileMatcher:
         n = self.dfm.n
         return [Fragment(c, (r[0], r[1]), (r[2], r[3]), r[4], r[5], 1.0 - r[5] / n) for r in runs]
 
-    def _count_discounted(self, m: EntryMatch) -> None:
-        """Count interface-forced and common fingerprints shared with the chosen corpus entry."""
-        ix = next(ix for ix in self.indexes if ix.name == m.corpus)
-        eid = m.corpus_entry
-        lo, hi = int(self.sk.entry_start[m.entry]), int(self.sk.entry_end[m.entry])
+    def _count_discounted(self) -> None:
+        """Count audited fingerprints that also occur in the corpus but weigh nothing, with examples."""
+        sk = self.sk
         for c in CHANNELS:
             qc = self.q[c]
-            sel = (qc["start"] >= lo) & (qc["end"] <= hi) & (qc["iface"] | qc["common"])
-            if not sel.any():
-                continue
-            shared = np.isin(qc["hash"][sel], self._corpus_fingerprints(ix, c, eid)[0])
-            self.discounted.interface[c] += int((shared & qc["iface"][sel]).sum())
-            self.discounted.common[c] += int((shared & qc["common"][sel]).sum())
+            iface = qc["iface"] & (qc["df"] > 0)
+            self.discounted.interface[c] += int(iface.sum())
+            self.discounted.common[c] += int(qc["common"].sum())
+            texts = (sk.fp_text or {}).get(c, {})
+            for i in np.nonzero(iface)[0][:MAX_EXAMPLES].tolist():
+                self.discounted.examples.append({
+                    "path": sk.path, "kind": c, "lines": [int(qc["start"][i]), int(qc["end"][i])],
+                    "tokens": texts.get(i, ""), "corpus_files": int(qc["df"][i]), "reason": "interface"})
 
 
 def match_sketch(sk: FileSketch, indexes, docfreq: DocFreq, cfg: MatchConfig,

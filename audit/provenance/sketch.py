@@ -78,6 +78,7 @@ class FileSketch:
     fp_start: dict[str, np.ndarray]
     fp_end: dict[str, np.ndarray]
     fp_iface: dict[str, np.ndarray] | None = None  # audited side only: allow-listed fingerprints
+    fp_text: dict[str, dict[int, str]] | None = None  # audited side: tokens of a few allow-listed ones
     tokens: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -156,7 +157,8 @@ def sketch_parsed(parsed, params: Params = PARAMS, allow=None) -> FileSketch:
     for c in CHANNELS:
         void = leaves if c == "struct" else None
         sk.bands[c] = _bands(hashes[c], lines[c], start, end, c, params, void)
-        _fingerprints(sk, c, hashes[c], lines[c], flags[c] if flags is not None else None, params, void)
+        _fingerprints(sk, c, hashes[c], lines[c], flags[c] if flags is not None else None, params, void,
+                      streams.tokens[c])
     sk.timings = {"extract": t1 - t0, "sketch": time.perf_counter() - t1}
     return sk
 
@@ -251,7 +253,8 @@ def band_keys(sig: np.ndarray, params: Params) -> np.ndarray:
     return acc
 
 
-def _fingerprints(sk: FileSketch, channel, h, lines, flags, params: Params, void=None) -> None:
+def _fingerprints(sk: FileSketch, channel, h, lines, flags, params: Params, void=None,
+                  tokens=None) -> None:
     k = params.get("kgram", channel)
     kg = kgram_hashes(h, k, void)
     pos = winnow(kg, params.get("winnow", channel))
@@ -263,6 +266,10 @@ def _fingerprints(sk: FileSketch, channel, h, lines, flags, params: Params, void
         if len(pos):
             run = sliding_window_view(flags, k).all(axis=1)
             sk.fp_iface[channel] = run[pos]
+            # the words of the first few allow-listed fingerprints, to show in the report
+            sk.fp_text = sk.fp_text if sk.fp_text is not None else {}
+            sk.fp_text[channel] = {i: " ".join(tokens[p:p + k]) for i, p in
+                                   zip(np.nonzero(run[pos])[0][:24].tolist(), pos[run[pos]][:24].tolist())}
         else:
             sk.fp_iface[channel] = np.zeros(0, dtype=bool)
 
