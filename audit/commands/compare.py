@@ -214,7 +214,8 @@ def render_terminal(result: CompareResult, console) -> None:
     from rich.table import Table
 
     a, b = result.totals
-    table = Table(title=f"compare\n  A: {result.a}\n  B: {result.b}", title_justify="left")
+    console.print(f"A: {result.a}\nB: {result.b}", markup=False, highlight=False)
+    table = Table(title="compare", title_justify="left")
     for col in ("measure", "A", "B", "delta"):
         table.add_column(col, justify="left" if col == "measure" else "right")
     for key in ("files", "sloc", "units", "functions", "cyclomatic_mean", "cyclomatic_p90",
