@@ -29,7 +29,7 @@ from audit.pipeline import FILE_PASSES, SERIAL_LIMIT, Job, analyse_source
 from audit.results import ErrorSpan, FileResult, Finding, Halstead, LineCounts, Unit, UnitMetrics
 from audit.walk import SkippedFile, source_from_bytes
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # bump when the cached encoding or history.summarise() changes
 BATCH_ROWS = 200  # rows per transaction: an interruption loses at most this many
 BATCH_SECONDS = 2.0
 

@@ -163,15 +163,18 @@ def compare(a: Snapshot, b: Snapshot, hotspots: int = 10, config: dict | None = 
 
 
 def project_totals(files, skipped=()) -> dict:
-    """Project-level numbers for one side (complexity over non-test functions)."""
-    funcs = sorted(u.metrics.cyclomatic for f in files for u in f.functions if not u.is_test)
+    """Project-level numbers for one side. ``functions`` counts functions, methods and closures,
+    tests included (as `audit scan`); complexity is over the ``functions_non_test``."""
+    every = [u for f in files for u in f.functions]
+    funcs = sorted(u.metrics.cyclomatic for u in every if not u.is_test)
     sloc = sum(f.lines.source for f in files)
     cats = Counter(x.category for f in files for x in f.findings if x.suppressed is None)
     poor = sum(f.poor_sloc for f in files)
     return {
         "files": len(files), "skipped": len(skipped), "sloc": sloc,
         "physical": sum(f.lines.physical for f in files),
-        "units": sum(len(f.units) for f in files), "functions": len(funcs),
+        "units": sum(len(f.units) for f in files), "functions": len(every),
+        "functions_non_test": len(funcs),
         "cyclomatic_mean": round(sum(funcs) / len(funcs), 3) if funcs else 0.0,
         "cyclomatic_p90": percentile(funcs, 0.9), "cyclomatic_max": funcs[-1] if funcs else 0,
         "poor_share": round(poor / sloc, 4) if sloc else 0.0,

@@ -15,19 +15,23 @@ from dataclasses import dataclass, field
 
 from audit.results import FileResult
 
-TREND_KEYS = ("files", "sloc", "units", "functions", "cyclomatic_mean", "cyclomatic_p90",
-              "cyclomatic_max", "findings_per_kloc")
+TREND_KEYS = ("files", "sloc", "units", "functions", "functions_non_test", "cyclomatic_mean",
+              "cyclomatic_p90", "cyclomatic_max", "findings_per_kloc")
 JUMPS_PER_METRIC = 5
 
 
 def summarise(fr: FileResult) -> dict:
-    """What history needs of one file, small enough to read thousands per second."""
-    cc = Counter(u.metrics.cyclomatic for u in fr.functions if not u.is_test)
+    """What history needs of one file, small enough to read thousands per second.
+
+    Changing what this returns needs a new cache.SCHEMA_VERSION: summaries are cached."""
+    functions = fr.functions
+    cc = Counter(u.metrics.cyclomatic for u in functions if not u.is_test)
     cats = Counter(x.category for x in fr.findings if x.suppressed is None)
     lc = fr.lines
     return {"lang": fr.language, "test": int(fr.is_test),
             "lines": [lc.physical, lc.source, lc.comment, lc.blank], "units": len(fr.units),
-            "functions": sum(cc.values()), "cc": {str(k): v for k, v in sorted(cc.items())},
+            "functions": len(functions), "test_functions": len(functions) - sum(cc.values()),
+            "cc": {str(k): v for k, v in sorted(cc.items())},
             "findings": dict(sorted(cats.items()))}
 
 
@@ -39,6 +43,7 @@ class Totals:
     skipped: int = 0
     lines: list = field(default_factory=lambda: [0, 0, 0, 0])
     units: int = 0
+    test_functions: int = 0
     cc: Counter = field(default_factory=Counter)
     findings: Counter = field(default_factory=Counter)
 
@@ -47,6 +52,7 @@ class Totals:
         self.skipped += other.skipped
         self.lines = [x + y for x, y in zip(self.lines, other.lines)]
         self.units += other.units
+        self.test_functions += other.test_functions
         self.cc.update(other.cc)
         self.findings.update(other.findings)
 
@@ -55,16 +61,18 @@ class Totals:
         if "skipped" in s:
             return cls(skipped=1)
         return cls(files=1, lines=list(s["lines"]), units=s["units"],
-                   cc=Counter({int(k): v for k, v in s["cc"].items()}), findings=Counter(s["findings"]))
+                   test_functions=s["test_functions"], cc=Counter({int(k): v for k, v in s["cc"].items()}), findings=Counter(s["findings"]))
 
     def point(self) -> dict:
-        """The trend values of these totals."""
+        """The trend values of these totals. ``functions`` counts every function, method and
+        closure, tests included, as `audit scan` does; complexity is over the
+        ``functions_non_test``."""
         n = sum(self.cc.values())
         sloc = self.lines[1]
         findings = sum(self.findings.values())
         return {
             "files": self.files, "skipped": self.skipped, "sloc": sloc, "physical": self.lines[0],
-            "units": self.units, "functions": n,
+            "units": self.units, "functions": n + self.test_functions, "functions_non_test": n,
             "cyclomatic_mean": round(sum(k * v for k, v in self.cc.items()) / n, 3) if n else 0.0,
             "cyclomatic_p90": histogram_percentile(self.cc, 0.9),
             "cyclomatic_max": max(self.cc) if n else 0,

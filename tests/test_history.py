@@ -239,3 +239,29 @@ def test_duplication_share_is_measured_on_sampled_commits(tmp_path):
     shares = [p["duplication_share"] for p in result.points]
     assert shares[0] == 0.0 and shares[1] is None and shares[2] > 0.4
     assert result.jumps["duplication_share"][0]["commit"] == result.points[2]["commit"]
+
+
+COUNTED = "fn top(x: i32) -> i32 { let f = |y: i32| y + 1; f(x) }\n" \
+          "struct S;\nimpl S { fn m(&self) -> i32 { if true { 1 } else { 2 } } }\n"
+TESTS = "#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { assert!(true); }\n}\n"
+
+
+@pytest.mark.parametrize("source, functions, non_test", [
+    (COUNTED, 3, 3),  # top, its named closure f, S::m
+    (COUNTED + TESTS, 4, 3),  # plus the test t
+    (TESTS, 1, 0),
+])
+def test_function_counts_agree_with_scan(tmp_path, source, functions, non_test):
+    """history and compare count functions as `audit scan` does (tests and closures in);
+    complexity is over the non-test ones."""
+    from audit.compare import project_totals
+    from audit.history import Totals, summarise
+    from audit.pipeline import Job, scan
+
+    write(tmp_path, "src/lib.rs", source)
+    result, _ = scan(ScanConfig(paths=(str(tmp_path),)), Job(1 << 20))
+    point = Totals.of_summary(summarise(result.files[0])).point()
+    side = project_totals(result.files)
+    assert result.totals.functions == functions
+    assert (point["functions"], point["functions_non_test"]) == (functions, non_test)
+    assert (side["functions"], side["functions_non_test"]) == (functions, non_test)

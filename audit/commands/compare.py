@@ -218,8 +218,8 @@ def render_terminal(result: CompareResult, console) -> None:
     table = Table(title="compare", title_justify="left")
     for col in ("measure", "A", "B", "delta"):
         table.add_column(col, justify="left" if col == "measure" else "right")
-    for key in ("files", "sloc", "units", "functions", "cyclomatic_mean", "cyclomatic_p90",
-                "cyclomatic_max", "poor_share", "findings"):
+    for key in ("files", "sloc", "units", "functions", "functions_non_test", "cyclomatic_mean",
+                "cyclomatic_p90", "cyclomatic_max", "poor_share", "findings"):
         table.add_row(key.replace("_", " "), _num(a[key]), _num(b[key]), _num(b[key] - a[key], sign=True))
     console.print(table)
     fc, uc = result.file_counts(), result.unit_counts()

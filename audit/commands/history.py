@@ -112,8 +112,8 @@ def render_terminal(result: HistoryResult, console) -> None:
                         f"({s['commits_excluded']:,} bookkeeping left out)", title_justify="left")
     for col in ("measure", f"first {first['commit'][:8]}", f"last {last['commit'][:8]}"):
         table.add_column(col, justify="left" if col == "measure" else "right")
-    for key in ("files", "sloc", "units", "functions", "cyclomatic_mean", "cyclomatic_p90",
-                "cyclomatic_max", "findings_per_kloc", "duplication_share"):
+    for key in ("files", "sloc", "units", "functions", "functions_non_test", "cyclomatic_mean",
+                "cyclomatic_p90", "cyclomatic_max", "findings_per_kloc", "duplication_share"):
         if first.get(key) is not None and last.get(key) is not None:
             table.add_row(key.replace("_", " "), f"{first[key]:,}", f"{last[key]:,}")
     console.print(table)

@@ -13,8 +13,9 @@ from audit.render.html import CSP, Chrome, NavItem, copy_assets, environment
 PALETTE = ("#1f6feb", "#d1242f", "#8250df", "#1a7f37", "#bf8700", "#0a7ea4", "#cf222e")
 CHARTS = (  # title, [(series label, point key)]
     ("Source lines", [("source lines", "sloc")]),
-    ("Functions", [("functions", "functions"), ("files", "files")]),
-    ("Cyclomatic complexity per function", [("mean", "cyclomatic_mean"), ("p90", "cyclomatic_p90")]),
+    ("Functions", [("functions", "functions"), ("non-test functions", "functions_non_test"),
+                   ("files", "files")]),
+    ("Cyclomatic complexity per non-test function", [("mean", "cyclomatic_mean"), ("p90", "cyclomatic_p90")]),
     ("Most complex function (cyclomatic)", [("max", "cyclomatic_max")]),
     ("Findings per 1,000 source lines", [("all", "findings_per_kloc")]),
 )
