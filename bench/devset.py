@@ -58,13 +58,48 @@ def _stem(path: str) -> str:
     return re.sub(r"\.[^.]*$", "", os.path.basename(path)).lower()
 
 
-def right_file(path: str, corpus_path: str, original_stems: set[str]) -> bool | None:
-    """Whether a derivative file's top match is its original file; None when no file corresponds."""
+def _norm(name: str) -> str:
+    """A function's short name, case and underscores folded (parseDecl = parse_decl)."""
+    short = re.split(r"::|\.", name)[-1].split("[")[0]
+    return short.replace("_", "").lower()
+
+
+def original_functions(index_path: str) -> dict[str, set[str]]:
+    """Original file label -> folded names of the functions it defines (windows left out)."""
+    from audit.provenance.index import CorpusIndex
+
+    ix = CorpusIndex.load(index_path)
+    out: dict[str, set[str]] = {}
+    for e, name in enumerate(ix.entry_names):
+        row = ix.files[int(ix.a["entry_file"][e])]
+        if not name.startswith("<") and "[" not in name:
+            out.setdefault(row.label, set()).add(_norm(name))
+    return out
+
+
+def derivative_functions(target: str) -> dict[str, set[str]]:
+    """Derivative file path (as in reports) -> folded names of its functions and methods."""
+    from audit.config import ScanConfig
+    from audit.parse import parse
+    from audit.walk import SourceFile, discover, read_source
+
+    config = ScanConfig(paths=(target,))
+    out = {}
+    for cand in discover(config).candidates:
+        src = read_source(cand, config.max_file_size)
+        if isinstance(src, SourceFile):
+            out[src.path] = {_norm(u.name) for u in parse(src).units if u.kind != "closure"}
+    return out
+
+
+def counterparts(path: str, names: set[str], originals: dict[str, set[str]]) -> set[str]:
+    """The original files a derivative file stands for: same stem (or a known rename) or a
+    same-named function. Empty when the file has no counterpart (it is then not judged)."""
     stem = _stem(path)
     wanted = {stem} | SYNONYMS.get(stem, set())
-    if not wanted & original_stems:
-        return None
-    return _stem(corpus_path) in wanted
+    by_stem = {lab for lab in originals if _stem(lab) in wanted}
+    by_name = {lab for lab, fns in originals.items() if names & fns - {"main"}}
+    return by_stem | by_name
 
 
 def unit_agreement(report, expected: str) -> tuple[int, int]:
@@ -91,7 +126,7 @@ def evaluate(args) -> None:
     for pid, target, expected in PAIRS:
         t0 = time.perf_counter()
         report, timings = api.scan_against(os.path.join(EXT, target), corpora, jobs=args.jobs)
-        row = _row(pid, target, expected, report, time.perf_counter() - t0)
+        row = _row(pid, target, expected, report, time.perf_counter() - t0, args.index_dir)
         rows.append(row)
         summary.append({**row, "corpora": {c["name"]: c["score"] for c in report.corpora}})
     _print(rows)
@@ -100,33 +135,44 @@ def evaluate(args) -> None:
             json.dump(summary, fh, indent=1)
 
 
-def _row(pid, target, expected, report, wall) -> dict:
-    original_stems = set()
-    if expected:
-        original_stems = {_stem(p) for p in os.listdir(ORIGINALS[expected]) if p.endswith((".c", ".h"))}
+def _row(pid, target, expected, report, wall, index_dir) -> dict:
     files = [f for f in report.files if f.code_lines > 0]
     with_match = [f for f in files if f.matches]
     right_corpus = sum(1 for f in with_match if f.matches[0].corpus == expected)
-    judged = [right_file(f.path, f.matches[0].corpus_path, original_stems)
-              for f in with_match if expected and f.matches[0].corpus == expected]
-    judged = [j for j in judged if j is not None]
+    hits = judged = 0
+    if expected:
+        originals = original_functions(os.path.join(index_dir, expected))
+        names = derivative_functions(os.path.join(EXT, target))
+        for f in files:
+            want = counterparts(f.path, names.get(f.path, set()), originals)
+            if want:  # a file without any match, or whose top match is elsewhere, is a miss
+                judged += 1
+                top = f.matches[0] if f.matches else None
+                hits += bool(top and top.corpus == expected and top.corpus_path in want)
     hit, total = unit_agreement(report, expected) if expected else (0, 0)
     return {"id": pid, "target": target, "expected": expected or "-", "verdict": report.verdict,
             "score": report.score, "top": report.top_corpus or "-", "files": len(files),
             "files_matched": len(with_match), "top_is_right_original": right_corpus,
-            "right_file": f"{sum(judged)}/{len(judged)}", "same_name_units": f"{hit}/{total}",
+            "right_file": f"{hits}/{judged}", "right_file_hits": hits, "right_file_judged": judged,
+            "same_name_units": f"{hit}/{total}",
+            "file_verdicts": {f.path: [f.verdict, round(f.score, 3),
+                                       f.matches[0].corpus_path if f.matches else None] for f in files},
             "not_audited": sum(report.skipped_languages.values()), "wall_s": round(wall, 1)}
 
 
 def _print(rows) -> None:
     print("| id | target | verdict | score | top corpus | files (matched) | top match in right original "
-          "| right original file | same-name units | not audited | wall s |")
+          "| top match is the right original file | same-name units | not audited | wall s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['id']} | {r['target']} | {r['verdict']} | {r['score']:.3f} | {r['top']} | "
               f"{r['files']} ({r['files_matched']}) | {r['top_is_right_original']}/{r['files_matched']} | "
               f"{r['right_file']} | {r['same_name_units']} | {r['not_audited']} | {r['wall_s']} |")
     derived = [r for r in rows if r["id"].startswith("D")]
+    hits = sum(r["right_file_hits"] for r in derived)
+    judged = sum(r["right_file_judged"] for r in derived)
+    print(f"\nderivative files whose top match is the right original file: {hits}/{judged} "
+          f"({hits / max(judged, 1):.0%})")
     flagged = [r for r in rows if r["verdict"] != "clean"]
     tp = sum(1 for r in flagged if r["id"].startswith("D") and r["top"] == r["expected"])
     precision = tp / len(flagged) if flagged else 1.0

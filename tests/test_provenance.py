@@ -141,6 +141,28 @@ def test_interface_forced_material_is_discounted_not_hidden(reports):
     assert d["interface"]["text"] > 0 and d["total"] >= d["interface"]["text"]
 
 
+@pytest.mark.parametrize("language, source, expected", [
+    # the same words: forced inside an emitted string, prose inside a comment
+    ("rust", 'fn f() { emit("call the function"); }', True),
+    ("rust", "fn f() {\n    // call the function\n    g();\n}", False),
+    ("python", "def f():\n    # call the function\n    g()", False),
+    ("c", "int f(void) { /* call the function */ return 0; }", False),
+    # ordinary English is never forced, not even in a string
+    ("rust", 'fn f() { error("this is the output file name"); }', False),
+    # the banner is forced as a phrase, in a string or a comment
+    ("rust", 'fn f() { println!("Copyright (C) 2022 Free Software Foundation, Inc."); }', True),
+    ("c", "/* Copyright (C) 2022 Free Software Foundation, Inc. */ int x;", True),
+])
+def test_text_allow_list_spares_prose(language, source, expected):
+    from audit.provenance import allow
+
+    streams = extract(parsed(source, language))
+    words_ = [w for w in streams.tokens["text"] if w in ("call", "this", "copyright")]
+    assert words_, streams.tokens["text"]
+    flags = allow.load().token_flags(streams)["text"]
+    assert bool(flags[streams.tokens["text"].index(words_[0])]) is expected
+
+
 # -- the JSON contract -----------------------------------------------------
 def test_json_contract(corpus, tmp_path):
     out = tmp_path / "r.json"

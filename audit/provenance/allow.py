@@ -32,8 +32,7 @@ class AllowList:
                                      dtype=bool, count=len(streams.origins["ident"]))
         text = streams.tokens["text"]
         flags["text"] = np.fromiter(
-            (t in self.text_names or self._phrase(o) for t, o in zip(text, streams.origins["text"])),
-            dtype=bool, count=len(text))
+            (self._text(t, o) for t, o in zip(text, streams.origins["text"])), dtype=bool, count=len(text))
         flags["num"] = np.fromiter((v in self.num_values for v in streams.tokens["num"]),
                                    dtype=bool, count=len(streams.tokens["num"]))
         return flags
@@ -41,8 +40,18 @@ class AllowList:
     def _ident(self, name: str) -> bool:
         return name in self.ident_names or bool(self.ident_pattern and self.ident_pattern.match(name))
 
-    def _phrase(self, literal: str) -> bool:
+    def _text(self, word: str, literal: str) -> bool:
+        # Names (mnemonics, option names) are forced only where the interface is
+        # spelled out: in string literals. In a comment, "call the function" is
+        # prose, and copied prose is strong evidence, so only whole phrases count.
+        if word in self.text_names and not is_comment(literal):
+            return True
         return _contains_phrase(literal, self.phrases)
+
+
+def is_comment(literal: str) -> bool:
+    """Whether a text-channel origin is a comment (string literals start with a quote or prefix)."""
+    return literal.startswith(("//", "/*", "#"))
 
 
 @functools.lru_cache(maxsize=1 << 14)
