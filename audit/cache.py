@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS payloads (
     data BLOB NOT NULL,
     PRIMARY KEY (ns, blob, path, pass)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS derived (
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
 """
 
 
@@ -141,6 +147,17 @@ class BlobCache:
             if row is not None:
                 out[(blob, path)] = decode(row[0])
         return out
+
+    def derived(self, key: str):
+        """A value computed from many blobs (a commit's duplication share), or None."""
+        row = self.db.execute("SELECT value FROM derived WHERE ns = ? AND key = ?",
+                              (self.ns, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_derived(self, key: str, value) -> None:
+        """Store a derived value at once; ``key`` must name every input beyond the namespace."""
+        self.db.execute("INSERT OR IGNORE INTO derived VALUES (?, ?, ?)",
+                        (self.ns, key, json.dumps(value)))
 
     def put(self, entry: Entry) -> None:
         """Queue an entry; written in the next batch."""

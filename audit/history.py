@@ -253,7 +253,8 @@ def _point(commit, totals: Totals) -> dict:
 
 def add_duplication(points: list[dict], commits: list, src, keep, cache, job, samples: int) -> None:
     """Duplication share (audit.clones) at up to ``samples`` evenly spread commits, from the
-    cached clone sketches; the other points get None."""
+    cached clone sketches; the other points get None. Each share is cached under the digest
+    of the commit's measured (blob, path) set, so a warm run groups nothing."""
     from audit.clones import CloneParams, find_clones
 
     params = CloneParams(**job.options.get("clones", {}))
@@ -264,7 +265,20 @@ def add_duplication(points: list[dict], commits: list, src, keep, cache, job, sa
             point["duplication_share"] = None
             continue
         keys = [(blob, path) for path, blob in src.tree_files(commit.tree.encode(), "", keep)]
-        missing = [k for k in keys if k not in prints]
-        prints.update(cache.payloads(missing, "clones"))
-        units = [u for k in keys for u in prints.get(k, ())]
-        point["duplication_share"] = round(find_clones(units, params, point["sloc"]).duplication_share, 4)
+        key = "duplication:" + _key_set_digest(keys)
+        share = cache.derived(key)
+        if share is None:
+            prints.update(cache.payloads([k for k in keys if k not in prints], "clones"))
+            units = [u for k in keys for u in prints.get(k, ())]
+            share = round(find_clones(units, params, point["sloc"]).duplication_share, 4)
+            cache.put_derived(key, share)
+        point["duplication_share"] = share
+
+
+def _key_set_digest(keys: list[tuple[str, str]]) -> str:
+    import hashlib
+
+    h = hashlib.sha1()
+    for blob, path in sorted(keys):
+        h.update(f"{blob} {path}\0".encode())
+    return h.hexdigest()

@@ -1,6 +1,8 @@
 """Time `audit history` over a repository from a cold cache, then warm; print the figures.
 
-Usage: python bench/history_bench.py REPO [REV] [--cache-dir DIR] [--warm-only] [-- extra options]
+Usage: python bench/history_bench.py REPO [REV] [--cache-dir DIR] [--warm-only] [extra options]
+
+Options this script does not know (--every 10, --clone-samples 0, ...) go to audit history.
 
 Runs the command as a subprocess (whole-process wall time, as a user sees it),
 first with an empty cache folder, then again with the cache the first run filled.
@@ -28,13 +30,21 @@ def run_once(repo: str, rev: str, cache_dir: str, out_json: str, extra: list[str
     with open(out_json, encoding="utf-8") as fh:
         doc = json.load(fh)
     return {"command": " ".join(cmd[1:]), "wall_seconds": round(wall, 1), "stats": doc["stats"],
-            "first": _brief(doc["points"][0]), "last": _brief(doc["points"][-1])}
+            "first": _brief(doc["points"][0]), "last": _brief(doc["points"][-1]),
+            "largest_jumps": _jumps(doc["jumps"])}
+
+
+def _jumps(jumps: dict, n: int = 3) -> dict:
+    """The n largest moves of the headline measures, one line each."""
+    keys = ("sloc", "functions", "cyclomatic_max", "findings_per_kloc", "duplication_share")
+    return {k: [f"{j['commit'][:8]} {j['from']} -> {j['to']}: {j['subject'][:60]}" for j in jumps[k][:n]]
+            for k in keys if k in jumps}
 
 
 def _brief(point: dict) -> dict:
-    keys = ("commit", "files", "sloc", "functions", "cyclomatic_mean", "cyclomatic_p90",
-            "cyclomatic_max", "findings_per_kloc")
-    return {k: point[k] for k in keys}
+    keys = ("commit", "files", "sloc", "units", "functions", "functions_non_test", "cyclomatic_mean",
+            "cyclomatic_p90", "cyclomatic_max", "findings_per_kloc", "duplication_share")
+    return {k: point.get(k) for k in keys}
 
 
 def main() -> None:
@@ -43,17 +53,16 @@ def main() -> None:
     parser.add_argument("rev", nargs="?", default="HEAD")
     parser.add_argument("--cache-dir", default="/tmp/audit-history-bench-cache")
     parser.add_argument("--warm-only", action="store_true", help="keep the cache; time one warm run")
-    parser.add_argument("extra", nargs=argparse.REMAINDER, help="options passed to audit history")
-    args = parser.parse_args()
-    extra = [a for a in args.extra if a != "--"]
+    # parse_known_args, not a REMAINDER positional: that would swallow --cache-dir given after REV
+    args, extra = parser.parse_known_args()
     runs = []
     if not args.warm_only:
         shutil.rmtree(args.cache_dir, ignore_errors=True)
         runs.append(("cold", run_once(args.repo, args.rev, args.cache_dir, "/tmp/history-cold.json", extra)))
     runs.append(("warm", run_once(args.repo, args.rev, args.cache_dir, "/tmp/history-warm.json", extra)))
-    size = sum(os.path.getsize(os.path.join(args.cache_dir, n)) for n in os.listdir(args.cache_dir))
     for name, r in runs:
         print(json.dumps({"run": name, **r}, indent=1))
+    size = sum(os.path.getsize(os.path.join(args.cache_dir, n)) for n in os.listdir(args.cache_dir))
     print(f"cache folder: {size / 1e6:.1f} MB on disk")
 
 

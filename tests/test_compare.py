@@ -222,3 +222,43 @@ def test_cli_errors(repo, tmp_path, capsys, a, b):
             "--cache-dir", str(tmp_path)]
     assert main(argv) == 3
     assert "[input]" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def history_repo(tmp_path_factory):
+    from test_history import build_repo
+
+    return build_repo(tmp_path_factory.mktemp("hist"))
+
+
+# A, B (first-parent steps back from main, a merge) -> measured file statuses, old paths,
+# unit statuses, tracked-file counts
+HISTORY_CASES = [
+    # a.rs renamed to b.rs and given a third function; side.rs arrives through the merge
+    ("main~6", "main", {"src/b.rs": "moved", "src/side.rs": "added"}, {"src/b.rs": "src/a.rs"},
+     {"one": "unchanged", "two": "unchanged", "three": "added", "side": "added"},
+     {"added": 3, "removed": 1, "changed": 0, "unchanged": 2}),
+    # tool/helper.py deleted; b.rs edited in place
+    ("main~4", "main~2", {"src/b.rs": "unchanged", "tool/helper.py": "removed"}, {},
+     {"one": "unchanged", "two": "unchanged", "helper": "removed"},
+     {"added": 1, "removed": 1, "changed": 0, "unchanged": 3}),
+]
+
+
+@pytest.mark.parametrize("a, b, files, old_paths, units, tracked", HISTORY_CASES)
+def test_cli_compares_revisions_across_rename_delete_binary_and_merge(
+        history_repo, tmp_path, a, b, files, old_paths, units, tracked):
+    out = tmp_path / "c.json"
+    argv = ["compare", f"{history_repo}@{a}", f"{history_repo}@{b}", "--cache-dir", str(tmp_path),
+            "--json", str(out), "-q", "--no-provenance"]
+    assert main(argv) == 0
+    doc = json.loads(out.read_text())
+    got = {f["path"]: f["status"] for f in doc["files"]}
+    assert {p: s for p, s in got.items() if s != "unchanged"} == \
+        {p: s for p, s in files.items() if s != "unchanged"}
+    assert {f["path"]: f["old_path"] for f in doc["files"] if f["old_path"]} == old_paths
+    unit_status = {u["qualname"].rsplit("::", 1)[-1].rsplit(".", 1)[-1]: u["status"] for u in doc["units"]}
+    assert unit_status == {n: s for n, s in units.items() if s != "unchanged"}
+    assert doc["tracked"]["counts"] == tracked
+    # the binary src/blob.rs is skipped on both sides, never measured
+    assert doc["totals"]["a"]["skipped"] == doc["totals"]["b"]["skipped"] == 1

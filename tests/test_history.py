@@ -45,7 +45,11 @@ def commit(repo, message, when):
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """Eight commits on main (one of them a merge) and their expected totals."""
-    r = tmp_path_factory.mktemp("hist")
+    return build_repo(tmp_path_factory.mktemp("hist"))
+
+
+def build_repo(r):
+    """The history fixture (also compared revision against revision in test_compare)."""
     git(r, "init", "-q", "-b", "main")
     write(r, "src/a.rs", ONE)
     write(r, "src/blob.rs", b"fn x() {}\n\0\0\0 not text")  # binary: skipped, not measured
@@ -221,7 +225,8 @@ LONG = """fn {name}(items: &[i64], limit: i64) -> i64 {{
 """
 
 
-def test_duplication_share_is_measured_on_sampled_commits(tmp_path):
+def _duplication_history(tmp_path):
+    """Three commits: one long function, a copy of it, an unrelated small one."""
     r = tmp_path / "dup"
     r.mkdir()
     git(r, "init", "-q", "-b", "main")
@@ -236,9 +241,29 @@ def test_duplication_share_is_measured_on_sampled_commits(tmp_path):
     with BlobCache(str(tmp_path / "cache"), job_namespace(job)) as cache:
         opts = HistoryOptions(str(r), clone_samples=2)
         result = walk_history(opts, path_filter(config), job, cache)
+    return r, config, job, result
+
+
+def test_duplication_share_is_measured_on_sampled_commits(tmp_path):
+    result = _duplication_history(tmp_path)[3]
     shares = [p["duplication_share"] for p in result.points]
     assert shares[0] == 0.0 and shares[1] is None and shares[2] > 0.4
     assert result.jumps["duplication_share"][0]["commit"] == result.points[2]["commit"]
+
+
+def test_duplication_share_is_cached_per_commit(tmp_path, monkeypatch):
+    r, config, job, first = _duplication_history(tmp_path)
+    shares = [p["duplication_share"] for p in first.points]
+    import audit.clones
+
+    def no_grouping(*args, **kw):
+        raise AssertionError("grouped again although the share is cached")
+
+    monkeypatch.setattr(audit.clones, "find_clones", no_grouping)
+    with BlobCache(str(tmp_path / "cache"), job_namespace(job)) as cache:
+        again = walk_history(HistoryOptions(str(r), clone_samples=2), path_filter(config), job, cache)
+    assert [p["duplication_share"] for p in again.points] == shares
+    assert again.stats["blobs_analysed"] == 0
 
 
 COUNTED = "fn top(x: i32) -> i32 { let f = |y: i32| y + 1; f(x) }\n" \
