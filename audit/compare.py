@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from audit.lang.walker import walker_for
 from audit.results import FileResult, Unit
@@ -150,9 +150,9 @@ def compare(a: Snapshot, b: Snapshot, hotspots: int = 10, config: dict | None = 
     """Pair the files and units of A and B and measure what moved between them."""
     fa = {f.path: f for f in a.files}
     fb = {f.path: f for f in b.files}
-    file_pairs, removed, added = _pair_files(a, b, fa, fb)
+    file_pairs, removed, added, similarity = _pair_files(a, b, fa, fb)
     unit_deltas, unit_map = _unit_deltas(a, b, file_pairs, removed, added, fa, fb)
-    files = _file_deltas(file_pairs, removed, added, fa, fb)
+    files = _file_deltas(file_pairs, removed, added, fa, fb, similarity)
     new, fixed = _hotspot_changes(a, b, unit_map, hotspots)
     f_new, f_fixed = _finding_changes(a, b, file_pairs)
     return CompareResult(
@@ -210,7 +210,8 @@ def tracked_delta(a: dict[str, str], b: dict[str, str], measured: set[str]) -> d
 # --- files -------------------------------------------------------------------------------
 
 def _pair_files(a: Snapshot, b: Snapshot, fa: dict, fb: dict):
-    """Same path first, then exact content, then line-set similarity (renames)."""
+    """Same path first, then exact content, then line-set similarity (renames); returns the
+    pairs (B path -> A path), removed and added paths, and each rename's similarity."""
     pairs = {p: p for p in fb if p in fa}  # B path -> A path
     removed = [p for p in fa if p not in fb]
     added = [p for p in fb if p not in fa]
@@ -225,14 +226,17 @@ def _pair_files(a: Snapshot, b: Snapshot, fa: dict, fb: dict):
             added.remove(p)
     sets_a = {p: frozenset(h for h in a.lines.get(p, ()) if h) for p in removed}
     sets_b = {p: frozenset(h for h in b.lines.get(p, ()) if h) for p in added}
-    for pb, pa, _ in _greedy_pairs(sets_b, sets_a, FILE_RENAME_MIN):
+    similarity = {}
+    for pb, pa, sim in _greedy_pairs(sets_b, sets_a, FILE_RENAME_MIN):
         pairs[pb] = pa
+        similarity[pb] = sim
         removed.remove(pa)
         added.remove(pb)
-    return pairs, removed, added
+    return pairs, removed, added, similarity
 
 
-def _file_deltas(pairs: dict, removed: list, added: list, fa: dict, fb: dict) -> tuple[FileDelta, ...]:
+def _file_deltas(pairs: dict, removed: list, added: list, fa: dict, fb: dict,
+                 similarity: dict) -> tuple[FileDelta, ...]:
     out = []
     for pb, pa in pairs.items():
         x, y = fa[pa], fb[pb]
@@ -240,7 +244,8 @@ def _file_deltas(pairs: dict, removed: list, added: list, fa: dict, fb: dict) ->
             status = "moved"
         else:
             status = "unchanged" if x.sha1 == y.sha1 else "changed"
-        out.append(_file_delta(status, pb, pa if pa != pb else "", x, y))
+        delta = _file_delta(status, pb, pa if pa != pb else "", x, y)
+        out.append(replace(delta, similarity=similarity.get(pb, 1.0)))
     out += [_file_delta("removed", p, "", fa[p], None) for p in removed]
     out += [_file_delta("added", p, "", None, fb[p]) for p in added]
     out.sort(key=lambda d: (d.path, d.status))

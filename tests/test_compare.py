@@ -231,11 +231,12 @@ def history_repo(tmp_path_factory):
     return build_repo(tmp_path_factory.mktemp("hist"))
 
 
-# A, B (first-parent steps back from main, a merge) -> measured file statuses, old paths,
-# unit statuses, tracked-file counts
+# A, B (first-parent steps back from main, a merge) -> measured file statuses, renames (old path,
+# similarity), unit statuses, tracked-file counts
 HISTORY_CASES = [
     # a.rs renamed to b.rs and given a third function; side.rs arrives through the merge
-    ("main~6", "main", {"src/b.rs": "moved", "src/side.rs": "added"}, {"src/b.rs": "src/a.rs"},
+    # (four of b.rs's five distinct lines were a.rs's: similarity 0.8)
+    ("main~6", "main", {"src/b.rs": "moved", "src/side.rs": "added"}, {"src/b.rs": ("src/a.rs", 0.8)},
      {"one": "unchanged", "two": "unchanged", "three": "added", "side": "added"},
      {"added": 3, "removed": 1, "changed": 0, "unchanged": 2}),
     # tool/helper.py deleted; b.rs edited in place
@@ -256,7 +257,7 @@ def test_cli_compares_revisions_across_rename_delete_binary_and_merge(
     got = {f["path"]: f["status"] for f in doc["files"]}
     assert {p: s for p, s in got.items() if s != "unchanged"} == \
         {p: s for p, s in files.items() if s != "unchanged"}
-    assert {f["path"]: f["old_path"] for f in doc["files"] if f["old_path"]} == old_paths
+    assert {f["path"]: (f["old_path"], f["similarity"]) for f in doc["files"] if f["old_path"]} == old_paths
     unit_status = {u["qualname"].rsplit("::", 1)[-1].rsplit(".", 1)[-1]: u["status"] for u in doc["units"]}
     assert unit_status == {n: s for n, s in units.items() if s != "unchanged"}
     assert doc["tracked"]["counts"] == tracked

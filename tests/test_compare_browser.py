@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 def pages(tmp_path_factory):
     """compare.html (two revisions of the history fixture) and history.html (its commits)."""
     root = tmp_path_factory.mktemp("pages")
+    (root / "repo").mkdir()
     repo = build_repo(root / "repo")
     cache = str(root / "cache")
     assert main(["compare", f"{repo}@main~6", f"{repo}@main", "--cache-dir", cache,

@@ -34,6 +34,7 @@ class Tick:
     label: str
     x: float
     y: float
+    anchor: str = "middle"  # SVG text-anchor; the last date ends at the plot's right edge
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ def line_chart(title: str, points: list[dict], series: list[tuple[str, str]], ma
         d = "M" + " L".join(f"{x},{y}" for x, y in coords) if coords else ""
         out.append(Series(label, PALETTE[k % len(PALETTE)], d, _fmt(points[-1][key]) if points else ""))
     yticks = [Tick(_fmt(top_value * f), left - 6, xy(0, top_value * f)[1]) for f in (0, 0.5, 1)]
-    xticks = [Tick(points[i]["time"][:10], xy(i, 0)[0], height - 6)
-              for i in sorted({0, len(points) // 2, len(points) - 1})] if points else []
+    last = len(points) - 1
+    xticks = [Tick(points[i]["time"][:10], xy(i, 0)[0], height - 6, "end" if i == last and i else "middle")
+              for i in sorted({0, len(points) // 2, last})] if points else []
     index = {p["commit"]: i for i, p in enumerate(points)}
     key0 = series[0][1]
     markers = [Marker(*xy(index[c], points[index[c]][key0]), f"{c[:8]} {points[index[c]]['subject']}")
