@@ -3,6 +3,7 @@
 Run on demand (not by pytest):
     /usr/bin/time -v python bench/provenance_scale.py build --index-dir /tmp/prov-idx
     /usr/bin/time -v python bench/provenance_scale.py match --index-dir /tmp/prov-idx [--target /work/ext/ccc]
+        [--explain src/driver/cli.rs ...]   # discounted material of chosen files, with examples
 Prints wall time, throughput, the time split and the peak of the summed resident
 set sizes of this process and its pool workers (sampled every 0.2 s; shared
 copy-on-write pages count once per process, so this over-states the true peak,
@@ -84,9 +85,25 @@ def match(args) -> None:
     print(json.dumps({"wall_s": round(wall, 1), "split_s": timings, "peak_tree_rss_mb": peak.stop(),
                       "verdict": report.verdict, "score": round(report.score, 3)}, indent=1))
     print(json.dumps({"parse_cpu_s_one_core": parse_cpu(args.target)}))
+    for path in args.explain:
+        explain(report, path)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(report.to_dict(), fh, indent=1)
+
+
+def explain(report, path: str) -> None:
+    """What one audited file shares with the corpus that did not count, and why."""
+    f = next((f for f in report.files if f.path == path), None)
+    if f is None:
+        print(f"{path}: not audited")
+        return
+    d = f.discounted.to_dict()
+    print(f"{path}: verdict {f.verdict}, score {f.score:.3f}, matches {len(f.matches)}; discounted "
+          f"interface {d['interface']}, common {d['common']}")
+    for e in d["examples"]:
+        print(f"   {e['kind']:6} lines {e['lines'][0]}-{e['lines'][1]}: '{e['tokens']}' "
+              f"in {e['corpus_files']} corpus files ({e['reason']})")
 
 
 def parse_cpu(target: str) -> float:
@@ -110,6 +127,8 @@ def main() -> None:
     p.add_argument("--index-dir", default="/tmp/prov-idx")
     p.add_argument("--target", default="/work/ext/ccc")
     p.add_argument("--json")
+    p.add_argument("--explain", action="append", default=[], metavar="PATH",
+                   help="match: print what this audited file shared that was discounted")
     p.add_argument("-j", "--jobs", type=int, default=2)
     args = p.parse_args()
     build(args) if args.what == "build" else match(args)

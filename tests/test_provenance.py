@@ -194,3 +194,18 @@ def test_rust_tree_can_be_a_corpus(tmp_path):
     result, payloads = api.scan_tree(os.path.join(FIX, "rust_port"), jobs=1)
     report = api.match_result(result, payloads, [ix])
     assert report.verdict == "derived" and report.score > 0.8
+
+
+def test_repeated_shape_weighs_once(tmp_path):
+    # The corpus has a short run of calls; the audited file repeats the same call
+    # shape forty times. Repetition is one shape, not forty pieces of evidence.
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "defs.c").write_text(
+        "void defs(void) {\n" + "".join(f'  def("N{i}", {i});\n' for i in range(6)) + "}\n")
+    (tmp_path / "rs").mkdir()
+    (tmp_path / "rs" / "emit.rs").write_text(
+        "fn emit_all(o: &mut Out) {\n" + "".join(f'    o.put("x{i}", {i * 7});\n' for i in range(40)) + "}\n")
+    ix = api.index_paths([str(tmp_path / "c")], "defs", str(tmp_path / "idx"), workers=1)
+    result, payloads = api.scan_tree(str(tmp_path / "rs"), jobs=1)
+    report = api.match_result(result, payloads, [ix])
+    assert report.score == 0.0, [m.units for f in report.files for m in f.matches]

@@ -140,7 +140,12 @@ class FileMatcher:
             lo, hi = int(self.sk.entry_start[q]), int(self.sk.entry_end[q])
             qc = self.q[c]
             sel = (qc["start"] >= lo) & (qc["end"] <= hi)
-            got = self._query_sel[(q, c)] = (sel, qc["hash"][sel], qc["weight"][sel])
+            qh = qc["hash"][sel]
+            # a repeated fingerprint weighs once: sixty identical emit() lines are one
+            # shape, not sixty pieces of evidence (similarity is set containment)
+            first = np.zeros(len(qh), dtype=bool)
+            first[np.unique(qh, return_index=True)[1]] = True
+            got = self._query_sel[(q, c)] = (sel, qh, qc["weight"][sel] * first)
         return got
 
     def _query_channel(self, c: str) -> dict:
