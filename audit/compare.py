@@ -191,8 +191,8 @@ def percentile(sorted_values: list[int], q: float) -> int:
 
 
 def tracked_delta(a: dict[str, str], b: dict[str, str], measured: set[str]) -> dict:
-    """Every tracked file (path -> blob id) by status, as `git diff --name-status` counts them,
-    with the files that were not measured (other languages, data, build files) named."""
+    """Every tracked file (path -> blob id) by status, as `git diff --name-status --no-renames`
+    counts them, with the files that were not measured (other languages, data, build files) named."""
     status = {}
     for p in a.keys() | b.keys():
         if p not in b:
@@ -476,20 +476,25 @@ class Derivation:
     files_matched: int
     files_added: int
     verdicts: dict  # verdict -> number of added files
-    by_source: tuple[dict, ...]  # B folder -> A folder: lines covered, share
+    by_source: tuple[dict, ...]  # B folder -> A folder (3 levels deep): lines covered, share
+    by_subfolder: tuple[dict, ...]  # the same per file's own folder (armv7/linker <- i686/linker)
     examples: tuple[dict, ...]  # the strongest unit pairs, with channels and fragments
     provenance: dict  # the matcher's full report (same contract as `audit scan` provenance)
 
     def to_dict(self) -> dict:
         return {"summary": self.summary, "units": self.units, "files_added": self.files_added,
                 "files_matched": self.files_matched, "verdicts": self.verdicts,
-                "by_source": list(self.by_source), "examples": list(self.examples),
+                "by_source": list(self.by_source), "by_subfolder": list(self.by_subfolder),
+                "examples": list(self.examples),
                 "provenance": self.provenance}
 
     def render_terminal(self, console) -> None:
         console.print(self.summary, markup=False, highlight=False)
         for s in self.by_source[:6]:
             console.print(f"  {s['target']}/ <- {s['source']}/: {s['share']:.0%} of "
+                          f"{s['code_lines']:,} code lines ({s['files']} files)", markup=False, highlight=False)
+        for s in self.by_subfolder[:4]:
+            console.print(f"    {s['target']}/ <- {s['source']}/: {s['share']:.0%} of "
                           f"{s['code_lines']:,} code lines ({s['files']} files)", markup=False, highlight=False)
         for ex in self.examples[:5]:
             console.print(f"  {ex['target']}  ~  {ex['source']}  score {ex['score']}  {ex['evidence']}",
@@ -498,8 +503,20 @@ class Derivation:
 
 def derivation(result: CompareResult, report, folder_of=None) -> Derivation:
     """Summarise a provenance report of B's added files against corpus A."""
-    folder_of = folder_of or _folder
     verdicts = Counter(f.verdict for f in report.files)
+    by_source = _attribute(report, folder_of or _folder)
+    by_subfolder = _attribute(report, lambda p: p.rpartition("/")[0] or ".")
+    added = [f for f in result.files if f.status == "added"]
+    matched = sum(1 for f in report.files if f.matches)
+    units = result.unit_counts()
+    return Derivation(_derivation_text(report, by_source, len(added), matched, units), units, matched,
+                      len(added), dict(sorted(verdicts.items())), tuple(by_source[:20]),
+                      tuple(by_subfolder[:20]), tuple(_examples(report)), report.to_dict())
+
+
+def _attribute(report, folder_of) -> list[dict]:
+    """Code lines of each B folder covered by each A folder: a file's covered lines (its
+    score times its code lines) shared among the A files it matches by their scores."""
     attributed: dict[tuple[str, str], float] = defaultdict(float)
     lines_by_target: dict[str, int] = defaultdict(int)
     files_by_pair: dict[tuple[str, str], set] = defaultdict(set)
@@ -510,17 +527,11 @@ def derivation(result: CompareResult, report, folder_of=None) -> Derivation:
             pair = (folder_of(f.path), folder_of(m.corpus_path))
             attributed[pair] += f.score * f.code_lines * m.score / weights
             files_by_pair[pair].add(f.path)
-    by_source = sorted(
+    return sorted(
         ({"target": t, "source": s, "code_lines": lines_by_target[t], "files": len(files_by_pair[(t, s)]),
           "covered_lines": round(v), "share": round(v / max(lines_by_target[t], 1), 4)}
          for (t, s), v in attributed.items()),
         key=lambda r: (-r["covered_lines"], r["target"], r["source"]))
-    added = [f for f in result.files if f.status == "added"]
-    matched = sum(1 for f in report.files if f.matches)
-    units = result.unit_counts()
-    return Derivation(_derivation_text(report, by_source, len(added), matched, units), units, matched,
-                      len(added), dict(sorted(verdicts.items())), tuple(by_source[:20]),
-                      tuple(_examples(report)), report.to_dict())
 
 
 def _derivation_text(report, by_source, added: int, matched: int, units: dict) -> str:

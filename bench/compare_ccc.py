@@ -56,6 +56,9 @@ def main() -> None:
     for s in deriv["by_source"][:6]:
         print(f"  {s['target']}/ <- {s['source']}/: {s['covered_lines']:,} of {s['code_lines']:,} "
               f"code lines ({s['share']:.1%}), {s['files']} files")
+    for s in deriv.get("by_subfolder", [])[:6]:
+        print(f"    {s['target']}/ <- {s['source']}/: {s['covered_lines']:,} of {s['code_lines']:,} "
+              f"code lines ({s['share']:.1%}), {s['files']} files")
     for e in deriv["examples"][:6]:
         print(f"  {e['target']}\n      ~ {e['source']}  score {e['score']}  {e['evidence']}")
 

@@ -202,6 +202,7 @@ def test_cli_compares_git_revisions(repo, tmp_path):
     deriv = doc["derivation"]
     assert deriv["files_added"] == 1 and deriv["files_matched"] == 1
     assert deriv["by_source"][0]["target"] == "src/new" and deriv["by_source"][0]["source"] == "src"
+    assert (deriv["by_subfolder"][0]["target"], deriv["by_subfolder"][0]["source"]) == ("src/new", "src")
     assert deriv["examples"] and "g.rs" in deriv["examples"][0]["source"]
     page = (html / "compare.html").read_text()
     assert "src/new/g2.rs" in page and "How much of B derives from A" in page
@@ -263,3 +264,31 @@ def test_cli_compares_revisions_across_rename_delete_binary_and_merge(
     assert doc["tracked"]["counts"] == tracked
     # the binary src/blob.rs is skipped on both sides, never measured
     assert doc["totals"]["a"]["skipped"] == doc["totals"]["b"]["skipped"] == 1
+
+
+def test_derivation_shares_by_component_and_by_folder():
+    from types import SimpleNamespace as NS
+
+    from audit.compare import derivation
+
+    def file(path, score, lines, *matches):
+        return NS(path=path, score=score, code_lines=lines, verdict="derived" if score > 0.3 else "clean",
+                  matches=[NS(corpus_path=p, score=s, units=[], evidence=[]) for p, s in matches])
+
+    report = NS(score=0.5, verdict="derived", to_dict=lambda: {}, files=[
+        file("src/be/armv7/linker/a.rs", 0.8, 100, ("src/be/i686/linker/a.rs", 0.6),
+             ("src/be/arm/linker/a.rs", 0.2)),
+        file("src/be/armv7/codegen/b.rs", 0.1, 300, ("src/be/arm/codegen/b.rs", 0.1)),
+        file("src/be/armv7/codegen/c.rs", 0.0, 100),
+    ])
+    result = compare(snap("A", {}), snap("B", {}))
+    got = derivation(result, report)
+    rows = {(r["target"], r["source"]): (r["covered_lines"], r["code_lines"], r["share"]) for r in got.by_source}
+    # a.rs: 0.8 * 100 = 80 lines covered, shared 3:1 between i686 and arm; b.rs: 0.1 * 300 = 30
+    assert rows == {("src/be/armv7", "src/be/i686"): (60, 500, 0.12),
+                    ("src/be/armv7", "src/be/arm"): (50, 500, 0.1)}
+    sub = {(r["target"], r["source"]): r["share"] for r in got.by_subfolder}
+    assert sub == {("src/be/armv7/linker", "src/be/i686/linker"): 0.6,
+                   ("src/be/armv7/linker", "src/be/arm/linker"): 0.2,
+                   ("src/be/armv7/codegen", "src/be/arm/codegen"): 0.075}
+    assert got.verdicts == {"clean": 2, "derived": 1}
