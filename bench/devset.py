@@ -4,6 +4,7 @@ Run on demand (not by pytest), after building the indexes once:
     python bench/devset.py build --index-dir /tmp/dev-idx     # the four originals
     python bench/provenance_scale.py build --index-dir /tmp/prov-idx   # GCC 12 + binutils distractor
     python bench/devset.py eval --index-dir /tmp/dev-idx --distractor /tmp/prov-idx/gcc12-binutils
+    python bench/devset.py sweep --index-dir /tmp/dev-idx --distractor /tmp/prov-idx/gcc12-binutils
 
 Every target is scanned (Rust and Python only; C files in the derivatives are
 skipped and counted as not audited) and matched against all originals plus the
@@ -181,15 +182,38 @@ def _print(rows) -> None:
           f"recall {recall:.2f} over {len(rows)} pairs")
 
 
+def sweep(args) -> None:
+    """Project score, top corpus and highest file score for several entry_min values."""
+    from audit.provenance import api
+    from audit.provenance.verdict import Thresholds
+
+    indexes = [api.open_index(os.path.join(args.index_dir, n)) for n in ORIGINALS]
+    if args.distractor:
+        indexes.append(api.open_index(args.distractor))
+    print("| id | " + " | ".join(f"entry_min {e}" for e in SWEEP) + " |")
+    print("|---" * (len(SWEEP) + 1) + "|")
+    for pid, target, _ in PAIRS:
+        result, payloads = api.scan_tree(os.path.join(EXT, target), args.jobs)
+        cells = []
+        for em in SWEEP:
+            r = api.match_result(result, payloads, indexes, thresholds=Thresholds(entry_min=em))
+            top = max((f.score for f in r.files), default=0.0)
+            cells.append(f"{r.score:.4f} {r.top_corpus or '-'} (file max {top:.3f})")
+        print(f"| {pid} | " + " | ".join(cells) + " |", flush=True)
+
+
+SWEEP = (0.15, 0.20, 0.25, 0.30)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=("build", "eval"))
+    p.add_argument("what", choices=("build", "eval", "sweep"))
     p.add_argument("--index-dir", default="/tmp/dev-idx")
     p.add_argument("--distractor", default="")
     p.add_argument("--json")
     p.add_argument("-j", "--jobs", type=int, default=1)
     args = p.parse_args()
-    build(args) if args.what == "build" else evaluate(args)
+    {"build": build, "eval": evaluate, "sweep": sweep}[args.what](args)
 
 
 if __name__ == "__main__":
