@@ -292,3 +292,30 @@ def test_derivation_shares_by_component_and_by_folder():
                    ("src/be/armv7/linker", "src/be/arm/linker"): 0.2,
                    ("src/be/armv7/codegen", "src/be/arm/codegen"): 0.075}
     assert got.verdicts == {"clean": 2, "derived": 1}
+
+
+def test_corpus_index_of_a_revision_is_built_once(repo, tmp_path, monkeypatch):
+    import audit.provenance.build
+
+    cache = tmp_path / "cache"
+
+    def derivation_of(name):
+        out = tmp_path / f"{name}.json"
+        assert main(["compare", f"{repo}@main~1", f"{repo}@main", "--cache-dir", str(cache),
+                     "--json", str(out), "-q"]) == 0
+        doc = json.loads(out.read_text())["derivation"]
+        return {k: doc[k] for k in ("by_source", "by_subfolder", "examples", "verdicts")}
+
+    first = derivation_of("first")
+    [index] = [p for p in (cache / "corpora").iterdir()]  # one index, no build leftovers
+    built = audit.provenance.build.build_index
+
+    def refuse(*args, **kw):
+        raise AssertionError("A was indexed again")
+
+    monkeypatch.setattr(audit.provenance.build, "build_index", refuse)
+    assert derivation_of("second") == first
+    next(index.glob("*.npy")).write_bytes(b"corrupt")  # a damaged index is rebuilt, not trusted
+    monkeypatch.setattr(audit.provenance.build, "build_index", built)
+    assert derivation_of("third") == first
+    assert [p.name for p in (cache / "corpora").iterdir()] == [index.name]

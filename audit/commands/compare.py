@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import tempfile
 import time
@@ -12,7 +13,7 @@ from audit.commands import common_options
 from audit.compare import CompareResult, Snapshot, compare, derivation, line_hashes, tracked_delta
 from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
 from audit.errors import EXIT_OK
-from audit.cache import make_job, open_cache, results_for
+from audit.cache import code_digest, default_cache_dir, make_job, open_cache, results_for
 from audit.gitsource import GitSource, RepoRev, parse_repo_rev, path_filter
 from audit.pipeline import Job, analyse_source, scan
 from audit.render import json as json_render
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         measured = {f.path for f in side_a.snapshot.files + side_b.snapshot.files}
         result = replace(result, tracked=tracked_delta(side_a.tracked, side_b.tracked, measured))
     if not args.no_provenance:
-        result = add_derivation(result, side_a, side_b, scan_config(args, ".").workers)
+        corpora = None if args.no_cache else os.path.join(args.cache_dir or default_cache_dir(), "corpora")
+        result = add_derivation(result, side_a, side_b, scan_config(args, ".").workers, corpora)
     result = _with_elapsed(result, time.perf_counter() - started)
     write_outputs(args, result, console)
     if not args.quiet:
@@ -158,8 +160,10 @@ def _load_folder(args, folder: str, job: Job) -> Side:
     return Side(Snapshot(folder, result.files, result.skipped, lines), folder=folder, data=data)
 
 
-def add_derivation(result: CompareResult, side_a: Side, side_b: Side, workers: int = 1) -> CompareResult:
-    """How much of B derives from A: B's added files matched against A indexed as a corpus."""
+def add_derivation(result: CompareResult, side_a: Side, side_b: Side, workers: int = 1,
+                   corpora: str | None = None) -> CompareResult:
+    """How much of B derives from A: B's added files matched against A indexed as a corpus.
+    A git revision's index is kept under ``corpora`` (when given) and reused."""
     try:
         from audit.provenance import api
     except ImportError:
@@ -169,11 +173,44 @@ def add_derivation(result: CompareResult, side_a: Side, side_b: Side, workers: i
     if not added:
         return result
     with tempfile.TemporaryDirectory(prefix="audit-compare-") as tmp:
-        folder = side_a.folder or _materialise(side_a, os.path.join(tmp, "a"))
-        index = api.index_paths([folder], "A", index_dir=os.path.join(tmp, "index"), workers=workers)
+        if side_a.folder or corpora is None:
+            folder = side_a.folder or _materialise(side_a, os.path.join(tmp, "a"))
+            index = api.index_paths([folder], "A", index_dir=os.path.join(tmp, "index"), workers=workers)
+        else:
+            index = _cached_index(api, side_a, corpora, os.path.join(tmp, "a"), workers)
         report = api.match_sketches(_sketches(side_b, added, workers), [index])
     section = derivation(result, report)
     return replace(result, sections={**result.sections, "derivation": section})
+
+
+def _cached_index(api, side: Side, corpora: str, scratch: str, workers: int):
+    """A git side's corpus index, built once per set of measured blobs and provenance code.
+    Built in a private folder and renamed into place, so concurrent runs never share a
+    half-built index; a corrupt one is rebuilt."""
+    import shutil
+
+    from audit.errors import CorpusIndexError
+
+    h = hashlib.sha1(code_digest(("sketch",)).encode())
+    for f in sorted(side.snapshot.files, key=lambda f: f.path):
+        h.update(f"{f.sha1} {f.path}\0".encode())
+    final = os.path.join(corpora, h.hexdigest()[:20])
+    if os.path.isfile(os.path.join(final, "manifest.json")):
+        try:
+            return api.open_index(final)
+        except CorpusIndexError:
+            shutil.rmtree(final, ignore_errors=True)
+    os.makedirs(corpora, exist_ok=True)
+    build = tempfile.mkdtemp(prefix="build-", dir=corpora)
+    try:
+        api.index_paths([_materialise(side, scratch)], "A", index_dir=build, workers=workers)
+        try:
+            os.rename(os.path.join(build, "A"), final)
+        except OSError:
+            pass  # another run stored the same index first
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return api.open_index(final)
 
 
 def _materialise(side: Side, folder: str) -> str:
