@@ -20,13 +20,21 @@ import os
 import sqlite3
 import time
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from audit import __version__
 from audit.errors import InputError
 from audit.pipeline import FILE_PASSES, SERIAL_LIMIT, Job, analyse_source
-from audit.results import ErrorSpan, FileResult, Finding, Halstead, LineCounts, Unit, UnitMetrics
+from audit.results import (
+    ErrorSpan,
+    FileResult,
+    Finding,
+    Halstead,
+    LineCounts,
+    Unit,
+    UnitMetrics,
+)
 from audit.walk import SkippedFile, source_from_bytes
 
 SCHEMA_VERSION = 3  # bump when the cached encoding or history.summarise() changes
@@ -184,7 +192,7 @@ class BlobCache:
         self.flush()
         self.db.close()
 
-    def __enter__(self) -> "BlobCache":
+    def __enter__(self) -> BlobCache:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -10,8 +10,10 @@ per-function cyclomatic values, so they stay exact.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from audit.results import FileResult
 
@@ -47,7 +49,7 @@ class Totals:
     cc: Counter = field(default_factory=Counter)
     findings: Counter = field(default_factory=Counter)
 
-    def add(self, other: "Totals") -> None:
+    def add(self, other: Totals) -> None:
         self.files += other.files
         self.skipped += other.skipped
         self.lines = [x + y for x, y in zip(self.lines, other.lines)]
@@ -57,7 +59,7 @@ class Totals:
         self.findings.update(other.findings)
 
     @classmethod
-    def of_summary(cls, s: dict) -> "Totals":
+    def of_summary(cls, s: dict) -> Totals:
         if "skipped" in s:
             return cls(skipped=1)
         return cls(files=1, lines=list(s["lines"]), units=s["units"],
@@ -125,7 +127,7 @@ def jumps(points: list[dict], keys=TREND_KEYS, n: int = JUMPS_PER_METRIC) -> dic
     for key in keys:
         moves = []
         have = [p for p in points if p.get(key) is not None]
-        for prev, cur in zip(have, have[1:]):
+        for prev, cur in itertools.pairwise(have):
             delta = cur[key] - prev[key]
             if delta:
                 base = prev[key]
@@ -221,13 +223,14 @@ def walk_history(opts: HistoryOptions, keep, job, cache, progress=None) -> Histo
         leaves = {k: Totals.of_summary(s) for k, s in summaries.items()}
         roll = TreeTotals(src, keep, leaves)
         points = [_point(c, roll.of(c.tree)) for c in chosen]
-        cloned = time.perf_counter()
+        rolled = time.perf_counter()
         if "clones" in job.passes and opts.clone_samples:
             add_duplication(points, chosen, src, keep, cache, job, opts.clone_samples)
     stats = {"commits_in_range": len(commits), "commits_excluded": excluded,
              "commits_analysed": len(chosen), "blobs": len(keys), "blobs_analysed": analysed,
              "blobs_from_cache": len(keys) - analysed, "cache_bytes": cache.size_bytes(),
              "cache_path": cache.path, "list_seconds": round(listed - started, 2),
+             "duplication_seconds": round(time.perf_counter() - rolled, 2),
              "seconds": round(time.perf_counter() - started, 2)}
     config = {"rev_range": opts.rev_range, "every": opts.every, "max_commits": opts.max_commits,
               "exclude_commit_paths": list(opts.exclude_commit_paths), "passes": list(job.passes),
@@ -244,9 +247,9 @@ def _drop_bookkeeping(src, commits: list, globs: tuple[str, ...]) -> tuple[list,
 
 
 def _point(commit, totals: Totals) -> dict:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    when = datetime.fromtimestamp(commit.time, timezone.utc).isoformat(timespec="seconds")
+    when = datetime.fromtimestamp(commit.time, UTC).isoformat(timespec="seconds")
     return {"commit": commit.sha, "time": when, "subject": commit.subject,
             "merge": len(commit.parents) > 1, **totals.point()}
 

@@ -23,7 +23,7 @@ def run_once(repo: str, rev: str, cache_dir: str, out_json: str, extra: list[str
     cmd = [sys.executable, "-m", "audit", "history", repo, "--rev-range", rev,
            "--cache-dir", cache_dir, "--json", out_json, "-q", *extra]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")

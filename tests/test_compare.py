@@ -11,7 +11,14 @@ import pytest
 
 from audit.cache import analyse_bytes
 from audit.cli import main
-from audit.compare import Snapshot, compare, line_hashes, local_name, percentile, tracked_delta
+from audit.compare import (
+    Snapshot,
+    compare,
+    line_hashes,
+    local_name,
+    percentile,
+    tracked_delta,
+)
 from audit.pipeline import Job
 from audit.results import Finding
 
@@ -275,7 +282,7 @@ def test_derivation_shares_by_component_and_by_folder():
         return NS(path=path, score=score, code_lines=lines, verdict="derived" if score > 0.3 else "clean",
                   matches=[NS(corpus_path=p, score=s, units=[], evidence=[]) for p, s in matches])
 
-    report = NS(score=0.5, verdict="derived", to_dict=lambda: {}, files=[
+    report = NS(score=0.5, verdict="derived", to_dict=dict, files=[
         file("src/be/armv7/linker/a.rs", 0.8, 100, ("src/be/i686/linker/a.rs", 0.6),
              ("src/be/arm/linker/a.rs", 0.2)),
         file("src/be/armv7/codegen/b.rs", 0.1, 300, ("src/be/arm/codegen/b.rs", 0.1)),

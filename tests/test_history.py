@@ -14,8 +14,14 @@ from audit.cache import BlobCache, job_namespace, make_job
 from audit.cli import main
 from audit.config import ScanConfig
 from audit.gitsource import GitSource, parse_repo_rev, path_filter
-from audit.history import (HistoryOptions, bookkeeping, histogram_percentile, jumps, select,
-                           walk_history)
+from audit.history import (
+    HistoryOptions,
+    bookkeeping,
+    histogram_percentile,
+    jumps,
+    select,
+    walk_history,
+)
 
 ONE = "fn one(x: i32) -> i32 {\n    if x > 0 { 1 } else { 0 }\n}\n"  # cyclomatic 2
 TWO = ONE + "\nfn two(x: i32) -> i32 {\n    match x { 1 => 1, 2 => 2, _ => 0 }\n}\n"  # + cyclomatic 3

@@ -9,11 +9,24 @@ import tempfile
 import time
 from dataclasses import replace
 
+from audit.cache import (
+    code_digest,
+    default_cache_dir,
+    make_job,
+    open_cache,
+    results_for,
+)
 from audit.commands import common_options
-from audit.compare import CompareResult, Snapshot, compare, derivation, line_hashes, tracked_delta
+from audit.compare import (
+    CompareResult,
+    Snapshot,
+    compare,
+    derivation,
+    line_hashes,
+    tracked_delta,
+)
 from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
 from audit.errors import EXIT_OK
-from audit.cache import code_digest, default_cache_dir, make_job, open_cache, results_for
 from audit.gitsource import GitSource, RepoRev, parse_repo_rev, path_filter
 from audit.pipeline import Job, analyse_source, scan
 from audit.render import json as json_render

@@ -73,7 +73,13 @@ def run(args: argparse.Namespace) -> int:
 def _walk_with_progress(opts, keep, job, cache, console, quiet) -> HistoryResult:
     if quiet or not console.is_terminal:
         return walk_history(opts, keep, job, cache)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("analysing blobs"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn(), TextColumn("{task.fields[path]}"))

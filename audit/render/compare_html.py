@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from audit import __version__
 from audit.compare import CompareResult
@@ -113,7 +113,7 @@ def write_page(result: CompareResult, outdir: str) -> str:
     """Write compare.html and the report's assets into outdir; returns the page's path."""
     os.makedirs(outdir, exist_ok=True)
     assets = copy_assets(outdir)
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     chrome = Chrome("Compare", [NavItem("compare.html", "Compare", True)], assets["report.css"],
                     assets["report.js"], CSP, created, __version__)
     html = environment().get_template("compare.html.j2").render(chrome=chrome, c=page(result))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from audit import __version__
 from audit.history import HistoryResult
@@ -134,7 +134,7 @@ def write_page(result: HistoryResult, outdir: str) -> str:
     """Write history.html and the report's assets into outdir; returns the page's path."""
     os.makedirs(outdir, exist_ok=True)
     assets = copy_assets(outdir)
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     chrome = Chrome("History", [NavItem("history.html", "History", True)], assets["report.css"],
                     assets["report.js"], CSP, created, __version__)
     html = environment().get_template("history.html.j2").render(
