@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 
 import pytest
 
 from audit.cli import main
 from audit.errors import EXIT_USAGE, ConfigError
+from audit.metrics.measure import measure
+from audit.parse import parse
 from audit.rules import baseline, config, engine, registry, scores
+from audit.rules.checks_rust import code_lines
 from audit.rules.loader import load_rules
+from audit.walk import SourceFile, git_blob_sha1
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "rules")
 PROJECT = os.path.join(FIX, "project")
@@ -81,11 +86,44 @@ def test_unknown_rule_in_config_file_is_an_error(tmp_path, capsys):
 
 def test_malformed_pack_reports_every_problem_with_its_file():
     with pytest.raises(ConfigError) as exc:
-        load_rules(os.path.join(FIX, "badpacks", "malformed"), registry.compile_query)
+        load_rules(os.path.join(FIX, "badpacks", "malformed"), registry.bad_queries)
     text = "\n".join(exc.value.problems)
     for needle in ("not-toml.toml: not valid TOML", "broken.toml: code 'RS9'",
                    "broken.toml: severity 'loud'", "broken.toml: missing [docs] table"):
         assert needle in text
+
+
+@pytest.mark.parametrize("queries,bad", [
+    (["(integer_literal) @hit", "(identifier @hit"], [1]),          # does not compile
+    (["((identifier) @hit", "(integer_literal) @hit)"], [0, 1]),    # only valid together
+    (["(integer_literal) @hit", "(identifier) @hit"], []),
+])
+def test_bad_queries_are_named_even_when_valid_together(queries, bad):
+    base = registry.load().find("unwrap-used", "rust")
+    rules = [replace(base, id=f"r{i}", code=f"RS9{i:02d}", query=q) for i, q in enumerate(queries)]
+    assert [rules.index(r) for r, _ in registry.bad_queries(rules)] == bad
+
+
+def test_rules_sharing_a_query_are_each_reported():
+    reg = registry.load()
+    long_fn = replace(reg.find("too-many-lines", "rust"), threshold=1)
+    bools = replace(reg.find("fn-params-excessive-bools", "rust"), threshold=1)
+    assert long_fn.query.strip() == bools.query.strip()
+    code = b"fn f(a: bool, b: bool) {\n    g();\n    h();\n}\n"
+    parsed = parse(SourceFile("src/x.rs", "rust", code, git_blob_sha1(code)))
+    found = engine.analyse(parsed, measure(parsed), (long_fn, bools))
+    assert sorted(f.rule for f in found) == ["fn-params-excessive-bools", "too-many-lines"]
+
+
+@pytest.mark.parametrize("body,lines", [
+    (b"{\n a;\n // c\n /* x */ b;\n /* multi\n line */ c;\n d; // t\n}", 4),
+    (b"{ x /* a\n b */ y\n // /* \n z }", 3),
+    (b"{ a // b /* c\n d */ e\n}", 2),      # `/*` inside a line comment opens nothing
+    (b"{\n/* open\n never closed\n", 1),   # the `{` line, then an unclosed comment
+    (b"{\n\n  \n}", 0),
+])
+def test_code_lines_skip_comments_and_blank_lines(body, lines):
+    assert code_lines(body) == lines
 
 
 def test_pyproject_tool_audit_is_found_and_checked(tmp_path):

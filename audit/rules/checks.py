@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterator
 from itertools import accumulate
-from typing import Callable, Iterator
 
 FILTERS: dict[str, Callable] = {}
 FILE_CHECKS: dict[str, Callable] = {}
@@ -38,16 +38,20 @@ class FileContext:
     def lines(self) -> list[bytes]:
         return self.data.split(b"\n")
 
-    def comments(self) -> Iterator[tuple[tuple, str]]:
-        """(position, text) of each comment; position is (start_row, start_col, end_row, end_col)."""
+    def comment_bytes(self) -> Iterator[tuple[tuple, bytes]]:
+        """(position, raw text) of each comment; position is (start_row, start_col, end_row, end_col)."""
         lines = self.lines
         for pos in self.parsed.comments:
             sr, sc, er, ec = pos
             if sr == er:
-                text = lines[sr][sc:ec]
+                yield pos, lines[sr][sc:ec]
             else:
-                text = b"\n".join([lines[sr][sc:], *lines[sr + 1:er], lines[er][:ec]])
-            yield pos, text.decode("utf-8", "replace")
+                yield pos, b"\n".join([lines[sr][sc:], *lines[sr + 1:er], lines[er][:ec]])
+
+    def comments(self) -> Iterator[tuple[tuple, str]]:
+        """(position, text) of each comment, decoded."""
+        for pos, raw in self.comment_bytes():
+            yield pos, raw.decode("utf-8", "replace")
 
     def span(self, pos) -> tuple:
         """A hit span (start byte, end byte, start point, end point) from a comment position."""
@@ -107,8 +111,8 @@ def todo_comments(ctx, rule):
     """Comments that mark unfinished work: TODO, FIXME, XXX, HACK as whole words."""
     if not _MARKER_BYTES.search(ctx.data):
         return
-    for pos, text in ctx.comments():
-        m = _MARKER.search(text)
+    for pos, raw in ctx.comment_bytes():
+        m = _MARKER_BYTES.search(raw) and _MARKER.search(raw.decode("utf-8", "replace"))
         if m:
             yield ctx.span(pos), {"marker": m.group(1)}
 
@@ -123,11 +127,15 @@ def _comment_body(text: str) -> str:
 @_file
 def commented_out_code(ctx, rule):
     """Line comments whose text reads as a statement of the file's own language."""
-    pattern = _CODE_LINE[ctx.language]
-    for pos, text in ctx.comments():
-        if pos[0] != pos[2] or text.startswith(("///", "//!", "#!")):
+    pattern, lines = _CODE_LINE[ctx.language], ctx.lines
+    for pos in ctx.parsed.comments:
+        sr, sc, er, ec = pos
+        if sr != er:
             continue
-        body = _comment_body(text)
+        raw = lines[sr][sc:ec]
+        if raw.startswith((b"///", b"//!", b"#!")):
+            continue
+        body = _comment_body(raw.decode("utf-8", "replace"))
         if body and pattern.match(body) and not _PROSE.match(body) and "audit:" not in body:
             yield ctx.span(pos), {}
 
@@ -139,6 +147,6 @@ def scratch_file(ctx, rule):
         yield (0, 0, (0, 0), (0, 0)), {"file": ctx.path}
 
 
-from audit.rules import checks_python, checks_rust  # noqa: E402,F401  (they register checks)
+from audit.rules import checks_python, checks_rust  # noqa: F401  (they register checks)
 
 CHECKS = {**FILTERS, **FILE_CHECKS}

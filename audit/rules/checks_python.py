@@ -7,7 +7,7 @@ import re
 from audit.rules.checks import _file, _filter
 
 _LOGGING_EXC = re.compile(rb"\.exception\(|exc_info\s*=")
-_BLANKET_NOQA = re.compile(r"#\s*noqa(?!\s*:\s*[A-Z]+[0-9]+)", re.I)
+_BLANKET_NOQA = re.compile(r"#\s*noqa(?!\s*:\s*[A-Z]+[0-9]+)", re.IGNORECASE)
 _BLANKET_IGNORE = re.compile(r"#\s*type:\s*ignore(?!\s*\[)")
 _FUNCTION_KINDS = ("function_definition", "lambda")
 
@@ -143,8 +143,8 @@ def _is_overload(node) -> bool:
                for d in parent.children)
 
 
-_IMPORTS_SYS = re.compile(rb"^[ \t]*import\s+(?:[\w.]+\s*,\s*)*sys\b", re.M)
-_DEFINES_PRINT = re.compile(rb"^[ \t]*(?:def print\(|print\s*=|from\s+\S+\s+import\s+[^#\n]*\bprint\b)", re.M)
+_IMPORTS_SYS = re.compile(rb"^[ \t]*import\s+(?:[\w.]+\s*,\s*)*sys\b", re.MULTILINE)
+_DEFINES_PRINT = re.compile(rb"^[ \t]*(?:def print\(|print\s*=|from\s+\S+\s+import\s+[^#\n]*\bprint\b)", re.MULTILINE)
 
 
 @_filter

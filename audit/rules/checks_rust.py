@@ -28,33 +28,15 @@ def too_many_params(ctx, rule, node, caps):
     return {"count": count}
 
 
+_COMMENT = re.compile(rb"//[^\n]*|/\*.*?(?:\*/|\Z)", re.DOTALL)  # first opener wins, as in a lexer
+
+
 def code_lines(body: bytes) -> int:
     """Lines holding code in a block, clippy's way: braces dropped, comment-only lines skipped."""
-    text = body.decode("utf-8", "replace")
-    if text.startswith("{") and text.endswith("}"):
-        text = text[1:-1]
-    count, in_comment = 0, False
-    for line in text.splitlines():
-        has_code = False
-        while True:
-            line = line.lstrip()
-            if not line:
-                break
-            if in_comment:
-                end = line.find("*/")
-                if end < 0:
-                    break
-                line, in_comment = line[end + 2:], False
-                continue
-            multi = line.find("/*") % (len(line) + 1)
-            single = line.find("//") % (len(line) + 1)
-            has_code |= multi > 0 and single > 0
-            if multi < single:
-                line, in_comment = line[multi + 2:], True
-                continue
-            break
-        count += has_code
-    return count
+    if body.startswith(b"{") and body.endswith(b"}"):
+        body = body[1:-1]
+    text = _COMMENT.sub(lambda m: b"\n" * m.group().count(b"\n"), body)
+    return sum(1 for line in text.split(b"\n") if line.strip())
 
 
 @_filter
@@ -164,6 +146,8 @@ def not_else_if(ctx, rule, node, caps):
 def bool_params(ctx, rule, node, caps):
     """Functions with more `bool` parameters than the threshold, outside trait impls."""
     params = node.child_by_field_name("parameters")
+    if params is None:
+        return None
     count = sum(1 for p in params.named_children if p.type == "parameter"
                 and (t := p.child_by_field_name("type")) is not None and t.text == b"bool")
     if count <= rule.threshold or _in_trait_impl(node):

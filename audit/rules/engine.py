@@ -76,7 +76,7 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
 
 def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
     """Hits of query and macro rules (in the tree and inside macro arguments), test regions."""
-    comb = registry.combined(ctx.language, tuple(r for r in rules if r.query or r.macro_names))
+    comb = registry.combined(ctx.language, registry.query_rules(rules))
     if comb.query is None:
         return [], []
     cursor = QueryCursor(comb.query)
@@ -96,19 +96,20 @@ def _match_tree(ctx, cursor, comb, root, emit, macros, tests, source=None) -> No
     """One cursor pass: report rule hits, collect macros to look into and test regions."""
     for index, caps in cursor.matches(root):
         owner, node = comb.owners[index], caps["hit"][0]
-        if owner == "macro":
+        if owner.__class__ is tuple:  # the rules sharing this pattern (the common case first)
+            for rule in owner:
+                if (source is None or (rule.macros and not source.in_error(node))) and (
+                        values := _accept(ctx, rule, node, caps)) is not None:
+                    emit(rule, values.pop("_node", node), values)
+        elif owner == "macro":
             name = caps["name"][0].text
             for rule in comb.by_macro.get(name, ()):
                 if (source is None or rule.macros) and (values := _accept(ctx, rule, node, caps)) is not None:
                     emit(rule, values.pop("_node", node), values)
             if name not in registry.NON_EXPR_MACROS:
                 macros.append((name, caps["tt"][0]))
-        elif owner == "test":
-            if source is None:
-                tests.append((node.start_byte, node.end_byte))
-        elif (source is None or (owner.macros and not source.in_error(node))) and (
-                values := _accept(ctx, owner, node, caps)) is not None:
-            emit(owner, values.pop("_node", node), values)
+        elif source is None:  # "test": a test module
+            tests.append((node.start_byte, node.end_byte))
 
 
 def _macro_hits(ctx, cursor, comb, data, macros, chain, hits, depth=1) -> None:
@@ -133,13 +134,12 @@ def _macro_hits(ctx, cursor, comb, data, macros, chain, hits, depth=1) -> None:
 
 def _accept(ctx, rule, node, caps) -> dict | None:
     """Message values of a query hit its rule keeps, or None when the rule's check drops it."""
-    values = _values(caps)
     if not rule.check:
-        return values
+        return _values(caps)
     out = checks.run_filter(ctx, rule, node, caps)
     if not out:
         return None
-    return {**values, **out} if isinstance(out, dict) else values
+    return {**_values(caps), **out} if isinstance(out, dict) else _values(caps)
 
 
 def _map(chain, start, end):
@@ -164,12 +164,14 @@ def _text(value) -> str:
 
 def _finding(hit: Hit, parsed, allows: dict, units) -> Finding:
     rule = hit.rule
-    values = {"threshold": _num(rule.threshold), **hit.values}
     line = hit.start_point[0] + 1
+    message = rule.message
+    if "{" in message:
+        values = {"threshold": _num(rule.threshold), **hit.values}
+        message = _PLACEHOLDER.sub(lambda m: _text(values.get(m.group(1), m.group(0))), message)
     return Finding(
         rule=rule.id, severity=rule.severity, category=rule.category, path=parsed.source.path,
-        line=line, end_line=hit.end_point[0] + 1,
-        message=_PLACEHOLDER.sub(lambda m: _text(values.get(m.group(1), m.group(0))), rule.message),
+        line=line, end_line=hit.end_point[0] + 1, message=message,
         column=hit.start_point[1] + 1, end_column=hit.end_point[1] + 1,
         unit=_unit_at(units, hit.start), suppressed=_suppression(allows, rule, line),
     )

@@ -49,6 +49,11 @@ class Rule:
     valid: tuple[str, ...] = ()
     invalid: tuple[str, ...] = ()
 
+    def __hash__(self) -> int:
+        # Rules key the per-file query cache: hash a few fields, not all of them (equal
+        # rules still hash equal, as every field takes part in ==).
+        return hash((self.language, self.id, self.severity, self.threshold))
+
 
 def rule_files(root: str) -> list[tuple[str, str, str]]:
     """(path, language, category) of every pack file under root/<language>/, sorted.
@@ -68,27 +73,32 @@ def rule_files(root: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def load_rules(root: str, compile_query=None) -> list[Rule]:
+def load_rules(root: str, check_queries=None) -> list[Rule]:
     """Read and validate every rule under root; raise one ConfigError listing all problems.
 
-    ``compile_query(language, text)`` raises on a bad query; its message is reported.
+    ``check_queries(rules)`` returns (rule, message) for each rule whose query
+    does not compile; those rules are reported with the file problems.
     """
     rules, problems = [], []
     for path, language, category in rule_files(root):
-        rule, errs = _load_one(path, language, category, compile_query)
+        rule, errs = _load_one(path, language, category)
         problems.extend(f"{path}: {e}" for e in errs)
         if rule is not None:
             rules.append(rule)
+    if check_queries is not None:
+        bad = check_queries(rules)
+        problems.extend(f"{r.path}: bad query: {message}" for r, message in bad)
+        rules = [r for r in rules if r not in {r for r, _ in bad}]
     problems.extend(_duplicates(rules))
     if problems:
         raise ConfigError(problems, "fix the rule files named above; see docs/rules.md")
     return rules
 
 
-def _load_one(path, language, category, compile_query) -> tuple[Rule | None, list[str]]:
+def _load_one(path, language, category) -> tuple[Rule | None, list[str]]:
     if language not in LANGUAGES or category not in CATEGORIES:
-        return None, [f"must sit at rules/<language>/<category>/<id>.toml with language in "
-                      f"{LANGUAGES} and category in {CATEGORIES}"]
+        return None, [(f"must sit at rules/<language>/<category>/<id>.toml with language in "
+                       f"{LANGUAGES} and category in {CATEGORIES}")]
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -97,13 +107,7 @@ def _load_one(path, language, category, compile_query) -> tuple[Rule | None, lis
     errs = _check_fields(data, path, language, category)
     if errs:
         return None, errs
-    rule = _build(data, path, language, category)
-    if rule.query and compile_query is not None:
-        try:
-            compile_query(language, rule.query)
-        except Exception as exc:  # tree-sitter raises QueryError and others with a message
-            return None, [f"bad query: {exc}"]
-    return rule, []
+    return _build(data, path, language, category), []
 
 
 def _check_fields(data: dict, path: str, language: str, category: str) -> list[str]:

@@ -48,12 +48,38 @@ def compile_query(language: str, text: str) -> Query:
 
 
 @functools.lru_cache(maxsize=4)
-def load(rules_dir: str | None = None) -> "Registry":
+def load(rules_dir: str | None = None) -> Registry:
     """The rule set in rules_dir (default: the bundled packs), validated, cached per process."""
     root = rules_dir or data_path("rules")
     if root is None:
         raise ConfigError(["no rules folder found"], "reinstall audit or pass --rules-dir")
-    return Registry(tuple(load_rules(root, compile_query)), root)
+    return Registry(tuple(load_rules(root, bad_queries)), root)
+
+
+def query_rules(rules) -> tuple[Rule, ...]:
+    """The rules matched in the combined query pass: those with a query or macro names."""
+    return tuple(r for r in rules if r.query or r.macro_names)
+
+
+def bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
+    """(rule, message) for every query that does not compile.
+
+    Each language's rules are compiled together, as the scan will run them (the
+    compiled query is cached for it); only when that fails is each query compiled
+    alone to name the rules at fault.
+    """
+    bad = []
+    for language in INTERNAL:
+        mine = query_rules(r for r in rules if r.language == language)
+        try:
+            combined(language, mine)
+        except ValueError:  # tree-sitter's QueryError, or a pattern across two queries
+            for rule in mine:
+                try:
+                    compile_query(language, rule.query) if rule.query else None
+                except ValueError as exc:
+                    bad.append((rule, str(exc)))
+    return bad
 
 
 @dataclass(frozen=True)
@@ -61,13 +87,13 @@ class Combined:
     """One compiled query for a language and, per pattern index, its rule or internal tag."""
 
     query: Query | None
-    owners: tuple  # Rule | str per pattern index
+    owners: tuple  # per pattern index: the rules sharing it (a tuple), or an internal tag (str)
     by_macro: dict = field(default_factory=dict)  # macro name (bytes) -> rules
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Registry:
-    """All rules of one rules folder, looked up by id or code."""
+    """All rules of one rules folder, looked up by id or code (compared by identity: cheap to hash)."""
 
     rules: tuple[Rule, ...]
     root: str
@@ -113,7 +139,9 @@ def _active(registry: Registry, frozen: tuple) -> dict[str, tuple[Rule, ...]]:
         if r in selected and r not in ignored:
             sev = severity.get(r.id, severity.get(r.code, r.severity))
             thr = thresholds.get(r.id, thresholds.get(r.code, r.threshold))
-            out[r.language].append(replace(r, severity=sev, threshold=thr))
+            # unchanged rules stay the same objects, so cached queries match by identity
+            same = (sev, thr) == (r.severity, r.threshold)
+            out[r.language].append(r if same else replace(r, severity=sev, threshold=thr))
     return {lang: tuple(rules) for lang, rules in out.items()}
 
 
@@ -144,18 +172,41 @@ def validate_settings(registry: Registry, settings: dict) -> list[str]:
 def combined(language: str, rules: tuple[Rule, ...]) -> Combined:
     """One query holding every active rule's patterns plus the engine's own, for a language."""
     parts = [(tag, text) for tag, text in INTERNAL.get(language, {}).items()]
-    parts += [(rule, rule.query) for rule in rules if rule.query]
+    sharing: dict[str, list[Rule]] = {}  # rules with the same query text share its patterns
+    for rule in rules:
+        if rule.query:
+            sharing.setdefault(rule.query.strip(), []).append(rule)
+    parts += [(tuple(owners), text) for text, owners in sharing.items()]
     by_macro: dict[bytes, list] = {}
     for rule in rules:
         for name in rule.macro_names:
             by_macro.setdefault(name.encode(), []).append(rule)
     if not parts:
         return Combined(None, ())
+    source = "\n".join(text for _, text in parts)
+    query = compile_query(language, source)
+    return Combined(query, _owners(query, parts, source.encode()), {k: tuple(v) for k, v in by_macro.items()})
+
+
+def _owners(query: Query, parts: list, source: bytes) -> tuple:
+    """Per pattern index, the owner (rules or tag) of the part whose text holds it.
+
+    Every pattern must lie inside one part and every part must hold a pattern:
+    then each part is a valid query of its own, and a compiled combination
+    validates all of them at once.
+    """
     starts, offset = [], 0
     for _, text in parts:
         starts.append(offset)
         offset += len(text.encode()) + 1
-    query = compile_query(language, "\n".join(text for _, text in parts))
-    owners = tuple(parts[bisect.bisect_right(starts, query.start_byte_for_pattern(i)) - 1][0]
-                   for i in range(query.pattern_count))
-    return Combined(query, owners, {k: tuple(v) for k, v in by_macro.items()})
+    owners = []
+    for i in range(query.pattern_count):
+        start = query.start_byte_for_pattern(i)
+        k = bisect.bisect_right(starts, start) - 1
+        end = start + len(source[start:query.end_byte_for_pattern(i)].rstrip())
+        if end > starts[k] + len(parts[k][1].encode()):
+            raise ValueError(f"a pattern of {parts[k][0]} runs into the next query")
+        owners.append(k)
+    if len(set(owners)) < len(parts):
+        raise ValueError("a query holds no complete pattern of its own")
+    return tuple(parts[k][0] for k in owners)

@@ -61,7 +61,7 @@ def configure(args, config, job):
     reg = registry.load(settings.get("rules_dir"))
     active = reg.active(settings)  # raises ConfigError on unknown rules
     for language, rules in active.items():
-        registry.combined(language, tuple(r for r in rules if r.query))  # compiled once, pre-fork
+        registry.combined(language, registry.query_rules(rules))  # compiled once, pre-fork
     if args.baseline:
         baseline_mod.load(args.baseline)  # a bad baseline fails before the scan
     args._rules_state = {"settings": settings, "path": path, "registry": reg, "active": active}
