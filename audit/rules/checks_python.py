@@ -7,17 +7,18 @@ import re
 from audit.rules.checks import _file, _filter
 
 _LOGGING_EXC = re.compile(rb"\.exception\(|exc_info\s*=")
-_BLANKET_NOQA = re.compile(r"#\s*noqa(?!\s*:\s*[A-Z]+[0-9]+)", re.IGNORECASE)
+_BLANKET_NOQA = re.compile(r"#\s*(?:flake8\s*:\s*)?noqa(?!\s*:\s*[A-Z]+[0-9]+)", re.IGNORECASE)
 _BLANKET_IGNORE = re.compile(r"#\s*type:\s*ignore(?!\s*\[)")
 _FUNCTION_KINDS = ("function_definition", "lambda")
 
 
 def _statements(node):
-    """Statements under a node, not descending into nested functions and classes."""
+    """Statements under a node, not descending into nested functions, classes or `try`
+    statements (a re-raise inside an inner `try` may be caught there, so ruff does not count it)."""
     stack = list(node.named_children)
     while stack:
         n = stack.pop()
-        if n.type in ("function_definition", "class_definition", "lambda"):
+        if n.type in ("function_definition", "class_definition", "lambda", "try_statement"):
             continue
         yield n
         stack.extend(n.named_children)
@@ -184,14 +185,13 @@ def too_many_args_py(ctx, rule, node, caps):
 
 @_filter
 def no_placeholders(ctx, rule, node, caps):
-    """f-strings (all parts of an implicit concatenation) without any `{..}` placeholder."""
-    parts = node.named_children if node.type == "concatenated_string" else [node]
-    if node.type == "string" and node.parent is not None and node.parent.type == "concatenated_string":
-        return None  # judged as a whole
-    fparts = [p for p in parts if p.type == "string" and b"f" in p.named_children[0].text.lower()]
-    if not fparts:
+    """f-strings without a `{..}` placeholder; in an implicit concatenation, each f-string
+    part is reported when no part has one (as ruff)."""
+    if b"f" not in node.named_children[0].text.lower():
         return None
-    return not any(c.type == "interpolation" for p in fparts for c in p.named_children)
+    parent = node.parent
+    parts = parent.named_children if parent is not None and parent.type == "concatenated_string" else [node]
+    return not any(c.type == "interpolation" for p in parts if p.type == "string" for c in p.named_children)
 
 
 @_filter
@@ -207,10 +207,10 @@ def in_loop(ctx, rule, node, caps):
 
 @_filter
 def in_function(ctx, rule, node, caps):
-    """Hits inside a function body."""
+    """Hits inside a function or class body (anywhere but module level)."""
     parent = node.parent
     while parent is not None:
-        if parent.type == "function_definition":
+        if parent.type in ("function_definition", "class_definition"):
             return True
         parent = parent.parent
     return None
@@ -234,3 +234,75 @@ def blanket_type_ignore(ctx, rule):
     """`# type: ignore` comments that name no error codes."""
     if b"ignore" in ctx.data:
         yield from _comment_matches(ctx, _BLANKET_IGNORE)
+
+
+def _defines(name: bytes) -> re.Pattern:
+    """A module-level definition or import of `name`, which then shadows the builtin."""
+    n = re.escape(name)
+    return re.compile(rb"^[ \t]*(?:def " + n + rb"\(|" + n + rb"\s*=[^=]|from\s+\S+\s+import\s+[^#\n]*\b"
+                      + n + rb"\b)", re.MULTILINE)
+
+
+_SHADOWS = {name: _defines(name) for name in (b"exit", b"quit")}
+
+
+@_filter
+def builtin_exit(ctx, rule, node, caps):
+    """Calls of `exit()`/`quit()` in modules that do not define or import their own."""
+    return not _SHADOWS[caps["f"][0].text].search(ctx.data)
+
+
+_LITERALS = ("string", "concatenated_string", "integer", "float", "tuple", "list", "dictionary")
+
+
+@_filter
+def is_with_literal(ctx, rule, node, caps):
+    """Comparisons where an `is` / `is not` link of the chain has a literal on either side."""
+    kids = node.children
+    return any(k.type in ("is", "is not") and (kids[i - 1].type in _LITERALS or kids[i + 1].type in _LITERALS)
+               for i, k in enumerate(kids) if 0 < i < len(kids) - 1)
+
+
+_TARGETS = ("pattern_list", "tuple_pattern", "list_pattern", "list_splat_pattern", "as_pattern_target")
+_BINDERS = {"assignment": "left", "augmented_assignment": "left", "for_statement": "left",
+            "function_definition": "name", "class_definition": "name", "named_expression": "name"}
+
+
+def _binds(ident) -> bool:
+    """True when an identifier is a name being (re)bound, not read."""
+    parent = ident.parent
+    if parent.type in _TARGETS or parent.type in ("delete_statement", "aliased_import"):
+        return parent.type != "aliased_import" or parent.child_by_field_name("alias") == ident
+    grand = parent.parent
+    if parent.type == "dotted_name" and grand is not None and grand.type == "import_statement":
+        return parent.named_children[0] == ident  # `import a.b` binds `a`
+    if parent.type == "dotted_name" and grand is not None and grand.type == "import_from_statement":
+        return grand.child_by_field_name("module_name") != parent
+    field = _BINDERS.get(parent.type)
+    return field is not None and parent.child_by_field_name(field) == ident
+
+
+@_filter
+def rebinds_global(ctx, rule, node, caps):
+    """`global` statements whose names the enclosing function or class (re)binds, as ruff's PLW0603."""
+    names = {c.text for c in node.named_children if c.type == "identifier"}
+    scope = node.parent
+    while scope is not None and scope.type not in ("function_definition", "class_definition", "module"):
+        scope = scope.parent
+    if scope is None:
+        return None
+    stack = list(scope.child_by_field_name("body").named_children if scope.type != "module"
+                 else scope.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            if n.text in names and _binds(n):
+                return True
+            continue
+        if n.type in ("function_definition", "class_definition", "lambda"):
+            name = n.child_by_field_name("name")
+            if name is not None and name.text in names:
+                return True
+            continue  # a nested scope binds its own names
+        stack.extend(n.named_children)
+    return None
