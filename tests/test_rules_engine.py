@@ -169,3 +169,14 @@ def test_bad_baseline_file_is_a_config_error(tmp_path):
     p.write_text('{"version": 99}')
     with pytest.raises(ConfigError, match="not an audit baseline"):
         baseline.load(str(p))
+
+
+def test_terminal_summary_puts_warnings_before_larger_info_groups(tmp_path, capsys):
+    prints = "".join(f"    print({i})\n" for i in range(30))  # 30 info findings: 60 minutes
+    (tmp_path / "app.py").write_text(f"def f():\n{prints}    try:\n        g()\n    except:\n        pass\n")
+    code = main(["scan", str(tmp_path), "-j", "1", "--no-color", "--no-clones", "--findings", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = [line for line in out.splitlines() if "print-call" in line or "bare-except" in line]
+    assert len(rows) == 1 and "bare-except" in rows[0]  # the warning leads, the info group is cut
+    assert "2 more rule(s) with 31 finding(s)" in " ".join(out.split())  # print-call, try-except-pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -33,8 +34,15 @@ def add_options(parser) -> None:
     g.add_argument("--baseline", metavar="FILE", help="hide findings recorded in this baseline file")
     g.add_argument("--baseline-write", metavar="FILE",
                    help="record the current findings as the accepted baseline in FILE")
-    g.add_argument("--findings", type=int, default=15, metavar="N",
+    g.add_argument("--findings", type=_count, default=15, metavar="N",
                    help="how many rules to list in the summary (default 15)")
+
+
+def _count(text: str) -> int:
+    """A non-negative whole number for --findings."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of rules, got {text!r}")
+    return int(text)
 
 
 def _split(values: list[str]) -> list[str]:
@@ -87,12 +95,16 @@ def finish(args, result, payloads, console):
         result, dropped = baseline_mod.apply(result, fps, baseline_mod.load(args.baseline))
     rules = [r for rs in state["active"].values() for r in rs]
     suppressed = sum(1 for x in result.findings if x.suppressed is not None)
-    section = score(result, rules, suppressed, dropped, state["path"], len(rules))
+    section = replace(score(result, rules, suppressed, dropped, state["path"], len(rules)),
+                      shown=args.findings)
     return replace(result, sections={**result.sections, "rules": section})
 
 
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
 def render_terminal(result, console) -> None:
-    """Findings grouped by rule, ranked by fix effort; then the files with most debt."""
+    """Findings grouped by rule, errors and warnings first, then by fix effort; then the debt."""
     section = result.sections.get("rules")
     if section is None:
         return
@@ -100,32 +112,35 @@ def render_terminal(result, console) -> None:
     for x in result.findings:
         if x.suppressed is None:
             groups[(x.rule, x.severity, x.category)].append(x)
-    efforts = Counter()
-    for key, items in groups.items():
-        efforts[key] = sum(effort(x, {}) for x in items)
-    _rule_table(section, groups, efforts, console, getattr(result, "_findings_limit", 15))
+    _rule_table(section, groups, console, section.shown)
     _debt_lines(section, console)
 
 
-def _rule_table(section, groups, efforts, console, limit) -> None:
+def _rule_table(section, groups, console, limit) -> None:
     if not groups:
         console.print(Text(f"idiom rules: no findings ({section.active} rules active)"))
         return
-    ranked = sorted(groups, key=lambda k: (-efforts[k], -len(groups[k]), k[0]))
-    table = Table(title=f"idiom findings: {sum(len(v) for v in groups.values()):,} from "
-                        f"{section.active} rules, ranked by fix effort", title_justify="left")
-    for col, just in (("rule", "left"), ("severity", "left"), ("category", "left"),
-                      ("count", "right"), ("/kloc", "right"), ("first at", "left")):
+    minutes = {k: sum(effort(x, section.efforts) for x in items) for k, items in groups.items()}
+    ranked = sorted(groups, key=lambda k: (SEVERITY_ORDER.get(k[1], 3), -minutes[k], k[0]))
+    total = sum(len(v) for v in groups.values())
+    table = Table(title=f"idiom findings: {total:,} from {len(groups)} of {section.active} active rules "
+                        "(errors and warnings first, then by fix effort)", title_justify="left")
+    for col, just in (("rule", "left"), ("severity", "left"), ("category", "left"), ("count", "right"),
+                      ("/kloc", "right"), ("effort", "right"), ("most in", "left")):
         table.add_column(col, justify=just)
     for key in ranked[:limit]:
         rule, sev, cat = key
         items = groups[key]
-        first = min(items, key=lambda x: (x.path, x.line))
+        path, n = Counter(x.path for x in items).most_common(1)[0]
         table.add_row(rule, Text(sev, style=SEVERITY_STYLE.get(sev, "")), cat, f"{len(items):,}",
-                      f"{section.per_kloc(len(items)):.2f}",
-                      Text(f"{first.path}:{first.line}", overflow="fold"))
+                      f"{section.per_kloc(len(items)):.2f}", f"{minutes[key] / 60:,.1f} h",
+                      Text(f"{path} ({n:,})", overflow="fold"))
     if len(ranked) > limit:
-        table.caption = f"... {len(ranked) - limit} more rule(s) in --json"
+        rest = sum(len(groups[k]) for k in ranked[limit:])
+        table.caption = (f"{len(ranked) - limit} more rule(s) with {rest:,} finding(s): --findings N "
+                         "or --json; what a rule means: audit rules explain RULE")
+    else:
+        table.caption = "what a rule means: audit rules explain RULE"
     console.print(table)
 
 
@@ -134,8 +149,8 @@ def _debt_lines(section, console) -> None:
                      sorted(section.by_category.items(), key=lambda x: -x[1]))
     if cats:
         console.print(Text(f"findings per 1,000 source lines: {cats}"))
-    console.print(Text(f"idiom debt: {section.minutes / 60:,.1f} h, ratio {section.ratio:.2%}, "
-                       f"rating {section.rating}"
+    console.print(Text(f"idiom debt: {section.minutes / 60:,.1f} h to fix, {section.ratio:.2%} of the "
+                       f"time to write the code, rating {section.rating} (A <=1%, B <=2%, C <=5%, D <=10%)"
                        + (f"; {section.suppressed} suppressed" if section.suppressed else "")
                        + (f"; {section.baselined} in baseline" if section.baselined else "")))
     worst = sorted((f for f in section.files if f.minutes), key=lambda f: (-f.ratio, f.path))[:5]

@@ -62,6 +62,8 @@ class RulesSection:
     baselined: int = 0
     config_file: str | None = None
     meta: dict = field(default_factory=dict)  # rule id -> (category, severity, code)
+    efforts: dict = field(default_factory=dict)  # rule id -> minutes per finding, where the rule sets it
+    shown: int = 15  # rules listed in the terminal summary (--findings)
 
     @property
     def minutes(self) -> int:
@@ -109,4 +111,4 @@ def score(result, rules, suppressed: int = 0, baselined: int = 0,
                   if not f.is_test)
     meta = {r.id: (r.category, r.severity, r.code) for r in rules}
     return RulesSection(active, sum(f.sloc for f in files), dict(by_rule), dict(by_cat), files,
-                        suppressed, baselined, config_file, meta)
+                        suppressed, baselined, config_file, meta, efforts)
