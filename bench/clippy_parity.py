@@ -24,7 +24,7 @@ from collections import defaultdict
 
 from audit.config import ScanConfig
 from audit.pipeline import Job, scan
-from audit.rules import registry
+from audit.rules import engine, registry
 
 
 def clippy_lints(reg) -> dict[str, str]:
@@ -66,8 +66,9 @@ def clippy_locations(messages, lints) -> dict[str, set]:
 
 def audit_locations(tree: str, rule_ids) -> dict[str, set]:
     settings = {"select": sorted(rule_ids)}
-    result, _ = scan(ScanConfig(paths=(tree,), languages=("rust",)),
+    result, payloads = scan(ScanConfig(paths=(tree,), languages=("rust",)),
                      Job(4 * 1024 * 1024, passes=("rules",), options={"rules": settings}))
+    result, _ = engine.drop_test_modules(result, payloads, settings)
     found = defaultdict(set)
     for f in result.findings:
         found[f.rule].add((f.path, f.line))

@@ -23,7 +23,7 @@ from collections import defaultdict
 
 from audit.config import ScanConfig
 from audit.pipeline import Job, scan
-from audit.rules import registry
+from audit.rules import engine, registry
 
 DEFAULT_TREES = ("/tmp/parity/pip", "/work/ext/ShivamSarodia+ShivyC", "/work/ext/simoc+lox2")
 
@@ -52,7 +52,8 @@ def audit_locations(tree: str, rule_ids) -> dict[str, set]:
     settings = {"select": sorted(rule_ids), "include_tests": True}
     config = ScanConfig(paths=(tree,), languages=("python",), skip_dirs=(".git",),
                         use_gitignore=False)
-    result, _ = scan(config, Job(4 * 1024 * 1024, passes=("rules",), options={"rules": settings}))
+    result, payloads = scan(config, Job(4 * 1024 * 1024, passes=("rules",), options={"rules": settings}))
+    result, _ = engine.drop_test_modules(result, payloads, settings)
     found = defaultdict(set)
     for f in result.findings:
         found[f.rule].add((f.path, f.line))

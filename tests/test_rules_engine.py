@@ -180,3 +180,23 @@ def test_terminal_summary_puts_warnings_before_larger_info_groups(tmp_path, caps
     rows = [line for line in out.splitlines() if "print-call" in line or "bare-except" in line]
     assert len(rows) == 1 and "bare-except" in rows[0]  # the warning leads, the info group is cut
     assert "2 more rule(s) with 31 finding(s)" in " ".join(out.split())  # print-call, try-except-pass
+
+
+@pytest.mark.parametrize("path,source,expected", [
+    ("src/lib.rs", b"#[cfg(test)]\nmod tests;\n", ["src/tests.rs", "src/tests/mod.rs"]),
+    ("src/ir/lower.rs", b"#[cfg(test)] pub(crate) mod checks;", ["src/ir/lower/checks.rs",
+                                                                  "src/ir/lower/checks/mod.rs"]),
+    ("src/ir/mod.rs", b"#[cfg(test)]\nmod tests { }\n", []),   # inline: handled in the file itself
+    ("src/main.rs", b"mod tests;\n", []),
+])
+def test_out_of_line_test_modules_are_named(path, source, expected):
+    assert engine.declared_test_modules(path, source) == expected
+
+
+def test_findings_in_an_out_of_line_test_module_are_dropped(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lib.rs").write_text("#[cfg(test)]\nmod tests;\npub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n")
+    (tmp_path / "src" / "tests.rs").write_text("fn t() { Some(1).unwrap(); }\n")
+    for extra, paths in (((), {"src/lib.rs"}), (("--include-tests",), {"src/lib.rs", "src/tests.rs"})):
+        _, doc = scan_json(tmp_path, "--select", "unwrap-used", *extra, target=str(tmp_path))
+        assert {f["path"] for f in doc["findings"]} == paths

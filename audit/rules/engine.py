@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import posixpath
 import re
 from dataclasses import dataclass, field, replace
 
@@ -39,14 +40,52 @@ class Hit:
 
 
 def file_pass(parsed, result, options: dict):
-    """Pipeline pass: add findings to the FileResult; the payload holds their fingerprints."""
+    """Pipeline pass: add findings to the FileResult.
+
+    The payload holds the findings' fingerprints and the Rust test modules the
+    file declares out of line (`#[cfg(test)] mod tests;`), as file paths.
+    """
     settings = options.get("rules") or {}
     rules = registry.load(settings.get("rules_dir")).active(settings).get(parsed.language, ())
+    test_mods = declared_test_modules(parsed.source.path, parsed.data) if parsed.language == "rust" else []
     if not rules or (result.is_test and not settings.get("include_tests")):
-        return result, {"fingerprints": []}
+        return result, {"fingerprints": [], "test_modules": test_mods}
     findings = analyse(parsed, result, rules, settings.get("include_tests", False))
     return replace(result, findings=tuple(findings)), {
-        "fingerprints": fingerprints(findings, parsed.data)}
+        "fingerprints": fingerprints(findings, parsed.data), "test_modules": test_mods}
+
+
+_TEST_MOD = re.compile(rb"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;")
+
+
+def declared_test_modules(path: str, data: bytes) -> list[str]:
+    """Files of the modules a Rust file declares as `#[cfg(test)] mod name;`."""
+    if b"cfg(test)" not in data:
+        return []
+    folder, stem = posixpath.split(path)
+    base = folder if stem in ("lib.rs", "main.rs", "mod.rs") else posixpath.join(folder, stem[:-3])
+    out = []
+    for m in _TEST_MOD.finditer(data):
+        name = m.group(1).decode()
+        out += [posixpath.join(base, name + ".rs"), posixpath.join(base, name, "mod.rs")]
+    return out
+
+
+def drop_test_modules(result, payloads: dict, settings: dict):
+    """Remove findings in files other files declare as test modules, unless tests are wanted.
+
+    Returns the result and the payloads without those files' fingerprints.
+    """
+    if settings.get("include_tests"):
+        return result, payloads
+    tests = {m for p in payloads.values() for m in p.get("rules", {}).get("test_modules", ())}
+    hit = {f.path for f in result.files if f.path in tests and f.findings}
+    if not hit:
+        return result, payloads
+    files = tuple(replace(f, findings=()) if f.path in hit else f for f in result.files)
+    payloads = {path: ({**p, "rules": {**p["rules"], "fingerprints": []}} if path in hit else p)
+                for path, p in payloads.items()}
+    return replace(result, files=files), payloads
 
 
 def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False) -> list[Finding]:

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from audit.rules import baseline as baseline_mod
 from audit.rules import config as config_mod
-from audit.rules import registry
+from audit.rules import engine, registry
 from audit.rules.scores import effort, score
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -81,6 +81,7 @@ def finish(args, result, payloads, console):
     state = getattr(args, "_rules_state", None)
     if state is None:
         return result
+    result, payloads = engine.drop_test_modules(result, payloads, state["settings"])
     fps = {path: p.get("rules", {}).get("fingerprints", []) for path, p in payloads.items()}
     if args.baseline_write:
         from audit.render.json import write_atomic
