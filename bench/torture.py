@@ -96,8 +96,6 @@ def run_one(src, workdir):
     except subprocess.TimeoutExpired:
         return name, "timeout", "run timeout"
     finally:
-        pass
-    if os.path.exists(exe):
         os.remove(exe)
     code = run.returncode
     if code == 0:
