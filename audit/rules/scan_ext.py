@@ -10,6 +10,7 @@ from dataclasses import replace
 from rich.table import Table
 from rich.text import Text
 
+from audit.errors import ConfigError
 from audit.rules import baseline as baseline_mod
 from audit.rules import config as config_mod
 from audit.rules import engine, registry
@@ -67,7 +68,11 @@ def configure(args, config, job):
         return job
     settings, path = settings_for(args, config)
     reg = registry.load(settings.get("rules_dir"))
-    active = reg.active(settings)  # raises ConfigError on unknown rules
+    try:
+        active = reg.active(settings)
+    except ConfigError as exc:  # say where the settings came from
+        where = f"settings from {path} and the command line" if path else "settings from the command line"
+        raise ConfigError(exc.problems, f"{where}; run `audit rules list` for the known rule ids and codes") from exc
     for language, rules in active.items():
         registry.combined(language, registry.query_rules(rules))  # compiled once, pre-fork
     if args.baseline:
