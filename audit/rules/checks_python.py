@@ -306,3 +306,15 @@ def rebinds_global(ctx, rule, node, caps):
             continue  # a nested scope binds its own names
         stack.extend(n.named_children)
     return None
+
+
+_FROM_SUBPROCESS = re.compile(rb"^[ \t]*from\s+subprocess\s+import\s+(\([^)]*\)|[^#\n]*)", re.MULTILINE)
+
+
+@_filter
+def from_subprocess(ctx, rule, node, caps):
+    """`subprocess.x(...)` calls, and bare `x(...)` calls where x is imported from subprocess."""
+    if node.child_by_field_name("function").type != "identifier":
+        return True
+    name = caps["f"][0].text
+    return any(re.search(rb"\b" + name + rb"\b", m.group(1)) for m in _FROM_SUBPROCESS.finditer(ctx.data))
