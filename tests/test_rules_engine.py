@@ -200,3 +200,28 @@ def test_findings_in_an_out_of_line_test_module_are_dropped(tmp_path):
     for extra, paths in (((), {"src/lib.rs"}), (("--include-tests",), {"src/lib.rs", "src/tests.rs"})):
         _, doc = scan_json(tmp_path, "--select", "unwrap-used", *extra, target=str(tmp_path))
         assert {f["path"] for f in doc["findings"]} == paths
+
+
+@pytest.mark.parametrize("drop,problem", [
+    ("why = ", "docs.why is missing"),
+    ("references = [", "docs.references is missing"),
+    ("valid = [", "valid must be a non-empty list of code examples"),
+    ("invalid = [", "invalid must be a non-empty list of code examples"),
+])
+def test_a_rule_without_a_doc_section_or_examples_is_refused(tmp_path, drop, problem):
+    source = registry.load().find("unwrap-used", "rust").path
+    lines, out, skipping = open(source, encoding="utf-8").read().splitlines(), [], False
+    for line in lines:  # drop the key and, for a multi-line value, its continuation lines
+        if line.startswith(drop):
+            skipping = not line.rstrip().endswith(("]", "'"))
+            continue
+        if skipping:
+            skipping = not line.startswith("]")
+            continue
+        out.append(line)
+    folder = tmp_path / "rust" / "suspicious"
+    folder.mkdir(parents=True)
+    (folder / "unwrap-used.toml").write_text("\n".join(out) + "\n")
+    with pytest.raises(ConfigError) as exc:
+        load_rules(str(tmp_path), registry.bad_queries)
+    assert any(problem in p and "unwrap-used.toml" in p for p in exc.value.problems), exc.value.problems

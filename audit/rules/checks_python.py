@@ -46,7 +46,7 @@ def _reraises(raise_node, name) -> bool:
 def _logs_exception(call) -> bool:
     fn = call.child_by_field_name("function")
     if fn is not None and fn.type == "attribute" and fn.child_by_field_name("attribute").text == b"exception":
-        return True
+        return fn.child_by_field_name("object").text != b"sys"  # sys.exception() only reads it
     args = call.child_by_field_name("arguments")
     for kw in (args.named_children if args is not None else ()):
         if kw.type == "keyword_argument" and kw.child_by_field_name("name").text == b"exc_info":
