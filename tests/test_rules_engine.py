@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -210,7 +211,7 @@ def test_findings_in_an_out_of_line_test_module_are_dropped(tmp_path):
 ])
 def test_a_rule_without_a_doc_section_or_examples_is_refused(tmp_path, drop, problem):
     source = registry.load().find("unwrap-used", "rust").path
-    lines, out, skipping = open(source, encoding="utf-8").read().splitlines(), [], False
+    lines, out, skipping = Path(source).read_text(encoding="utf-8").splitlines(), [], False
     for line in lines:  # drop the key and, for a multi-line value, its continuation lines
         if line.startswith(drop):
             skipping = not line.rstrip().endswith(("]", "'"))
