@@ -174,12 +174,32 @@ def not_pub_use(ctx, rule, node, caps):
     return parent is None or not any(c.type == "visibility_modifier" for c in parent.children)
 
 
-@_filter
-def not_on_self(ctx, rule, node, caps):
-    """Method calls whose receiver is not `self`: a type's own `expect` is not Option's."""
+_EMPTY_ARGS = re.compile(rb"\(\s*\)")
+_EXPECT_ARGS = re.compile(rb"\([^,]+\)|\(\s*\"(?:.|\n)*\"\s*\)")
+
+
+def _receiver(node):
     function = node.child_by_field_name("function")
-    receiver = function.child_by_field_name("value") if function is not None else None
-    return receiver is None or receiver.type != "self"
+    return function.child_by_field_name("value") if function is not None else None
+
+
+@_filter
+def unwrap_call(ctx, rule, node, caps):
+    """`.unwrap()` / `.unwrap_err()` with no arguments (the query is shared with expect-used)."""
+    return caps["method"][0].text in (b"unwrap", b"unwrap_err") and \
+        _EMPTY_ARGS.fullmatch(caps["args"][0].text) is not None
+
+
+@_filter
+def expect_call(ctx, rule, node, caps):
+    """`.expect(msg)` / `.expect_err(msg)` with one argument, not on `self`: a type's own
+    `expect` (a parser's `self.expect(Token::Semi)`) is not Option's."""
+    if caps["method"][0].text not in (b"expect", b"expect_err"):
+        return None
+    receiver = _receiver(node)
+    if receiver is not None and receiver.type == "self":
+        return None
+    return _EXPECT_ARGS.fullmatch(caps["args"][0].text) is not None
 
 
 _DEBUG_PLACEHOLDER = re.compile(rb"\{[^{}]*:[^{}]*\?\}")
