@@ -159,7 +159,9 @@ def _debt_lines(section, console) -> None:
                        f"time to write the code, rating {section.rating} (A <=1%, B <=2%, C <=5%, D <=10%)"
                        + (f"; {section.suppressed} suppressed" if section.suppressed else "")
                        + (f"; {section.baselined} in baseline" if section.baselined else "")))
-    worst = sorted((f for f in section.files if f.minutes), key=lambda f: (-f.ratio, f.path))[:5]
+    # most debt in hours first: a ratio alone puts ten-line files on top
+    worst = sorted((f for f in section.files if f.minutes), key=lambda f: (-f.minutes, f.path))[:5]
     if worst:
-        console.print(Text("worst files by debt ratio: " + ", ".join(
-            f"{f.path} {f.rating} ({f.ratio:.1%})" for f in worst), overflow="fold"))
+        console.print(Text("files with most idiom debt: " + ", ".join(
+            f"{f.path} {f.minutes / 60:,.1f} h (rating {f.rating}, {f.ratio:.1%})" for f in worst),
+            overflow="fold"))
