@@ -94,6 +94,26 @@ class Entry:
     payloads: tuple[tuple[str, bytes], ...] = ()  # (pass name, encoded payload), see PAYLOAD_CODECS
 
 
+def _set_up(db, patience: float = 60.0) -> None:
+    """Switch to WAL and create the tables, retrying while another process does the same.
+
+    SQLite does not call the busy handler for every lock taken while the journal
+    mode changes, so two processes opening a new cache at once can see "database
+    is locked" straight away; waiting a moment and trying again is enough.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class BlobCache:
     """The cache file; open one per process (connections do not cross a fork)."""
 
@@ -105,9 +125,7 @@ class BlobCache:
             if directory:
                 os.makedirs(directory, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
+            _set_up(self.db)
         except (OSError, sqlite3.Error) as exc:
             raise InputError(f"cannot open the result cache {self.path}: {exc}",
                              "pass --cache-dir with a writable folder, or --no-cache") from exc
