@@ -13,7 +13,8 @@ from audit.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, AuditError
 COMMANDS = ("scan", "rules", "corpus", "compare", "history")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, the other commands are bare entries (not imported)."""
     parser = argparse.ArgumentParser(
         prog="audit",
         description="Code-quality and provenance auditor for compilers written by coding agents.",
@@ -25,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(debug=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if only is not None and name != only:
+            sub.add_parser(name)  # keeps the name known without importing the command
+            continue
         try:
             module = importlib.import_module(f"audit.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -33,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.add_parser(sub)
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command an argument list (after _default_to_scan) runs, if it names one."""
+    words = [a for a in argv if not a.startswith("-")]
+    return words[0] if words and words[0] in COMMANDS else None
 
 
 def _default_to_scan(argv: list[str]) -> list[str]:
@@ -47,8 +57,9 @@ def _default_to_scan(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(_default_to_scan(argv))
+    argv = _default_to_scan(argv)
+    parser = build_parser(_command(argv))
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from audit.clone_params import MODES, UNIT_KINDS, CloneParams  # noqa: F401  (re-exported)
+
 # Leaf kinds abstracted to a category token in type-2 mode (kept verbatim in type-1).
 CATEGORIES: dict[str, dict[str, str]] = {
     "rust": {
@@ -46,43 +48,8 @@ CATEGORIES["cpp"] = {**_C_CATEGORIES, "namespace_identifier": "$id"}
 LEAF_KINDS = {"string_literal", "raw_string_literal", "char_literal", "negative_literal",
               "string", "concatenated_string"}
 SKIP_KINDS = {"line_comment", "block_comment", "comment"}
-UNIT_KINDS = ("function", "method")
-MODES = ("type1", "type2")
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _BASE = np.uint64(0x100000001B3)  # FNV prime: odd, so the rolling kgram hash mixes every token
-
-
-@dataclass(frozen=True)
-class CloneParams:
-    """Every setting that changes which clones are found; echoed into the report."""
-
-    mode: str = "type2"
-    kgram: int = 10  # tokens per kgram: about one statement of leaf tokens
-    window: int = 6  # kgrams per winnowing window
-    num_perm: int = 128
-    seed: int = 1
-    lsh_threshold: float = 0.3  # estimated kgram Jaccard for a candidate pair
-    threshold: float = 0.7  # verified similarity floor for an edge of a clone group
-    min_lines: int = 6  # units with fewer source lines are skipped
-    min_tokens: int = 50  # ... and so are units with fewer tokens
-    # Bump when the token stream or fingerprints change for the same settings:
-    # cached sketches (audit.cache keys on these options) are then recomputed.
-    normaliser_version: int = 1
-
-    def problems(self) -> list[str]:
-        """Every invalid setting, so the user fixes them in one go."""
-        out = []
-        if self.mode not in MODES:
-            out.append(f"clone mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.kgram < 2 or self.window < 1:
-            out.append(f"kgram must be >= 2 and window >= 1, got {self.kgram} and {self.window}")
-        for name in ("lsh_threshold", "threshold"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 1.0:
-                out.append(f"{name.replace('_', ' ')} must be in (0, 1], got {value}")
-        if self.min_lines < 0 or self.min_tokens < self.kgram:
-            out.append(f"min lines must be >= 0 and min tokens >= kgram ({self.kgram})")
-        return out
 
 
 @dataclass(frozen=True, eq=False)

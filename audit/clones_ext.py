@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
-from audit.clones import MODES, UNIT_KINDS, CloneParams, CloneReport, find_clones
+from audit.clone_params import MODES, UNIT_KINDS, CloneParams
 from audit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from audit.clones import CloneReport
 
 SHOWN_GROUPS = 10  # groups listed in the terminal summary; the JSON has all of them
 
@@ -47,6 +51,8 @@ def configure(args, config, job):
         return job
     params = params_from_args(args)
     import datasketch  # noqa: F401  loaded once here, before the worker pool forks
+
+    import audit.clones  # noqa: F401  (numpy too)
     options = {**job.options, "clones": dataclasses.asdict(params)}
     return dataclasses.replace(job, passes=(*job.passes, "clones"), options=options)
 
@@ -55,6 +61,8 @@ def finish(args, result, payloads, console):
     """Group the sketched units into clone groups; stored as ``result.sections['clones']``."""
     if getattr(args, "no_clones", True):
         return result
+    from audit.clones import find_clones
+
     started = time.perf_counter()
     params = params_from_args(args)
     units = [u for payload in payloads.values() for u in payload.get("clones", ())]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from rich.markdown import Markdown
 from rich.table import Table
 
 from audit.commands import common_options
@@ -60,6 +59,8 @@ def list_rules(reg, language, category, console) -> int:
 
 def explain(reg, key: str, language, console) -> int:
     """Print one rule's documentation sections."""
+    from rich.markdown import Markdown  # slow to import: only this command needs it
+
     rule = reg.find(key, language)
     if rule is None:
         raise UsageError(f"unknown rule {key!r}", "run `audit rules list` to see the rule ids")
