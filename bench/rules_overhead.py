@@ -14,6 +14,7 @@ shared machine's load changes from favouring one side.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -37,6 +38,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--with-clones", action="store_true", help="keep clone detection on both sides")
     args = ap.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # run from compiled bytecode, as installed
     base = [sys.executable, "-m", "audit", "-q", args.tree, *([] if args.with_clones else ["--no-clones"])]
     wall(base)  # warm the page cache and imports
     without, with_rules = [], []

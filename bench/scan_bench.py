@@ -33,6 +33,10 @@ METRICS_ONLY = metrics_only_flags()
 
 
 def main() -> None:
+    # Both tools run as installed packages do: from compiled bytecode. (This machine's
+    # environment sets PYTHONDONTWRITEBYTECODE, which would recompile audit's modules
+    # on every run of an editable install.)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     ap = argparse.ArgumentParser()
     ap.add_argument("tree")
     ap.add_argument("--repeat", type=int, default=3)

@@ -22,20 +22,27 @@ union unsafe use where while yield macro_rules
 
 _MULTI_OPS = (b">>= <<= ..= ... :: -> => == != <= >= && || += -= *= /= %= ^= &= |= << ..").split()
 
-# Comments match the first, group-less branch, so ``findall`` returns b"" for them;
-# every other token is returned as group 1.
+# One match per token, whitespace before it included (atomically, so no backtracking).
+# Comments match the group-less branch and the end of the text the last one, so
+# ``findall`` returns b"" for them; every other token is returned as group 1. The
+# commonest tokens (names, brackets) are tried first; a name starting with b or r
+# waits until the byte-string and raw-string forms have been tried.
 _RUST_TOKEN = re.compile(rb"""
-  (?://[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
-| ( b?r\#+"(?:[^"]|"(?!\#))*"\#+
-  | b?r"[^"]*"
-  | b?"(?:\\.|[^"\\])*"
-  | b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^'\\\n])'
-  | '[A-Za-z_]\w*
-  | \d\w*(?:\.\d\w*)?
-  | [A-Za-z_]\w*!?
-  | >>=|<<=|\.\.=|\.\.\.|::|->|=>|==|!=|<=|>=|&&|\|\||\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|\.\.
-  | [^\s\w]
-  )
+  (?>\s*)
+  (?: //[^\n]* | /\*(?:[^*]|\*(?!/))*\*/
+  | ( [ac-qs-zA-Z_]\w*!?
+    | [(){}\[\],;?]
+    | b?r\#+"(?:[^"]|"(?!\#))*"\#+
+    | b?r"[^"]*"
+    | b?"(?:\\.|[^"\\])*"
+    | b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^'\\\n])'
+    | '[A-Za-z_]\w*
+    | \d\w*(?:\.\d\w*)?
+    | [A-Za-z_]\w*!?
+    | >>=|<<=|\.\.=|\.\.\.|::|->|=>|==|!=|<=|>=|&&|\|\||\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|\.\.
+    | [^\s\w]
+    )
+  | \Z )
 """, re.VERBOSE | re.DOTALL)
 
 OPERATORS = frozenset(
@@ -44,11 +51,21 @@ OPERATORS = frozenset(
 )
 
 
-def rust_token_counts(data: bytes, start: int = 0, end: int | None = None) -> Counter:
-    """How often each token occurs in data[start:end]; comments are dropped."""
-    counts = Counter(_RUST_TOKEN.findall(data, start, len(data) if end is None else end))
+def rust_tokens(data: bytes, start: int = 0, end: int | None = None) -> list[bytes]:
+    """The tokens of data[start:end] in order, with b"" for comments (see token_counts)."""
+    return _RUST_TOKEN.findall(data, start, len(data) if end is None else end)
+
+
+def token_counts(tokens) -> Counter:
+    """How often each token occurs; the b"" entries that stand for comments are dropped."""
+    counts = Counter(tokens)
     counts.pop(b"", None)
     return counts
+
+
+def rust_token_counts(data: bytes, start: int = 0, end: int | None = None) -> Counter:
+    """How often each token occurs in data[start:end]; comments are dropped."""
+    return token_counts(rust_tokens(data, start, end))
 
 
 def rust_halstead(data: bytes, start: int = 0, end: int | None = None) -> Halstead:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from audit.metrics.grades import POOR_RANKS, cc_rank
-from audit.metrics.halstead import halstead_from_counts, rust_token_counts
+from audit.metrics.halstead import OPERATORS, halstead_from_counts, rust_tokens, token_counts
 from audit.metrics.lines import LineTable, union_source_lines
 from audit.parse import CodeUnit, ParsedFile
 from audit.results import FileResult, Halstead, Unit, UnitMetrics
@@ -52,14 +50,18 @@ def _unit(cu: CodeUnit, table: LineTable, cyclomatic: int, hal: Halstead) -> Uni
 def _token_units(parsed: ParsedFile, table: LineTable):
     """Rust (and other brace languages): Halstead from one token scan per top unit."""
     data = parsed.data
-    units, file_counts = [], Counter()
+    units, vocabulary, big_n1, big_n2 = [], set(), 0, 0
     for cu in parsed.units:
-        counts = rust_token_counts(data, cu.start_byte, cu.end_byte)
-        if cu.parent is None:
-            file_counts.update(counts)
-        units.append(_unit(cu, table, cu.cyclomatic, halstead_from_counts(counts)))
+        counts = token_counts(rust_tokens(data, cu.start_byte, cu.end_byte))
+        hal = halstead_from_counts(counts)
+        if cu.parent is None:  # top units do not overlap: together they are the file's tokens
+            vocabulary.update(counts.keys())
+            big_n1 += hal.N1
+            big_n2 += hal.N2
+        units.append(_unit(cu, table, cu.cyclomatic, hal))
+    n1 = len(vocabulary & OPERATORS)
     file_cc = parsed.file_cyclomatic + sum(u.metrics.cyclomatic for u in units if u.kind != "class")
-    return units, halstead_from_counts(file_counts), file_cc
+    return units, Halstead(n1, len(vocabulary) - n1, big_n1, big_n2), file_cc
 
 
 def _python_units(parsed: ParsedFile, table: LineTable, engine: str, warnings: list[str]):
