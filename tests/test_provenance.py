@@ -183,6 +183,15 @@ def test_json_contract(corpus, tmp_path):
     assert len(ev["lines"]) == 2 and len(ev["corpus_lines"]) == 2
 
 
+@pytest.mark.parametrize("name, threshold, code", [
+    ("rust_port", "review", 1), ("independent", "review", 0), ("independent", "derived", 0),
+])
+def test_fail_on_verdict(corpus, name, threshold, code):
+    argv = ["scan", os.path.join(FIX, name), "--corpus", corpus.path, "-q", "--no-rules",
+            "--fail-on-verdict", threshold]
+    assert main(argv) == code
+
+
 def test_swhid_is_the_corpus_file_blob(corpus, reports):
     m = reports["rust_port"].files[0].matches[0]
     with open(os.path.join(FIX, "corpus", m.corpus_path), "rb") as fh:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from audit.cli import COMMANDS, build_parser
-from audit.errors import EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 from conftest import REPO
 
 RUST = """
@@ -91,6 +91,22 @@ def test_strict_fails_on_skipped_files(project, run_cli):
     (project / "blob.rs").write_bytes(b"\x00\x01")
     assert run_cli("scan", str(project), "-q")[0] == EXIT_OK
     assert run_cli("scan", str(project), "-q", "--strict")[0] != EXIT_OK
+
+
+def test_fail_on_counts_findings_at_or_above_the_severity(tmp_path, run_cli):
+    (tmp_path / "lib.rs").write_text(
+        "pub fn first(v: &[u8]) -> u8 {\n    *v.first().unwrap()\n}\n")  # unwrap-used: a warning
+    assert run_cli("scan", str(tmp_path), "-q", "--fail-on", "error")[0] == EXIT_OK
+    code, _, err = run_cli("scan", str(tmp_path), "-q", "--fail-on", "warning")
+    assert code == EXIT_FINDINGS and "1 finding(s) at severity warning or worse" in err
+    (tmp_path / "lib.rs").write_text(
+        "pub fn first(v: &[u8]) -> u8 {\n    *v.first().unwrap() // audit: allow(unwrap-used) never empty\n}\n")
+    assert run_cli("scan", str(tmp_path), "-q", "--fail-on", "info")[0] == EXIT_OK  # suppressed
+
+
+def test_fail_on_verdict_needs_a_corpus(project, run_cli):
+    code, _, err = run_cli("scan", str(project), "-q", "--fail-on-verdict", "review")
+    assert code == EXIT_USAGE and "needs a provenance check" in err
 
 
 def test_every_command_has_help():

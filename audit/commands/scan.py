@@ -9,7 +9,7 @@ import sys
 from audit.commands import common_options
 from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
 from audit.data import default_target
-from audit.errors import EXIT_OK, InputError
+from audit.errors import EXIT_OK, InputError, UsageError
 from audit.pipeline import Job, scan
 from audit.render import json as json_render
 from audit.render.terminal import make_console, render
@@ -70,11 +70,21 @@ def add_parser(sub) -> None:
                    help="source of Python cyclomatic and Halstead counts (default radon)")
     p.add_argument("--strict", action="store_true",
                    help="exit non-zero when any file was skipped or had a syntax error")
+    p.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
+                   help="exit 1 when a finding of this severity or worse is reported "
+                        "(error, warning or info; suppressed and baselined findings do not count)")
+    p.add_argument("--fail-on-verdict", choices=VERDICTS, metavar="VERDICT",
+                   help="exit 1 when the provenance verdict is this or worse "
+                        "(review or derived; needs --corpus)")
     p.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
     common_options(p)
     for hook in _hooks("add_options"):
         hook(p)
     p.set_defaults(run=run)
+
+
+SEVERITIES = ("error", "warning", "info")  # worst first
+VERDICTS = ("review", "derived")  # provenance verdicts, mildest first; "clean" never fails
 
 
 def build_config(args: argparse.Namespace) -> ScanConfig:
@@ -95,6 +105,9 @@ def build_config(args: argparse.Namespace) -> ScanConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fail_on_verdict and not getattr(args, "corpus", None):
+        raise UsageError("--fail-on-verdict needs a provenance check",
+                         "add --corpus NAME (see `audit corpus list`)")
     config = build_config(args)
     job = Job(config.max_file_size, python_engine=args.python_engine)
     for hook in _hooks("configure"):
@@ -136,4 +149,18 @@ def _exit_code(args, result) -> int:
     if args.strict and (result.skipped or result.totals.parse_errors):
         print("audit: --strict: some files were skipped or had syntax errors", file=sys.stderr)
         return EXIT_FINDINGS
+    if args.fail_on:
+        worst = SEVERITIES[: SEVERITIES.index(args.fail_on) + 1]
+        hits = sum(1 for x in result.findings if x.suppressed is None and x.severity in worst)
+        if hits:
+            print(f"audit: --fail-on {args.fail_on}: {hits} finding(s) at severity "
+                  f"{args.fail_on} or worse", file=sys.stderr)
+            return EXIT_FINDINGS
+    if args.fail_on_verdict:
+        report = result.sections.get("provenance")
+        failing = VERDICTS[VERDICTS.index(args.fail_on_verdict):]
+        if report is not None and report.verdict in failing:
+            print(f"audit: --fail-on-verdict {args.fail_on_verdict}: the provenance verdict is "
+                  f"{report.verdict}", file=sys.stderr)
+            return EXIT_FINDINGS
     return EXIT_OK
