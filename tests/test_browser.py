@@ -87,6 +87,9 @@ def test_overview_and_file_page_render_cleanly(watch, default_report):
     watch.open(default_report / "index.html")
     assert watch.page.locator(".grade").count() >= 5
     assert watch.page.locator("figure.treemap rect").count() > 5
+    chips = watch.page.eval_on_selector_all(
+        "svg.chip", "els => els.map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])")
+    assert chips and all(w <= 16 and h <= 16 for w, h in chips), chips  # legend swatches stay inline
     watch.page.screenshot(path=str(ARTIFACTS / "report-overview.png"), full_page=True)
     href = watch.page.locator("ol.leads a").first.get_attribute("href")
     watch.open(default_report / href.split("#")[0])
