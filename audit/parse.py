@@ -71,6 +71,10 @@ class ParsedFile:
     docstrings: list[tuple[int, int, int, int]] = field(default_factory=list)
     error_spans: tuple[ErrorSpan, ...] = ()
     file_cyclomatic: int = 0  # decisions outside any unit (module-level code)
+    # A pass riding on the walk (see audit.lang.walker): the query the walk ran and,
+    # in the order found, the matches of its patterns after the walker's own.
+    rider_query: object = None
+    rider_matches: list = field(default_factory=list)
 
     @property
     def data(self) -> bytes:
@@ -85,14 +89,18 @@ class ParsedFile:
         return self.tree.root_node
 
 
-def parse(source: SourceFile) -> ParsedFile:
-    """Parse a source file and walk it once for units, comments and counts."""
+def parse(source: SourceFile, rider_query=None) -> ParsedFile:
+    """Parse a source file and walk it once for units, comments and counts.
+
+    ``rider_query``: the walker's query followed by another pass's patterns, whose
+    matches the walk then collects in ``rider_matches``.
+    """
     from audit.lang.walker import walk_tree
 
     lang = LANGUAGES[source.language]
     tree = lang.parser().parse(source.data)
-    parsed = ParsedFile(source, tree)
-    walk_tree(parsed)
+    parsed = ParsedFile(source, tree, rider_query=rider_query)
+    walk_tree(parsed, rider_query, parsed.rider_matches)
     if tree.root_node.has_error:
         parsed.error_spans = tuple(_error_spans(tree))
     return parsed

@@ -30,6 +30,12 @@ FILE_PASSES: dict[str, str] = {
     "sketch": "audit.provenance.sketch:file_pass",
     "clones": "audit.clones:file_pass",
 }
+# Passes whose patterns can ride on the walk: name -> "module:function", each
+# function(language, path, options) -> the walker's query extended with the pass's
+# patterns (see audit.lang.walker.walk_query), or None to walk alone.
+WALK_RIDERS: dict[str, str] = {
+    "rules": "audit.rules.engine:walk_query",
+}
 SERIAL_LIMIT = 8  # fewer files than this are measured in-process: a pool would cost more
 
 
@@ -45,7 +51,12 @@ class Job:
 
 def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
     """Parse and measure one source file, then run the extra passes on the same tree."""
-    parsed = parse(source)
+    rider = None
+    for name in job.passes:
+        if name in WALK_RIDERS:
+            rider = _resolve(name, WALK_RIDERS)(source.language, source.path, job.options)
+            break
+    parsed = parse(source, rider)
     result = measure(parsed, job.python_engine)
     payload: dict = {}
     for name in job.passes:
@@ -65,8 +76,8 @@ def analyse_candidate(args: tuple[Candidate, Job]) -> tuple[FileResult | Skipped
         return SkippedFile(cand.path, "too-deep", "nesting too deep to measure"), {}
 
 
-def _resolve(name: str) -> Callable:
-    module, _, attr = FILE_PASSES[name].partition(":")
+def _resolve(name: str, table: dict[str, str] = FILE_PASSES) -> Callable:
+    module, _, attr = table[name].partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
@@ -91,6 +102,22 @@ def run_files(candidates: list[Candidate], job: Job, workers: int,
             yield out
 
 
+def _prepare_walks(job: Job, languages: set[str]) -> None:
+    """Compile the walk queries (the walker's own, and those riding passes extend) for
+    the languages present, before the pool forks: workers inherit them."""
+    from audit.lang import LANGUAGES
+    from audit.lang.walker import walk_query, walker_for
+
+    for language in languages:
+        walker = walker_for(language)
+        if walker is not None:
+            walk_query(walker, LANGUAGES[language].ts_language)
+    for name in job.passes:
+        if name in WALK_RIDERS:
+            for language in sorted(languages):
+                _resolve(name, WALK_RIDERS)(language, "", job.options)
+
+
 def _size(cand: Candidate) -> int:
     try:
         return os.path.getsize(cand.abspath)
@@ -110,6 +137,7 @@ def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[Aud
             "point audit at a folder with .rs or .py files, or check --include/--exclude",
         )
     job = job or Job(config.max_file_size)
+    _prepare_walks(job, {c.language for c in discovery.candidates})
     files, skipped, payloads = [], list(discovery.skipped), {}
     for out, payload in run_files(list(discovery.candidates), job, config.workers, progress):
         if isinstance(out, SkippedFile):

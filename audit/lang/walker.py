@@ -1,19 +1,27 @@
-"""The single cursor walk over a tree: units, comments and structural counts.
+"""The single pass over a tree: units, comments and structural counts.
 
-A walk visits every node once with a ``TreeCursor`` (no Python recursion, so a
-deeply nested file cannot overflow the stack). Node kinds are looked up by
-integer id in a per-language table; only the few interesting kinds reach the
-language's ``visit`` method. State (current unit, cognitive nesting level,
-scope names) is saved on a stack when a construct is entered and restored when
-the walk leaves it, which keeps each handler a few lines long.
+tree-sitter's query cursor walks the tree in C and hands over, in document
+order (a parent before its children), only the nodes of the kinds a language's
+``KINDS`` table names; each reaches its handler. No Python recursion, so a
+deeply nested file cannot overflow the stack. State (current unit, cognitive
+nesting level, scope names) is saved on a stack when a construct is entered and
+restored at the first node after its end, which keeps each handler a few lines
+long. Other passes may ride on the same cursor walk: their patterns go into the
+same query after the walker's own (see :func:`walk_query`), and their matches
+are kept on the ParsedFile for them.
 """
 
 from __future__ import annotations
 
+import functools
+
+from tree_sitter import Query, QueryCursor
+
 from audit.parse import CodeUnit, ParsedFile
 
-PUSHED = 1  # the handler saved state; restore it when the walk leaves the node
-SKIP = 2  # do not descend into this node's children
+PUSHED = 1  # the handler saved state; restore it after the node's end
+SKIP = 2  # ignore the nodes inside this one
+CAPTURE = "walker.node"  # the walker pattern's capture name
 
 
 class Walker:
@@ -97,31 +105,54 @@ class Walker:
         return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     # -- walk --------------------------------------------------------------
-    def run(self) -> None:
-        table = self.table(self.parsed.tree.language)
-        cursor = self.parsed.tree.walk()
+    @classmethod
+    def pattern(cls, ts_language) -> str:
+        """The walker's query pattern: every kind with a handler that can matter.
+
+        ``v_skip`` kinds are left out: they only spared the old node-by-node walk
+        subtrees without control flow, and the query cursor skips those in C.
+        """
+        alts = []
+        for kind, handler in cls.KINDS.items():
+            if handler == "v_skip":
+                continue
+            if ts_language.id_for_node_kind(kind, True):
+                alts.append(f"({kind})")
+            if ts_language.id_for_node_kind(kind, False):
+                alts.append('"' + kind.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        return f"[{' '.join(alts)}] @{CAPTURE}"
+
+    def run(self, query: Query | None = None, riders: list | None = None) -> None:
+        """Walk the tree. ``query`` starts with the walker's pattern (index 0); the
+        matches of any later pattern are appended to ``riders`` in the order found."""
+        handlers = self.table(self.parsed.tree.language)
+        if query is None:
+            query = walk_query(type(self), self.parsed.tree.language)
         stack = self.stack
-        depth, top = 0, -1
-        while True:
-            node = cursor.node
-            if top >= depth:
-                while stack and stack[-1][0] >= depth:
+        top = -1  # end byte of the innermost construct on the stack, -1 when empty
+        skip_until = -1
+        for index, caps in QueryCursor(query).matches(self.parsed.root):
+            if index:
+                if riders is not None:
+                    riders.append((index, caps))
+                continue
+            node = caps[CAPTURE][0]
+            start = node.start_byte
+            if start < skip_until:
+                continue
+            end = node.end_byte
+            if 0 <= top <= start and top < end:  # past the construct: restore the state
+                while stack and stack[-1][0] <= start and stack[-1][0] < end:
                     self.pop()
                 top = stack[-1][0] if stack else -1
-            handler = table.get(node.kind_id)
-            action = getattr(self, handler)(node, depth) if handler is not None else 0
+            action = getattr(self, handlers[node.kind_id])(node, end)
             if action == PUSHED:
-                top = depth
-            if action != SKIP and cursor.goto_first_child():
-                depth += 1
-                continue
-            while not cursor.goto_next_sibling():
-                if not cursor.goto_parent():
-                    while stack:
-                        self.pop()
-                    self.parsed.file_cyclomatic = self.module.cyclomatic
-                    return
-                depth -= 1
+                top = end
+            elif action == SKIP:
+                skip_until = end
+        while stack:
+            self.pop()
+        self.parsed.file_cyclomatic = self.module.cyclomatic
 
     # -- per-language hooks ------------------------------------------------
     @staticmethod
@@ -141,11 +172,17 @@ def walker_for(language: str):
     return walkers.get(language) or _extra_walkers().get(language)
 
 
-def walk_tree(parsed: ParsedFile) -> None:
-    """Run the walker for the parsed file's language."""
+@functools.lru_cache(maxsize=16)
+def walk_query(walker_cls, ts_language, riders: str = "") -> Query:
+    """The walker's query, with the patterns of passes that ride on the walk after it."""
+    return Query(ts_language, walker_cls.pattern(ts_language) + ("\n" + riders if riders else ""))
+
+
+def walk_tree(parsed: ParsedFile, query: Query | None = None, riders: list | None = None) -> None:
+    """Run the walker for the parsed file's language (see Walker.run)."""
     walker_cls = walker_for(parsed.language)
     if walker_cls is not None:
-        walker_cls(parsed).run()
+        walker_cls(parsed).run(query, riders)
 
 
 def _extra_walkers() -> dict:

@@ -39,11 +39,28 @@ class Hit:
     values: dict = field(default_factory=dict)
 
 
+def walk_query(language: str, path: str, options: dict):
+    """Pipeline hook: the query the metrics walk runs so the rules ride on it, or None.
+
+    None when no rule runs on the file (no active rule for its language, or a
+    test file while tests are excluded): the walk then runs alone.
+    """
+    from audit.lang.walker import walker_for
+
+    settings = options.get("rules") or {}
+    rules = registry.load(settings.get("rules_dir")).active(settings).get(language, ())
+    walker = walker_for(language)
+    if not rules or walker is None or (walker.is_test_path(path) and not settings.get("include_tests")):
+        return None
+    return registry.combined(language, registry.query_rules(rules)).query
+
+
 def file_pass(parsed, result, options: dict):
     """Pipeline pass: add findings to the FileResult.
 
-    The payload holds the findings' fingerprints and the Rust test modules the
-    file declares out of line (`#[cfg(test)] mod tests;`), as file paths.
+    The payload holds the findings' fingerprints (for a baseline; skipped when the
+    settings say ``fingerprints = False``) and the Rust test modules the file
+    declares out of line (`#[cfg(test)] mod tests;`), as file paths.
     """
     settings = options.get("rules") or {}
     rules = registry.load(settings.get("rules_dir")).active(settings).get(parsed.language, ())
@@ -51,8 +68,8 @@ def file_pass(parsed, result, options: dict):
     if not rules or (result.is_test and not settings.get("include_tests")):
         return result, {"fingerprints": [], "test_modules": test_mods}
     findings = analyse(parsed, result, rules, settings.get("include_tests", False))
-    return replace(result, findings=tuple(findings)), {
-        "fingerprints": fingerprints(findings, parsed.data), "test_modules": test_mods}
+    prints = fingerprints(findings, parsed.data) if settings.get("fingerprints", True) else []
+    return replace(result, findings=tuple(findings)), {"fingerprints": prints, "test_modules": test_mods}
 
 
 _TEST_MOD = re.compile(rb"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;")
@@ -125,16 +142,25 @@ def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
         hits.append(Hit(rule, node.start_byte, node.end_byte, node.start_point, node.end_point,
                         values))
 
-    _match_tree(ctx, cursor, comb, ctx.root, emit, macros, tests)
+    if ctx.parsed.rider_query is comb.query:  # the metrics walk ran this query: reuse its matches
+        found = ctx.parsed.rider_matches
+    else:
+        found = cursor.matches(ctx.root)
+    _match_tree(ctx, found, comb, emit, macros, tests)
     if macros:
         _macro_hits(ctx, cursor, comb, ctx.data, macros, [], hits)
     return hits, tests
 
 
-def _match_tree(ctx, cursor, comb, root, emit, macros, tests, source=None) -> None:
-    """One cursor pass: report rule hits, collect macros to look into and test regions."""
-    for index, caps in cursor.matches(root):
-        owner, node = comb.owners[index], caps["hit"][0]
+def _match_tree(ctx, found, comb, emit, macros, tests, source=None) -> None:
+    """Go through one cursor pass's matches: report rule hits, collect macros to look
+    into and test regions."""
+    owners = comb.owners
+    for index, caps in found:
+        owner = owners[index]
+        if owner == "walk":  # the metrics walker's own pattern (in macro arguments here)
+            continue
+        node = caps["hit"][0]
         if owner.__class__ is tuple:  # the rules sharing this pattern (the common case first)
             for rule in owner:
                 if (source is None or (rule.macros and not source.in_error(node))) and (
@@ -166,7 +192,7 @@ def _macro_hits(ctx, cursor, comb, data, macros, chain, hits, depth=1) -> None:
             top = chain[-1]
             hits.append(Hit(rule, *span, top.point(span[0]), top.point(span[1]), values))
 
-    _match_tree(ctx, cursor, comb, tree.root_node, emit, inner, [], source)
+    _match_tree(ctx, cursor.matches(tree.root_node), comb, emit, inner, [], source)
     if inner and depth < MAX_MACRO_DEPTH:
         _macro_hits(ctx, cursor, comb, source.text, inner, chain, hits, depth + 1)
 

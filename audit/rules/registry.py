@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
+import os
 from dataclasses import dataclass, field, replace
 
 from tree_sitter import Query
@@ -53,7 +55,55 @@ def load(rules_dir: str | None = None) -> Registry:
     root = rules_dir or data_path("rules")
     if root is None:
         raise ConfigError(["no rules folder found"], "reinstall audit or pass --rules-dir")
-    return Registry(tuple(load_rules(root, bad_queries)), root)
+    return Registry(tuple(load_rules(root, remembered_bad_queries)), root)
+
+
+def remembered_bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
+    """bad_queries, skipped when these exact queries compiled before with these grammars.
+
+    Compiling every language's query costs tens of milliseconds on each run; a
+    marker file named by a hash of everything that goes into the compiled queries
+    (audit and grammar versions, the query texts) records a set that compiled
+    cleanly. Any change to a rule's query, a grammar or audit compiles afresh. The
+    scan then compiles only the languages it meets.
+    """
+    marker = _validated_marker(rules)
+    if marker is not None and os.path.exists(marker):
+        return []
+    bad = bad_queries(rules)
+    if not bad and marker is not None:
+        try:
+            os.makedirs(os.path.dirname(marker), exist_ok=True)
+            with open(marker, "w") as fh:
+                fh.write("these rule queries compiled cleanly\n")
+        except OSError:
+            pass  # an unwritable cache only costs the compile next time
+    return bad
+
+
+def _validated_marker(rules: list[Rule]) -> str | None:
+    import importlib
+
+    from audit import __version__
+
+    digest = hashlib.sha256(__version__.encode() + b"\0")
+    # the installed tree-sitter and grammar builds: a reinstall changes their files
+    for name in ("tree_sitter._binding", "tree_sitter_rust._binding", "tree_sitter_python._binding"):
+        try:
+            path = importlib.import_module(name).__file__
+            st = os.stat(path)
+        except (ImportError, OSError, TypeError):
+            return None
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    for language in INTERNAL:
+        mine = query_rules(r for r in rules if r.language == language)
+        digest.update(language.encode() + b"\0" + (_source(language, mine)[1] or "").encode() + b"\0")
+    base = os.environ.get("AUDIT_CACHE_DIR")
+    if not base:
+        import platformdirs
+
+        base = platformdirs.user_cache_dir("audit")
+    return os.path.join(base, "rules-validated", digest.hexdigest()[:32])
 
 
 def query_rules(rules) -> tuple[Rule, ...]:
@@ -170,22 +220,38 @@ def validate_settings(registry: Registry, settings: dict) -> list[str]:
 
 @functools.lru_cache(maxsize=16)
 def combined(language: str, rules: tuple[Rule, ...]) -> Combined:
-    """One query holding every active rule's patterns plus the engine's own, for a language."""
-    parts = [(tag, text) for tag, text in INTERNAL.get(language, {}).items()]
+    """One query holding every active rule's patterns plus the engine's own, for a language.
+
+    The metrics walker's pattern comes first (pattern 0, owner "walk"), so the walk
+    that finds units runs this query and hands the rules their matches: the tree
+    is walked once for both (see audit.lang.walker).
+    """
+    parts, source = _source(language, rules)
+    if source is None:
+        return Combined(None, ())
+    by_macro: dict[bytes, list] = {}
+    for rule in rules:
+        for name in rule.macro_names:
+            by_macro.setdefault(name.encode(), []).append(rule)
+    query = compile_query(language, source)
+    return Combined(query, _owners(query, parts, source.encode()), {k: tuple(v) for k, v in by_macro.items()})
+
+
+def _source(language: str, rules) -> tuple[list, str | None]:
+    """The parts (owner, text) of a language's combined query and its text (None: no rule)."""
+    from audit.lang.walker import walker_for
+
+    walker = walker_for(language)
+    parts = [("walk", walker.pattern(LANGUAGES[language].ts_language))] if walker else []
+    parts += [(tag, text) for tag, text in INTERNAL.get(language, {}).items()]
     sharing: dict[str, list[Rule]] = {}  # rules with the same query text share its patterns
     for rule in rules:
         if rule.query:
             sharing.setdefault(rule.query.strip(), []).append(rule)
     parts += [(tuple(owners), text) for text, owners in sharing.items()]
-    by_macro: dict[bytes, list] = {}
-    for rule in rules:
-        for name in rule.macro_names:
-            by_macro.setdefault(name.encode(), []).append(rule)
-    if not parts:
-        return Combined(None, ())
-    source = "\n".join(text for _, text in parts)
-    query = compile_query(language, source)
-    return Combined(query, _owners(query, parts, source.encode()), {k: tuple(v) for k, v in by_macro.items()})
+    if len(parts) == (1 if walker else 0):
+        return parts, None
+    return parts, "\n".join(text for _, text in parts)
 
 
 def _owners(query: Query, parts: list, source: bytes) -> tuple:

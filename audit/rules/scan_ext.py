@@ -73,12 +73,12 @@ def configure(args, config, job):
     except ConfigError as exc:  # say where the settings came from
         where = f"settings from {path} and the command line" if path else "settings from the command line"
         raise ConfigError(exc.problems, f"{where}; run `audit rules list` for the known rule ids and codes") from exc
-    for language, rules in active.items():
-        registry.combined(language, registry.query_rules(rules))  # compiled once, pre-fork
     if args.baseline:
         baseline_mod.load(args.baseline)  # a bad baseline fails before the scan
     args._rules_state = {"settings": settings, "path": path, "registry": reg, "active": active}
-    return replace(job, passes=(*job.passes, "rules"), options={**job.options, "rules": settings})
+    # queries are compiled by the scan for the languages it meets, before the workers fork
+    worker_settings = {**settings, "fingerprints": bool(args.baseline or args.baseline_write)}
+    return replace(job, passes=(*job.passes, "rules"), options={**job.options, "rules": worker_settings})
 
 
 def finish(args, result, payloads, console):
