@@ -1,6 +1,8 @@
 """The rules pass: run every active rule over an already-parsed file and add its findings.
 
-One cursor pass of the language's combined query finds query-rule hits, test
+The language's combined query (every rule's patterns after the metrics walker's
+own) is the query the metrics walk runs, so one cursor pass over the tree finds
+units and counts for the metrics and, for the rules, query-rule hits, test
 regions and expression macros; macro arguments are re-parsed once per file and
 matched with the same query (see :mod:`audit.rules.macros`). Python checks and
 metric thresholds then add their hits. Findings in test code are dropped unless
