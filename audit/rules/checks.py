@@ -7,6 +7,7 @@ the file and yields ((start, end, start_point, end_point), values) spans.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -53,12 +54,15 @@ class FileContext:
         for pos, raw in self.comment_bytes():
             yield pos, raw.decode("utf-8", "replace")
 
+    @functools.cached_property
+    def line_starts(self) -> list[int]:
+        """Byte offset of the start of each line."""
+        return [0, *accumulate(len(ln) + 1 for ln in self.lines)]
+
     def span(self, pos) -> tuple:
         """A hit span (start byte, end byte, start point, end point) from a comment position."""
         sr, sc, er, ec = pos
-        starts = self.__dict__.get("_starts")
-        if starts is None:
-            starts = self.__dict__["_starts"] = [0, *accumulate(len(ln) + 1 for ln in self.lines)]
+        starts = self.line_starts
         return (starts[sr] + sc, starts[er] + ec, (sr, sc), (er, ec))
 
 
@@ -92,7 +96,7 @@ def metric_hits(ctx, rule) -> Iterator[tuple[tuple, dict]]:
 # --- checks shared by both languages ------------------------------------------------------
 
 _MARKER = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
-_MARKER_BYTES = re.compile(rb"TODO|FIXME|XXX|HACK")
+_MARKER_WORDS = (b"TODO", b"FIXME", b"XXX", b"HACK")
 _SCRATCH = re.compile(r"(^|/)(scratch|tmp|temp|untitled|foo|bar|baz|debug|test\d+|new|copy)"
                       r"\d*\.(rs|py)$|(_old|_bak|_backup|_copy|_orig|\.orig|_new\d*|\d+_copy)\.(rs|py)$")
 _CODE_LINE = {
@@ -109,12 +113,43 @@ _PROSE = re.compile(r"^\s*[A-Z][a-z]+ [a-z]+ [a-z]+|https?://|^\s*(?i:e\.g\.|i\.
 @_file
 def todo_comments(ctx, rule):
     """Comments that mark unfinished work: TODO, FIXME, XXX, HACK as whole words."""
-    if not _MARKER_BYTES.search(ctx.data):
+    data = ctx.data
+    marks = _marker_positions(data)
+    if not marks:
         return
-    for pos, raw in ctx.comment_bytes():
-        m = _MARKER_BYTES.search(raw) and _MARKER.search(raw.decode("utf-8", "replace"))
+    comments = ctx.parsed.comments  # (start row, start col, end row, end col), in order
+    seen, row, last = set(), 0, 0
+    for byte in marks:  # only comments holding a marker's bytes are read
+        row += data.count(b"\n", last, byte)
+        last = byte
+        line_start = data.rfind(b"\n", 0, byte) + 1
+        col = byte - line_start
+        i = bisect.bisect_right(comments, (row, col, _BIG, _BIG)) - 1
+        if i < 0 or i in seen or (row, col + 3) > comments[i][2:]:
+            continue  # not inside a comment, or that comment is done
+        seen.add(i)
+        sr, sc, er, ec = pos = comments[i]
+        if sr == er == row:
+            span = (line_start + sc, line_start + ec, (sr, sc), (er, ec))
+        else:
+            span = ctx.span(pos)
+        m = _MARKER.search(data[span[0]:span[1]].decode("utf-8", "replace"))
         if m:
-            yield ctx.span(pos), {"marker": m.group(1)}
+            yield span, {"marker": m.group(1)}
+
+
+_BIG = 1 << 62
+
+
+def _marker_positions(data: bytes) -> list[int]:
+    """Where the marker words' bytes occur (bytes.find is far faster than a regex scan)."""
+    out = []
+    for word in _MARKER_WORDS:
+        i = data.find(word)
+        while i >= 0:
+            out.append(i)
+            i = data.find(word, i + len(word))
+    return sorted(out)
 
 
 def _comment_body(text: str) -> str:

@@ -22,7 +22,9 @@ def _in_trait_impl(node) -> bool:
 def too_many_params(ctx, rule, node, caps):
     """Functions with more parameters than the threshold, outside trait impls."""
     params = node.child_by_field_name("parameters")
-    count = sum(1 for c in params.named_children if c.type in _PARAM_KINDS) if params else 0
+    if params is None or params.named_child_count <= rule.threshold:
+        return None  # not even that many named children
+    count = sum(1 for c in params.named_children if c.type in _PARAM_KINDS)
     if count <= rule.threshold or _in_trait_impl(node):
         return None
     return {"count": count}
@@ -89,7 +91,9 @@ def outside_main(ctx, rule, node, caps):
 def many_arms(ctx, rule, node, caps):
     """`match` expressions with more arms than the threshold."""
     body = node.child_by_field_name("body")
-    count = sum(1 for c in body.named_children if c.type == "match_arm") if body else 0
+    if body is None or body.named_child_count <= rule.threshold:
+        return None  # not even that many named children
+    count = sum(1 for c in body.named_children if c.type == "match_arm")
     return {"count": count} if count > rule.threshold else None
 
 
@@ -146,8 +150,8 @@ def not_else_if(ctx, rule, node, caps):
 def bool_params(ctx, rule, node, caps):
     """Functions with more `bool` parameters than the threshold, outside trait impls."""
     params = node.child_by_field_name("parameters")
-    if params is None:
-        return None
+    if params is None or params.text.count(b"bool") <= rule.threshold:
+        return None  # a bool parameter's type spells `bool`
     count = sum(1 for p in params.named_children if p.type == "parameter"
                 and (t := p.child_by_field_name("type")) is not None and t.text == b"bool")
     if count <= rule.threshold or _in_trait_impl(node):
