@@ -15,7 +15,8 @@ import bisect
 import hashlib
 import posixpath
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from tree_sitter import QueryCursor
 
@@ -29,8 +30,7 @@ _ALLOW = re.compile(rb"audit:\s*allow\(([^)]*)\)\s*(.*)")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """A rule hit before it becomes a Finding: byte span, 0-based points, message values."""
 
     rule: Rule
@@ -38,7 +38,7 @@ class Hit:
     end: int
     start_point: tuple[int, int]
     end_point: tuple[int, int]
-    values: dict = field(default_factory=dict)
+    values: dict
 
 
 def walk_query(language: str, path: str, options: dict):
