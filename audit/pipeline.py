@@ -32,7 +32,7 @@ FILE_PASSES: dict[str, str] = {
 }
 # Passes whose patterns can ride on the walk: name -> "module:function", each
 # function(language, path, options) -> the walker's query extended with the pass's
-# patterns (see audit.lang.walker.walk_query), or None to walk alone.
+# patterns after the walker's (see audit.lang.walker), or None to walk alone.
 WALK_RIDERS: dict[str, str] = {
     "rules": "audit.rules.engine:walk_query",
 }
@@ -103,15 +103,8 @@ def run_files(candidates: list[Candidate], job: Job, workers: int,
 
 
 def _prepare_walks(job: Job, languages: set[str]) -> None:
-    """Compile the walk queries (the walker's own, and those riding passes extend) for
-    the languages present, before the pool forks: workers inherit them."""
-    from audit.lang import LANGUAGES
-    from audit.lang.walker import walk_query, walker_for
-
-    for language in languages:
-        walker = walker_for(language)
-        if walker is not None:
-            walk_query(walker, LANGUAGES[language].ts_language)
+    """Compile the queries of passes riding on the walk for the languages present,
+    before the pool forks: workers inherit them."""
     for name in job.passes:
         if name in WALK_RIDERS:
             for language in sorted(languages):

@@ -1,26 +1,25 @@
 """The single pass over a tree: units, comments and structural counts.
 
-tree-sitter's query cursor walks the tree in C and hands over, in document
-order (a parent before its children), only the nodes of the kinds a language's
-``KINDS`` table names; each reaches its handler. No Python recursion, so a
-deeply nested file cannot overflow the stack. State (current unit, cognitive
-nesting level, scope names) is saved on a stack when a construct is entered and
-restored at the first node after its end, which keeps each handler a few lines
-long. Other passes may ride on the same cursor walk: their patterns go into the
-same query after the walker's own (see :func:`walk_query`), and their matches
-are kept on the ParsedFile for them.
+A walk reaches, in document order (a parent before its children), the nodes of
+the kinds a language's ``KINDS`` table names; each goes to its handler. Alone,
+it visits every node with a ``TreeCursor``. When another pass rides on it (the
+idiom rules), it runs one tree-sitter query instead: the walker's pattern (the
+handler kinds, see :meth:`Walker.pattern`) first, the pass's patterns after, so
+the tree is walked once for both and the pass's matches are kept on the
+ParsedFile. No Python recursion either way, so a deeply nested file cannot
+overflow the stack. State (current unit, cognitive nesting level, scope names)
+is saved on a stack when a construct is entered and restored when the walk
+leaves it, which keeps each handler a few lines long.
 """
 
 from __future__ import annotations
-
-import functools
 
 from tree_sitter import Query, QueryCursor
 
 from audit.parse import CodeUnit, ParsedFile
 
-PUSHED = 1  # the handler saved state; restore it after the node's end
-SKIP = 2  # ignore the nodes inside this one
+PUSHED = 1  # the handler saved state; restore it when the walk leaves the node
+SKIP = 2  # do not descend into (or: ignore the nodes inside) this one
 CAPTURE = "walker.node"  # the walker pattern's capture name
 
 
@@ -123,11 +122,19 @@ class Walker:
         return f"[{' '.join(alts)}] @{CAPTURE}"
 
     def run(self, query: Query | None = None, riders: list | None = None) -> None:
-        """Walk the tree. ``query`` starts with the walker's pattern (index 0); the
-        matches of any later pattern are appended to ``riders`` in the order found."""
-        handlers = self.table(self.parsed.tree.language)
+        """Walk the tree: node by node with a TreeCursor or, given ``query`` (the
+        walker's pattern first, then a riding pass's), from the query's matches; the
+        matches of the later patterns are appended to ``riders`` in the order found.
+
+        Both ways call the same handlers in the same order (a parent before its
+        children) and give the same counts: the query cursor only skips the
+        subtrees ``v_skip`` kinds would skip anyway. The cursor walk is the faster
+        of the two on its own; the query walk pays when other patterns ride on it.
+        """
         if query is None:
-            query = walk_query(type(self), self.parsed.tree.language)
+            self._run_cursor()
+            return
+        handlers = self.table(self.parsed.tree.language)
         stack = self.stack
         top = -1  # end byte of the innermost construct on the stack, -1 when empty
         skip_until = -1
@@ -154,6 +161,33 @@ class Walker:
             self.pop()
         self.parsed.file_cyclomatic = self.module.cyclomatic
 
+    def _run_cursor(self) -> None:
+        """Visit every node with a TreeCursor; only the kinds in the table reach a handler."""
+        table = self.table(self.parsed.tree.language)
+        cursor = self.parsed.tree.walk()
+        stack = self.stack
+        depth, top = 0, -1
+        while True:
+            node = cursor.node
+            if top >= depth:
+                while stack and stack[-1][0] >= depth:
+                    self.pop()
+                top = stack[-1][0] if stack else -1
+            handler = table.get(node.kind_id)
+            action = getattr(self, handler)(node, depth) if handler is not None else 0
+            if action == PUSHED:
+                top = depth
+            if action != SKIP and cursor.goto_first_child():
+                depth += 1
+                continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    while stack:
+                        self.pop()
+                    self.parsed.file_cyclomatic = self.module.cyclomatic
+                    return
+                depth -= 1
+
     # -- per-language hooks ------------------------------------------------
     @staticmethod
     def module_path(path: str) -> list[str]:
@@ -170,12 +204,6 @@ def walker_for(language: str):
 
     walkers = {"rust": rust.RustWalker, "python": python.PythonWalker}
     return walkers.get(language) or _extra_walkers().get(language)
-
-
-@functools.lru_cache(maxsize=16)
-def walk_query(walker_cls, ts_language, riders: str = "") -> Query:
-    """The walker's query, with the patterns of passes that ride on the walk after it."""
-    return Query(ts_language, walker_cls.pattern(ts_language) + ("\n" + riders if riders else ""))
 
 
 def walk_tree(parsed: ParsedFile, query: Query | None = None, riders: list | None = None) -> None:
