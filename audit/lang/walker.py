@@ -134,7 +134,7 @@ class Walker:
         if query is None:
             self._run_cursor()
             return
-        handlers = self.table(self.parsed.tree.language)
+        handlers = {kid: getattr(self, name) for kid, name in self.table(self.parsed.tree.language).items()}
         stack = self.stack
         top = -1  # end byte of the innermost construct on the stack, -1 when empty
         skip_until = -1
@@ -152,7 +152,7 @@ class Walker:
                 while stack and stack[-1][0] <= start and stack[-1][0] < end:
                     self.pop()
                 top = stack[-1][0] if stack else -1
-            action = getattr(self, handlers[node.kind_id])(node, end)
+            action = handlers[node.kind_id](node, end)
             if action == PUSHED:
                 top = end
             elif action == SKIP:
