@@ -18,6 +18,7 @@ from audit.rules import baseline, config, engine, registry, scores
 from audit.rules.checks_rust import code_lines
 from audit.rules.loader import load_rules
 from audit.walk import SourceFile, git_blob_sha1
+from conftest import REPO
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "rules")
 PROJECT = os.path.join(FIX, "project")
@@ -226,3 +227,22 @@ def test_a_rule_without_a_doc_section_or_examples_is_refused(tmp_path, drop, pro
     with pytest.raises(ConfigError) as exc:
         load_rules(str(tmp_path), registry.bad_queries)
     assert any(problem in p and "unwrap-used.toml" in p for p in exc.value.problems), exc.value.problems
+
+
+def test_validated_queries_are_remembered_and_any_change_is_checked_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIT_CACHE_DIR", str(tmp_path / "cache"))
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(os.path.join(REPO, "rules"), rules_dir)
+    compiled = []
+    real = registry.bad_queries
+    monkeypatch.setattr(registry, "bad_queries", lambda rules: compiled.append(1) or real(rules))
+    load = registry.load.__wrapped__  # past the per-process cache
+    load(str(rules_dir))
+    load(str(rules_dir))
+    assert len(compiled) == 1  # the second load trusted the marker
+    assert len(os.listdir(tmp_path / "cache" / "rules-validated")) == 1
+    rule = rules_dir / "rust" / "suspicious" / "allow-attribute.toml"
+    rule.write_text(rule.read_text().replace("(attribute_item", "(no_such_node", 1))
+    with pytest.raises(ConfigError, match="bad query"):
+        load(str(rules_dir))
+    assert len(compiled) == 2
