@@ -246,3 +246,18 @@ def test_validated_queries_are_remembered_and_any_change_is_checked_again(tmp_pa
     with pytest.raises(ConfigError, match="bad query"):
         load(str(rules_dir))
     assert len(compiled) == 2
+
+
+@pytest.mark.parametrize("language, suffix", [("rust", ".rs"), ("python", ".py")])
+def test_walk_with_the_rules_riding_counts_as_the_walk_alone(language, suffix):
+    """The query walk (rules riding) and the TreeCursor walk (alone) give the same units."""
+    query = engine.walk_query(language, "src/x" + suffix, {"rules": {}})
+    assert query is not None
+    paths = [p for p in Path(REPO, "fixtures").rglob("*" + suffix) if "hostile" not in p.parts]
+    assert len(paths) >= 5
+    for path in paths:
+        data = path.read_bytes()
+        source = SourceFile(str(path), language, data, git_blob_sha1(data))
+        alone, riding = measure(parse(source)), measure(parse(source, query))
+        assert riding.units == alone.units and riding.lines == alone.lines, path
+        assert parse(source, query).rider_matches  # and the rules got their matches
