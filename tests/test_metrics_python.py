@@ -42,6 +42,7 @@ def f():
     ("comprehension", "def f(xs, y):\n    return [x for x in xs if x if y]\n", "f", 4, 0, 0, 2, 1),
     ("ternary", "def f(a):\n    return 1 if a else 2\n", "f", 2, 1, 1, 1, 1),
     ("lambda nests", "def f():\n    g = lambda x: 1 if x else 2\n    return g\n", "f", 2, 2, 2, 0, 1),
+    ("lambda nests once", "def f():\n    g = lambda x: x\n    return g\n", "f", 1, 0, 1, 0, 1),
     ("match with catch-all", """
 def f(x):
     match x:

@@ -123,6 +123,8 @@ class PythonWalker(Walker):
         return PUSHED
 
     def v_lambda(self, node, depth):
+        if not node.is_named:
+            return 0  # the `lambda` keyword inside the lambda node (the table maps both kinds)
         action = self.nest(depth)
         self.closure += 1
         return action
