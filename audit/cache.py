@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from audit import __version__
+from audit.data import default_cache_dir
 from audit.errors import InputError
 from audit.pipeline import FILE_PASSES, SERIAL_LIMIT, Job, analyse_source
 from audit.results import (
@@ -73,16 +74,6 @@ def namespace(python_engine: str, passes: Iterable[str] = (), options: dict | No
     opts = json.dumps(options or {}, sort_keys=True, default=str)
     text = f"s{SCHEMA_VERSION}|audit {__version__}|{python_engine}|{','.join(passes)}|{opts}|{extra}"
     return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def default_cache_dir() -> str:
-    """AUDIT_CACHE_DIR, or the user's cache folder (platformdirs)."""
-    env = os.environ.get("AUDIT_CACHE_DIR")
-    if env:
-        return env
-    import platformdirs
-
-    return platformdirs.user_cache_dir("audit")
 
 
 @dataclass(frozen=True)

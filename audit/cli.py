@@ -40,17 +40,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _command(argv: list[str]) -> str | None:
-    """The command an argument list (after _default_to_scan) runs, if it names one."""
+    """The command an argument list names: its first word, if that is a command."""
     words = [a for a in argv if not a.startswith("-")]
     return words[0] if words and words[0] in COMMANDS else None
 
 
 def _default_to_scan(argv: list[str]) -> list[str]:
     """`audit [PATH...]` means `audit scan [PATH...]`."""
-    if any(a in ("-h", "--help", "--version") for a in argv[:1]):
-        return argv
-    words = [a for a in argv if not a.startswith("-")]
-    if words and words[0] in COMMANDS:
+    if any(a in ("-h", "--help", "--version") for a in argv[:1]) or _command(argv):
         return argv
     return ["scan", *argv]
 

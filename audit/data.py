@@ -32,3 +32,13 @@ def data_path(name: str) -> str | None:
 def default_target() -> str | None:
     """What `audit scan` audits when given no path: the reference compiler."""
     return data_path("refcc") or data_path("sample")
+
+
+def default_cache_dir() -> str:
+    """AUDIT_CACHE_DIR, or the user's cache folder (platformdirs)."""
+    env = os.environ.get("AUDIT_CACHE_DIR")
+    if env:
+        return env
+    import platformdirs
+
+    return platformdirs.user_cache_dir("audit")

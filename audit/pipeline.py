@@ -51,12 +51,8 @@ class Job:
 
 def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
     """Parse and measure one source file, then run the extra passes on the same tree."""
-    rider = None
-    for name in job.passes:
-        if name in WALK_RIDERS:
-            rider = _resolve(name, WALK_RIDERS)(source.language, source.path, job.options)
-            break
-    parsed = parse(source, rider)
+    rider = _walk_rider(job)
+    parsed = parse(source, rider(source.language, source.path, job.options) if rider else None)
     result = measure(parsed, job.python_engine)
     payload: dict = {}
     for name in job.passes:
@@ -102,13 +98,21 @@ def run_files(candidates: list[Candidate], job: Job, workers: int,
             yield out
 
 
-def _prepare_walks(job: Job, languages: set[str]) -> None:
-    """Compile the queries of passes riding on the walk for the languages present,
-    before the pool forks: workers inherit them."""
+def _walk_rider(job: Job) -> Callable | None:
+    """The walk-query function of the first of the job's passes that rides on the walk."""
     for name in job.passes:
         if name in WALK_RIDERS:
-            for language in sorted(languages):
-                _resolve(name, WALK_RIDERS)(language, "", job.options)
+            return _resolve(name, WALK_RIDERS)
+    return None
+
+
+def _prepare_walks(job: Job, languages: set[str]) -> None:
+    """Compile the queries of a pass riding on the walk for the languages present,
+    before the pool forks: workers inherit them."""
+    rider = _walk_rider(job)
+    if rider is not None:
+        for language in sorted(languages):
+            rider(language, "", job.options)
 
 
 def _size(cand: Candidate) -> int:

@@ -51,21 +51,11 @@ OPERATORS = frozenset(
 )
 
 
-def rust_tokens(data: bytes, start: int = 0, end: int | None = None) -> list[bytes]:
-    """The tokens of data[start:end] in order, with b"" for comments (see token_counts)."""
-    return _RUST_TOKEN.findall(data, start, len(data) if end is None else end)
-
-
-def token_counts(tokens) -> Counter:
-    """How often each token occurs; the b"" entries that stand for comments are dropped."""
-    counts = Counter(tokens)
-    counts.pop(b"", None)
-    return counts
-
-
 def rust_token_counts(data: bytes, start: int = 0, end: int | None = None) -> Counter:
     """How often each token occurs in data[start:end]; comments are dropped."""
-    return token_counts(rust_tokens(data, start, end))
+    counts = Counter(_RUST_TOKEN.findall(data, start, len(data) if end is None else end))
+    counts.pop(b"", None)
+    return counts
 
 
 def rust_halstead(data: bytes, start: int = 0, end: int | None = None) -> Halstead:

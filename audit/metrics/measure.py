@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audit.metrics.grades import POOR_RANKS, cc_rank
-from audit.metrics.halstead import OPERATORS, halstead_from_counts, rust_tokens, token_counts
+from audit.metrics.halstead import OPERATORS, halstead_from_counts, rust_token_counts
 from audit.metrics.lines import LineTable, union_source_lines
 from audit.parse import CodeUnit, ParsedFile
 from audit.results import FileResult, Halstead, Unit, UnitMetrics
@@ -52,7 +52,7 @@ def _token_units(parsed: ParsedFile, table: LineTable):
     data = parsed.data
     units, vocabulary, big_n1, big_n2 = [], set(), 0, 0
     for cu in parsed.units:
-        counts = token_counts(rust_tokens(data, cu.start_byte, cu.end_byte))
+        counts = rust_token_counts(data, cu.start_byte, cu.end_byte)
         hal = halstead_from_counts(counts)
         if cu.parent is None:  # top units do not overlap: together they are the file's tokens
             vocabulary.update(counts.keys())

@@ -39,19 +39,15 @@ class FileContext:
     def lines(self) -> list[bytes]:
         return self.data.split(b"\n")
 
-    def comment_bytes(self) -> Iterator[tuple[tuple, bytes]]:
-        """(position, raw text) of each comment; position is (start_row, start_col, end_row, end_col)."""
+    def comments(self) -> Iterator[tuple[tuple, str]]:
+        """(position, text) of each comment; position is (start_row, start_col, end_row, end_col)."""
         lines = self.lines
         for pos in self.parsed.comments:
             sr, sc, er, ec = pos
             if sr == er:
-                yield pos, lines[sr][sc:ec]
+                raw = lines[sr][sc:ec]
             else:
-                yield pos, b"\n".join([lines[sr][sc:], *lines[sr + 1:er], lines[er][:ec]])
-
-    def comments(self) -> Iterator[tuple[tuple, str]]:
-        """(position, text) of each comment, decoded."""
-        for pos, raw in self.comment_bytes():
+                raw = b"\n".join([lines[sr][sc:], *lines[sr + 1:er], lines[er][:ec]])
             yield pos, raw.decode("utf-8", "replace")
 
     @functools.cached_property

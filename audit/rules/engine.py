@@ -41,6 +41,12 @@ class Hit(NamedTuple):
     values: dict
 
 
+def _settings_and_rules(options: dict, language: str) -> tuple[dict, tuple[Rule, ...]]:
+    """The job's rule settings and the rules they make active for a language."""
+    settings = options.get("rules") or {}
+    return settings, registry.load(settings.get("rules_dir")).active(settings).get(language, ())
+
+
 def walk_query(language: str, path: str, options: dict):
     """Pipeline hook: the query the metrics walk runs so the rules ride on it, or None.
 
@@ -49,8 +55,7 @@ def walk_query(language: str, path: str, options: dict):
     """
     from audit.lang.walker import walker_for
 
-    settings = options.get("rules") or {}
-    rules = registry.load(settings.get("rules_dir")).active(settings).get(language, ())
+    settings, rules = _settings_and_rules(options, language)
     walker = walker_for(language)
     if not rules or walker is None or (walker.is_test_path(path) and not settings.get("include_tests")):
         return None
@@ -64,8 +69,7 @@ def file_pass(parsed, result, options: dict):
     settings say ``fingerprints = False``) and the Rust test modules the file
     declares out of line (`#[cfg(test)] mod tests;`), as file paths.
     """
-    settings = options.get("rules") or {}
-    rules = registry.load(settings.get("rules_dir")).active(settings).get(parsed.language, ())
+    settings, rules = _settings_and_rules(options, parsed.language)
     test_mods = declared_test_modules(parsed.source.path, parsed.data) if parsed.language == "rust" else []
     if not rules or (result.is_test and not settings.get("include_tests")):
         return result, {"fingerprints": [], "test_modules": test_mods}

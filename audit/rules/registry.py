@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from tree_sitter import Query
 
-from audit.data import data_path
+from audit.data import data_path, default_cache_dir
 from audit.errors import ConfigError
 from audit.lang import LANGUAGES
 from audit.rules.loader import CATEGORIES, SEVERITIES, Rule, load_rules
@@ -98,12 +98,7 @@ def _validated_marker(rules: list[Rule]) -> str | None:
     for language in INTERNAL:
         mine = query_rules(r for r in rules if r.language == language)
         digest.update(language.encode() + b"\0" + (_source(language, mine)[1] or "").encode() + b"\0")
-    base = os.environ.get("AUDIT_CACHE_DIR")
-    if not base:
-        import platformdirs
-
-        base = platformdirs.user_cache_dir("audit")
-    return os.path.join(base, "rules-validated", digest.hexdigest()[:32])
+    return os.path.join(default_cache_dir(), "rules-validated", digest.hexdigest()[:32])
 
 
 def query_rules(rules) -> tuple[Rule, ...]:
