@@ -248,6 +248,28 @@ def test_validated_queries_are_remembered_and_any_change_is_checked_again(tmp_pa
     assert len(compiled) == 2
 
 
+def test_a_loaded_rule_set_is_reused_until_a_rule_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIT_CACHE_DIR", str(tmp_path / "cache"))
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(os.path.join(REPO, "rules"), rules_dir)
+    read = []
+    real = registry.load_rules
+    monkeypatch.setattr(registry, "load_rules", lambda *a: read.append(1) or real(*a))
+    load = registry.load.__wrapped__  # past the per-process cache
+    first = load(str(rules_dir))
+    second = load(str(rules_dir))
+    assert len(read) == 1  # the second came from the cache, not from the TOML files
+    assert second.rules == first.rules and len(second.rules) == len(first.rules) > 80
+    rule = rules_dir / "rust" / "suspicious" / "allow-attribute.toml"
+    rule.write_text(rule.read_text().replace('severity = "info"', 'severity = "error"', 1))
+    assert load(str(rules_dir)).find("allow-attribute").severity == "error"
+    assert len(read) == 2
+    for cached in (tmp_path / "cache" / "rules-loaded").iterdir():
+        cached.write_bytes(b"not a pickle")
+    assert load(str(rules_dir)).find("allow-attribute").severity == "error"  # read afresh
+    assert len(read) == 3
+
+
 @pytest.mark.parametrize("language, suffix", [("rust", ".rs"), ("python", ".py")])
 def test_walk_with_the_rules_riding_counts_as_the_walk_alone(language, suffix):
     """The query walk (rules riding) and the TreeCursor walk (alone) give the same units."""

@@ -51,6 +51,11 @@ class FileContext:
             yield pos, raw.decode("utf-8", "replace")
 
     @functools.cached_property
+    def unit_nodes(self) -> dict:
+        """(qualified name, start line) -> the tree node of each unit the walk found."""
+        return {(cu.qualname, cu.start_line): cu.node for cu in self.parsed.units}
+
+    @functools.cached_property
     def line_starts(self) -> list[int]:
         """Byte offset of the start of each line."""
         return [0, *accumulate(len(ln) + 1 for ln in self.lines)]
@@ -68,18 +73,13 @@ def node_span(node) -> tuple:
 
 # --- dispatch ---------------------------------------------------------------------------
 
-def run_filter(ctx, rule, node, caps):
-    """Apply a rule's filter check to one hit; falsy drops it, a dict adds message values."""
-    return FILTERS[rule.check](ctx, rule, node, caps)
-
-
 def run_file_check(ctx, rule) -> Iterator[tuple[tuple, dict]]:
     yield from FILE_CHECKS[rule.check](ctx, rule)
 
 
 def metric_hits(ctx, rule) -> Iterator[tuple[tuple, dict]]:
     """Functions whose metric exceeds the rule's threshold."""
-    nodes = {(cu.qualname, cu.start_line): cu.node for cu in ctx.parsed.units}
+    nodes = ctx.unit_nodes
     for unit in ctx.result.units:
         node = nodes.get((unit.qualname, unit.start_line))
         if unit.kind == "class" or unit.is_test or node is None:
@@ -104,6 +104,9 @@ _CODE_LINE = {
                          r"[\w.\[\]'\"]+\s*[-+*/|&]?=\s*[^=]|print\(|[\w.]+\(.*\)$)"),
 }
 _PROSE = re.compile(r"^\s*[A-Z][a-z]+ [a-z]+ [a-z]+|https?://|^\s*(?i:e\.g\.|i\.e\.|see |note:?)")
+# The same patterns for ASCII text (where they match exactly as the str ones do)
+_CODE_LINE_BYTES = {lang: re.compile(p.pattern.encode()) for lang, p in _CODE_LINE.items()}
+_PROSE_BYTES = re.compile(_PROSE.pattern.encode())
 
 
 @_file
@@ -158,13 +161,18 @@ def _comment_body(text: str) -> str:
 @_file
 def commented_out_code(ctx, rule):
     """Line comments whose text reads as a statement of the file's own language."""
-    pattern, lines = _CODE_LINE[ctx.language], ctx.lines
+    pattern, bytes_pattern, lines = _CODE_LINE[ctx.language], _CODE_LINE_BYTES[ctx.language], ctx.lines
     for pos in ctx.parsed.comments:
         sr, sc, er, ec = pos
         if sr != er:
             continue
         raw = lines[sr][sc:ec]
         if raw.startswith((b"///", b"//!", b"#!")):
+            continue
+        if raw.isascii():  # the common case: the same patterns on bytes, no decoding
+            body = raw[2:] if raw.startswith(b"//") else raw[1:] if raw.startswith(b"#") else b""
+            if body and bytes_pattern.match(body) and not _PROSE_BYTES.match(body) and b"audit:" not in body:
+                yield ctx.span(pos), {}
             continue
         body = _comment_body(raw.decode("utf-8", "replace"))
         if body and pattern.match(body) and not _PROSE.match(body) and "audit:" not in body:

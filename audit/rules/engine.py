@@ -12,6 +12,7 @@ asked for; allow comments mark findings as suppressed with their reason.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import posixpath
 import re
@@ -207,7 +208,7 @@ def _accept(ctx, rule, node, caps) -> dict | None:
     """Message values of a query hit its rule keeps, or None when the rule's check drops it."""
     if not rule.check:
         return _values(caps)
-    out = checks.run_filter(ctx, rule, node, caps)
+    out = checks.FILTERS[rule.check](ctx, rule, node, caps)
     if not out:
         return None
     return {**_values(caps), **out} if isinstance(out, dict) else _values(caps)
@@ -239,13 +240,20 @@ def _finding(hit: Hit, parsed, allows: dict, units) -> Finding:
     message = rule.message
     if "{" in message:
         values = {"threshold": _num(rule.threshold), **hit.values}
-        message = _PLACEHOLDER.sub(lambda m: _text(values.get(m.group(1), m.group(0))), message)
+        pieces = _template(message)  # literal text and placeholder names, alternating
+        message = "".join(piece if i % 2 == 0 else _text(values.get(piece, "{" + piece + "}"))
+                          for i, piece in enumerate(pieces))
     return Finding(
-        rule=rule.id, severity=rule.severity, category=rule.category, path=parsed.source.path,
-        line=line, end_line=hit.end_point[0] + 1, message=message,
-        column=hit.start_point[1] + 1, end_column=hit.end_point[1] + 1,
-        unit=_unit_at(units, hit.start), suppressed=_suppression(allows, rule, line),
+        rule.id, rule.severity, rule.category, parsed.source.path, line, hit.end_point[0] + 1,
+        message, hit.start_point[1] + 1, hit.end_point[1] + 1, _unit_at(units, hit.start),
+        _suppression(allows, rule, line) if allows else None,
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _template(message: str) -> tuple[str, ...]:
+    """A message split at its ``{name}`` placeholders: text, name, text, ..."""
+    return tuple(_PLACEHOLDER.split(message))
 
 
 def _num(value):

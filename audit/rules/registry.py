@@ -12,6 +12,7 @@ import bisect
 import functools
 import hashlib
 import os
+import pickle
 from dataclasses import dataclass, field, replace
 
 from tree_sitter import Query
@@ -19,7 +20,7 @@ from tree_sitter import Query
 from audit.data import data_path, default_cache_dir
 from audit.errors import ConfigError
 from audit.lang import LANGUAGES
-from audit.rules.loader import CATEGORIES, SEVERITIES, Rule, load_rules
+from audit.rules.loader import CATEGORIES, SEVERITIES, Rule, load_rules, rule_files
 
 # Patterns the engine itself needs, run in the same pass as the rules.
 # "test": a region of test code; "macro": a macro call, dispatched to macro rules by name and,
@@ -51,11 +52,75 @@ def compile_query(language: str, text: str) -> Query:
 
 @functools.lru_cache(maxsize=4)
 def load(rules_dir: str | None = None) -> Registry:
-    """The rule set in rules_dir (default: the bundled packs), validated, cached per process."""
+    """The rule set in rules_dir (default: the bundled packs), validated, cached per process.
+
+    A validated set is also kept in the user cache, named by a hash of everything
+    that went into it (audit and grammar builds, the loader and checks modules,
+    every rule file's path, size and modification time): reading and checking a
+    hundred TOML files costs more than reading the pickle. Any change to a rule
+    file, a grammar or audit reads and validates afresh.
+    """
     root = rules_dir or data_path("rules")
     if root is None:
         raise ConfigError(["no rules folder found"], "reinstall audit or pass --rules-dir")
-    return Registry(tuple(load_rules(root, remembered_bad_queries)), root)
+    path = _loaded_path(root)
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                rules = pickle.load(fh)
+            if isinstance(rules, tuple) and all(isinstance(r, Rule) for r in rules):
+                return Registry(rules, root)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            pass  # missing or unreadable: load afresh
+    registry = Registry(tuple(load_rules(root, remembered_bad_queries)), root)
+    if path is not None:
+        _write_atomic(path, pickle.dumps(registry.rules, pickle.HIGHEST_PROTOCOL))
+    return registry
+
+
+def _loaded_path(root: str) -> str | None:
+    """The cache file for the validated rule set of a rules folder, or None."""
+    digest = _build_digest()
+    if digest is None:
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))  # the loader and checks validate the files
+    code = [os.path.join(here, name) for name in ("loader.py", "checks.py", "checks_rust.py", "checks_python.py")]
+    try:
+        for path in code + [path for path, _language, _category in rule_files(root)]:
+            st = os.stat(path)
+            digest.update(f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    except OSError:
+        return None
+    return os.path.join(default_cache_dir(), "rules-loaded", digest.hexdigest()[:32] + ".pickle")
+
+
+def _build_digest():
+    """A hash of the audit version and the installed tree-sitter and grammar builds, or None."""
+    import importlib
+
+    from audit import __version__
+
+    digest = hashlib.sha256(__version__.encode() + b"\0")
+    # the installed tree-sitter and grammar builds: a reinstall changes their files
+    for name in ("tree_sitter._binding", "tree_sitter_rust._binding", "tree_sitter_python._binding"):
+        try:
+            path = importlib.import_module(name).__file__
+            st = os.stat(path)
+        except (ImportError, OSError, TypeError):
+            return None
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return digest
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache only costs the load next time
 
 
 def remembered_bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
@@ -82,19 +147,9 @@ def remembered_bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
 
 
 def _validated_marker(rules: list[Rule]) -> str | None:
-    import importlib
-
-    from audit import __version__
-
-    digest = hashlib.sha256(__version__.encode() + b"\0")
-    # the installed tree-sitter and grammar builds: a reinstall changes their files
-    for name in ("tree_sitter._binding", "tree_sitter_rust._binding", "tree_sitter_python._binding"):
-        try:
-            path = importlib.import_module(name).__file__
-            st = os.stat(path)
-        except (ImportError, OSError, TypeError):
-            return None
-        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    digest = _build_digest()
+    if digest is None:
+        return None
     for language in INTERNAL:
         mine = query_rules(r for r in rules if r.language == language)
         digest.update(language.encode() + b"\0" + (_source(language, mine)[1] or "").encode() + b"\0")
