@@ -229,10 +229,17 @@ def test_a_rule_without_a_doc_section_or_examples_is_refused(tmp_path, drop, pro
     assert any(problem in p and "unwrap-used.toml" in p for p in exc.value.problems), exc.value.problems
 
 
-def test_validated_queries_are_remembered_and_any_change_is_checked_again(tmp_path, monkeypatch):
+@pytest.fixture
+def rules_copy(tmp_path, monkeypatch):
+    """A copy of the bundled rules folder, with the user cache in tmp_path/cache."""
     monkeypatch.setenv("AUDIT_CACHE_DIR", str(tmp_path / "cache"))
     rules_dir = tmp_path / "rules"
     shutil.copytree(os.path.join(REPO, "rules"), rules_dir)
+    return rules_dir
+
+
+def test_validated_queries_are_remembered_and_any_change_is_checked_again(tmp_path, monkeypatch, rules_copy):
+    rules_dir = rules_copy
     compiled = []
     real = registry.bad_queries
     monkeypatch.setattr(registry, "bad_queries", lambda rules: compiled.append(1) or real(rules))
@@ -248,10 +255,8 @@ def test_validated_queries_are_remembered_and_any_change_is_checked_again(tmp_pa
     assert len(compiled) == 2
 
 
-def test_a_loaded_rule_set_is_reused_until_a_rule_file_changes(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDIT_CACHE_DIR", str(tmp_path / "cache"))
-    rules_dir = tmp_path / "rules"
-    shutil.copytree(os.path.join(REPO, "rules"), rules_dir)
+def test_a_loaded_rule_set_is_reused_until_a_rule_file_changes(tmp_path, monkeypatch, rules_copy):
+    rules_dir = rules_copy
     read = []
     real = registry.load_rules
     monkeypatch.setattr(registry, "load_rules", lambda *a: read.append(1) or real(*a))

@@ -77,13 +77,13 @@ def dumps(result: AuditResult, hotspots: int = 10) -> str:
     return json.dumps(to_dict(result, hotspots), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write text to path so a reader never sees half a file."""
+def write_atomic(path: str, text: str | bytes) -> None:
+    """Write text (or bytes) to path so a reader never sees half a file."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".audit-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:

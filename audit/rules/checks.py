@@ -104,9 +104,6 @@ _CODE_LINE = {
                          r"[\w.\[\]'\"]+\s*[-+*/|&]?=\s*[^=]|print\(|[\w.]+\(.*\)$)"),
 }
 _PROSE = re.compile(r"^\s*[A-Z][a-z]+ [a-z]+ [a-z]+|https?://|^\s*(?i:e\.g\.|i\.e\.|see |note:?)")
-# The same patterns for ASCII text (where they match exactly as the str ones do)
-_CODE_LINE_BYTES = {lang: re.compile(p.pattern.encode()) for lang, p in _CODE_LINE.items()}
-_PROSE_BYTES = re.compile(_PROSE.pattern.encode())
 
 
 @_file
@@ -161,18 +158,13 @@ def _comment_body(text: str) -> str:
 @_file
 def commented_out_code(ctx, rule):
     """Line comments whose text reads as a statement of the file's own language."""
-    pattern, bytes_pattern, lines = _CODE_LINE[ctx.language], _CODE_LINE_BYTES[ctx.language], ctx.lines
+    pattern, lines = _CODE_LINE[ctx.language], ctx.lines
     for pos in ctx.parsed.comments:
         sr, sc, er, ec = pos
         if sr != er:
             continue
         raw = lines[sr][sc:ec]
         if raw.startswith((b"///", b"//!", b"#!")):
-            continue
-        if raw.isascii():  # the common case: the same patterns on bytes, no decoding
-            body = raw[2:] if raw.startswith(b"//") else raw[1:] if raw.startswith(b"#") else b""
-            if body and bytes_pattern.match(body) and not _PROSE_BYTES.match(body) and b"audit:" not in body:
-                yield ctx.span(pos), {}
             continue
         body = _comment_body(raw.decode("utf-8", "replace"))
         if body and pattern.match(body) and not _PROSE.match(body) and "audit:" not in body:

@@ -246,7 +246,7 @@ def _finding(hit: Hit, parsed, allows: dict, units) -> Finding:
     return Finding(
         rule.id, rule.severity, rule.category, parsed.source.path, line, hit.end_point[0] + 1,
         message, hit.start_point[1] + 1, hit.end_point[1] + 1, _unit_at(units, hit.start),
-        _suppression(allows, rule, line) if allows else None,
+        _suppression(allows, rule, line),
     )
 
 

@@ -74,7 +74,12 @@ def load(rules_dir: str | None = None) -> Registry:
             pass  # missing or unreadable: load afresh
     registry = Registry(tuple(load_rules(root, remembered_bad_queries)), root)
     if path is not None:
-        _write_atomic(path, pickle.dumps(registry.rules, pickle.HIGHEST_PROTOCOL))
+        from audit.render.json import write_atomic
+
+        try:
+            write_atomic(path, pickle.dumps(registry.rules, pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # an unwritable cache only costs the load next time
     return registry
 
 
@@ -110,17 +115,6 @@ def _build_digest():
             return None
         digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return digest
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an unwritable cache only costs the load next time
 
 
 def remembered_bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
