@@ -4,6 +4,11 @@ import pytest
 
 from conftest import measure_snippet, unit_named
 
+from audit.metrics.measure import measure
+from audit.parse import parse
+from audit.rules import engine
+from audit.walk import SourceFile, git_blob_sha1
+
 # (case, code, unit, cyclomatic, cognitive, nesting, params, exits)
 CASES = [
     ("empty", "fn a() {}", "a", 1, 0, 0, 0, 1),
@@ -17,6 +22,8 @@ CASES = [
                              "_ => 4 } }", "a", 5, 1, 1, 1, 1),
     ("boolean runs", "fn a(a: bool, b: bool, c: bool, d: bool) -> bool { a && b && c || d }",
      "a", 4, 2, 0, 4, 1),
+    ("comments between operands", "fn a(x: bool, y: bool, z: bool) -> bool { x // first\n"
+                                  "    || y /* second */ || z\n    // third\n    && x }", "a", 4, 2, 0, 3, 1),
     ("loop and labelled break", "fn a() { 'outer: loop { loop { break 'outer; } } }", "a", 1, 4, 2, 0, 1),
     ("closure nests", "fn a(v: Vec<i32>) -> Vec<i32> { v.into_iter().filter(|x| { if *x > 0 { true } "
                       "else { false } }).collect() }", "a", 2, 3, 2, 1, 1),
@@ -36,6 +43,16 @@ CASES = [
 @pytest.mark.parametrize("case,code,unit,cc,cog,nest,params,exits", CASES, ids=[c[0] for c in CASES])
 def test_rust_metrics(case, code, unit, cc, cog, nest, params, exits):
     m = unit_named(measure_snippet(code, "rust"), unit).metrics
+    assert (m.cyclomatic, m.cognitive, m.nesting, m.params, m.exits) == (cc, cog, nest, params, exits)
+
+
+@pytest.mark.parametrize("case,code,unit,cc,cog,nest,params,exits", CASES, ids=[c[0] for c in CASES])
+def test_rust_metrics_with_the_rules_riding_on_the_walk(case, code, unit, cc, cog, nest, params, exits):
+    """The query walk the rules ride on counts every construct as the walk alone does."""
+    query = engine.walk_query("rust", "src/lib.rs", {"rules": {}})
+    data = code.encode()
+    parsed = parse(SourceFile("src/lib.rs", "rust", data, git_blob_sha1(data)), query)
+    m = unit_named(measure(parsed), unit).metrics
     assert (m.cyclomatic, m.cognitive, m.nesting, m.params, m.exits) == (cc, cog, nest, params, exits)
 
 

@@ -43,12 +43,11 @@ class RustWalker(Walker):
         "if_expression": "v_if",
         "else_clause": "v_else",
         "match_expression": "v_match",
-        "match_arm": "v_arm",
-        "match_pattern": "v_pattern",
         "while_expression": "v_loop_cond",
         "for_expression": "v_loop_cond",
         "loop_expression": "v_loop",
-        "binary_expression": "v_binary",
+        "&&": "v_logical",
+        "||": "v_logical",
         "break_expression": "v_jump",
         "continue_expression": "v_jump",
         "try_expression": "v_try",
@@ -86,9 +85,11 @@ class RustWalker(Walker):
         self.named_closures: dict[int, str] = {}
         self.k_else = self.kind_id("else_clause")
         self.k_binary = self.kind_id("binary_expression")
-        self.k_and = self.kind_id("&&", False)
-        self.k_or = self.kind_id("||", False)
         self.k_label = self.kind_id("label")
+        self.k_arm = self.kind_id("match_arm")
+        field = parsed.tree.language.field_id_for_name
+        self.f_body, self.f_pattern = field("body"), field("pattern")
+        self.f_left, self.f_right, self.f_operator = field("left"), field("right"), field("operator")
         self.k_return = self.kind_id("return_expression")
 
     @staticmethod
@@ -190,17 +191,19 @@ class RustWalker(Walker):
         return 0
 
     def v_match(self, node, depth):
-        self.unit.cyclomatic -= 1  # a match with n arms adds n - 1 decisions
+        # a match with n arms adds n - 1 decisions, and each arm's `if` guard one more;
+        # counted here rather than arm by arm: one visit per match instead of two per arm
+        body = node.child_by_field_id(self.f_body)
+        decisions = -1
+        if body is not None:
+            for arm in body.named_children:
+                if arm.kind_id == self.k_arm:
+                    decisions += 1
+                    pattern = arm.child_by_field_id(self.f_pattern)
+                    if pattern is not None and pattern.child_count >= 3:  # `pat if guard`
+                        decisions += 1
+        self.unit.cyclomatic += decisions
         return self.structural(depth)
-
-    def v_arm(self, node, depth):
-        self.unit.cyclomatic += 1
-        return 0
-
-    def v_pattern(self, node, depth):
-        if node.child_count >= 3:  # pattern `if` guard
-            self.unit.cyclomatic += 1
-        return 0
 
     def v_loop_cond(self, node, depth):
         self.unit.cyclomatic += 1
@@ -209,17 +212,25 @@ class RustWalker(Walker):
     def v_loop(self, node, depth):
         return self.structural(depth)
 
-    def v_binary(self, node, depth):
-        op = node.child(1)
-        if op is None or op.kind_id not in (self.k_and, self.k_or):
+    def v_logical(self, node, depth):
+        """An `&&` or `||` operator token: its binary expression adds a decision.
+
+        The walk reaches the operator rather than every binary expression: far fewer
+        visits, and only the logical ones count. Operands are found by field, so a
+        comment between an operand and the operator does not hide either. A token
+        that is not a binary expression's operator (in a macro's tokens) counts nothing.
+        """
+        expr = node.parent
+        if expr is None or expr.kind_id != self.k_binary:
             return 0
         unit = self.unit
         unit.cyclomatic += 1
         unit.cognitive += 1
-        for side in (node.child(0), node.child(2)):
+        for field in (self.f_left, self.f_right):
+            side = expr.child_by_field_id(field)
             if side is not None and side.kind_id == self.k_binary:
-                side_op = side.child(1)
-                if side_op is not None and side_op.kind_id == op.kind_id:
+                side_op = side.child_by_field_id(self.f_operator)
+                if side_op is not None and side_op.kind_id == node.kind_id:
                     unit.cognitive -= 1  # same operator: one run, counted once
         return 0
 

@@ -58,6 +58,17 @@ class Walker:
             Walker._tables[key] = table
         return table
 
+    @classmethod
+    def slots(cls, ts_language) -> list:
+        """The table as a list indexed by kind id: handler name or None (no hashing per node)."""
+        key = (cls, id(ts_language), "slots")
+        slots = Walker._tables.get(key)
+        if slots is None:
+            table = cls.table(ts_language)
+            slots = [table.get(kid) for kid in range(max(ts_language.node_kind_count, max(table) + 1))]
+            Walker._tables[key] = slots
+        return slots
+
     def kind_id(self, kind: str, named: bool = True) -> int:
         return self.parsed.tree.language.id_for_node_kind(kind, named)
 
@@ -163,7 +174,10 @@ class Walker:
 
     def _run_cursor(self) -> None:
         """Visit every node with a TreeCursor; only the kinds in the table reach a handler."""
-        table = self.table(self.parsed.tree.language)
+        names = self.slots(self.parsed.tree.language)
+        bound = {name: getattr(self, name) for name in set(names) if name}
+        handlers = [bound[name] if name else None for name in names]
+        count = len(handlers)  # ERROR nodes (kind id 65535) lie past the end
         cursor = self.parsed.tree.walk()
         stack = self.stack
         depth, top = 0, -1
@@ -173,8 +187,9 @@ class Walker:
                 while stack and stack[-1][0] >= depth:
                     self.pop()
                 top = stack[-1][0] if stack else -1
-            handler = table.get(node.kind_id)
-            action = getattr(self, handler)(node, depth) if handler is not None else 0
+            kid = node.kind_id
+            handler = handlers[kid] if kid < count else None
+            action = handler(node, depth) if handler is not None else 0
             if action == PUSHED:
                 top = depth
             if action != SKIP and cursor.goto_first_child():
