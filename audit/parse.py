@@ -75,6 +75,13 @@ class ParsedFile:
     # in the order found, the matches of its patterns after the walker's own.
     rider_query: object = None
     rider_matches: list = field(default_factory=list)
+    _lines: list | None = None
+
+    def lines(self) -> list[bytes]:
+        """The source split at newlines (split once: the line table and the rules share it)."""
+        if self._lines is None:
+            self._lines = self.source.data.split(b"\n")
+        return self._lines
 
     @property
     def data(self) -> bytes:

@@ -17,11 +17,12 @@ BLANK, COMMENT, SOURCE = 0, 1, 2
 class LineTable:
     """Per-line kinds of one file, with prefix sums for fast span counts."""
 
-    def __init__(self, data: bytes, comments, docstrings=()):
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()  # a final newline does not start a line
+    def __init__(self, data: bytes, comments, docstrings=(), lines: list[bytes] | None = None):
+        """``lines``: ``data`` already split at newlines, if at hand (it is not changed)."""
+        lines = data.split(b"\n") if lines is None else lines
         kinds = [BLANK if not ln.strip() else SOURCE for ln in lines]
+        if lines and lines[-1] == b"":
+            kinds.pop()  # a final newline does not start a line
         for sr, sc, er, ec in list(comments) + list(docstrings):
             _mark_comment(kinds, lines, sr, sc, er, ec)
         self.kinds = kinds

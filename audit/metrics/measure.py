@@ -11,7 +11,7 @@ from audit.results import FileResult, Halstead, Unit, UnitMetrics
 
 def measure(parsed: ParsedFile, python_engine: str = "radon") -> FileResult:
     """Measure every unit of a parsed file and roll the numbers up to the file."""
-    table = LineTable(parsed.data, parsed.comments, parsed.docstrings)
+    table = LineTable(parsed.data, parsed.comments, parsed.docstrings, parsed.lines())
     warnings: list[str] = []
     if parsed.language == "python":
         units, file_hal, file_cc = _python_units(parsed, table, python_engine, warnings)

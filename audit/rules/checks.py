@@ -37,7 +37,7 @@ class FileContext:
 
     @functools.cached_property
     def lines(self) -> list[bytes]:
-        return self.data.split(b"\n")
+        return self.parsed.lines()
 
     def comments(self) -> Iterator[tuple[tuple, str]]:
         """(position, text) of each comment; position is (start_row, start_col, end_row, end_col)."""

@@ -48,6 +48,20 @@ def _settings_and_rules(options: dict, language: str) -> tuple[dict, tuple[Rule,
     return settings, registry.load(settings.get("rules_dir")).active(settings).get(language, ())
 
 
+_COMBINED: dict = {}
+
+
+def _combined(language: str, rules: tuple[Rule, ...]):
+    """registry.combined for a language's active rules, looked up by the tuple's identity
+    (the same tuple comes back for every file of a scan: no per-file hashing of the rules)."""
+    hit = _COMBINED.get((language, id(rules)))
+    if hit is None or hit[0] is not rules:  # the tuple is kept, so its id is not reused
+        if len(_COMBINED) > 32:
+            _COMBINED.clear()
+        hit = _COMBINED[(language, id(rules))] = (rules, registry.combined(language, registry.query_rules(rules)))
+    return hit[1]
+
+
 def walk_query(language: str, path: str, options: dict):
     """Pipeline hook: the query the metrics walk runs so the rules ride on it, or None.
 
@@ -60,7 +74,7 @@ def walk_query(language: str, path: str, options: dict):
     walker = walker_for(language)
     if not rules or walker is None or (walker.is_test_path(path) and not settings.get("include_tests")):
         return None
-    return registry.combined(language, registry.query_rules(rules)).query
+    return _combined(language, rules).query
 
 
 def file_pass(parsed, result, options: dict):
@@ -125,7 +139,8 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
             hits.extend(Hit(rule, *span, values) for span, values in checks.metric_hits(ctx, rule))
     if not include_tests:
         tests += [(u.start_byte, u.end_byte) for u in parsed.units if u.is_test]
-        hits = [h for h in hits if not any(s <= h.start < e for s, e in tests)]
+        if tests:
+            hits = [h for h in hits if not any(s <= h.start < e for s, e in tests)]
     allows = _allow_comments(parsed)
     units = sorted(parsed.units, key=lambda u: u.start_byte)
     units = ([u.start_byte for u in units], units)
@@ -139,7 +154,7 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
 
 def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
     """Hits of query and macro rules (in the tree and inside macro arguments), test regions."""
-    comb = registry.combined(ctx.language, registry.query_rules(rules))
+    comb = _combined(ctx.language, rules)
     if comb.query is None:
         return [], []
     cursor = QueryCursor(comb.query)
