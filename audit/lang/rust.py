@@ -41,7 +41,7 @@ class RustWalker(Walker):
         "trait_item": "v_trait",
         "mod_item": "v_mod",
         "if_expression": "v_if",
-        "else_clause": "v_else",
+        "else": "v_else",
         "match_expression": "v_match",
         "while_expression": "v_loop_cond",
         "for_expression": "v_loop_cond",
@@ -52,7 +52,6 @@ class RustWalker(Walker):
         "continue_expression": "v_jump",
         "try_expression": "v_try",
         "return_expression": "v_return",
-        "let_declaration": "v_let",
         "line_comment": "add_comment",
         "block_comment": "add_comment",
         "token_tree": "v_skip",
@@ -82,13 +81,15 @@ class RustWalker(Walker):
 
     def __init__(self, parsed):
         super().__init__(parsed)
-        self.named_closures: dict[int, str] = {}
         self.k_else = self.kind_id("else_clause")
         self.k_binary = self.kind_id("binary_expression")
         self.k_label = self.kind_id("label")
         self.k_arm = self.kind_id("match_arm")
+        self.k_let = self.kind_id("let_declaration")
+        self.k_identifier = self.kind_id("identifier")
         field = parsed.tree.language.field_id_for_name
         self.f_body, self.f_pattern = field("body"), field("pattern")
+        self.f_value, self.f_alternative = field("value"), field("alternative")
         self.f_left, self.f_right, self.f_operator = field("left"), field("right"), field("operator")
         self.k_return = self.kind_id("return_expression")
 
@@ -131,7 +132,7 @@ class RustWalker(Walker):
         return last is not None and last.kind_id == self.k_return
 
     def v_closure(self, node, depth):
-        name = self.named_closures.pop(node.start_byte, None)
+        name = self._let_name(node)
         if name is None:
             action = self.nest(depth)
             self.closure += 1
@@ -142,16 +143,16 @@ class RustWalker(Walker):
             unit.params = sum(1 for c in params.named_children if c.type != "attribute_item")
         return PUSHED
 
-    def v_let(self, node, depth):
-        value = node.child_by_field_name("value")
-        if value is not None and value.type == "closure_expression":
-            pattern = node.child_by_field_name("pattern")
-            if pattern is not None and pattern.type == "identifier":
-                self.named_closures[value.start_byte] = self.text(pattern)
-        if node.child_by_field_name("alternative") is not None:
-            self.unit.cyclomatic += 1
-            self.unit.cognitive += 1
-        return 0
+    def _let_name(self, closure) -> str | None:
+        """The name a closure is bound to by `let name = |..| ..`, or None."""
+        let = closure.parent
+        if let is None or let.kind_id != self.k_let:
+            return None
+        value, pattern = let.child_by_field_id(self.f_value), let.child_by_field_id(self.f_pattern)
+        if value is None or value.start_byte != closure.start_byte or pattern is None \
+                or pattern.kind_id != self.k_identifier:
+            return None
+        return self.text(pattern)
 
     def v_impl(self, node, depth):
         type_node = node.child_by_field_name("type")
@@ -187,7 +188,16 @@ class RustWalker(Walker):
         return self.structural(depth)
 
     def v_else(self, node, depth):
-        self.unit.cognitive += 1
+        """An `else` keyword: of an if's else clause (+1 cognitive, hybrid) or of a
+        `let ... else` (+1 each). The walk reaches the keyword, not every `let`."""
+        parent = node.parent
+        if parent is None:
+            return 0
+        if parent.kind_id == self.k_else:
+            self.unit.cognitive += 1
+        elif parent.kind_id == self.k_let and parent.child_by_field_id(self.f_alternative) is not None:
+            self.unit.cyclomatic += 1
+            self.unit.cognitive += 1
         return 0
 
     def v_match(self, node, depth):
