@@ -8,7 +8,8 @@ stay consistent and roll up by addition.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from radon.metrics import mi_compute
@@ -145,6 +146,15 @@ class Finding:
     end_column: int = 1
     unit: str = ""
     suppressed: str | None = None  # the reason given in an allow comment, when suppressed
+
+    def __reduce__(self):
+        # A frozen slots dataclass unpickles through a Python-level __setstate__ that sets
+        # one field at a time; constructor arguments pickle and unpickle about twice as
+        # fast, and a scan sends thousands of findings from its workers.
+        return Finding, _finding_fields(self)
+
+
+_finding_fields = attrgetter(*(f.name for f in fields(Finding)))
 
 
 @dataclass(frozen=True, slots=True)
