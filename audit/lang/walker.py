@@ -145,7 +145,7 @@ class Walker:
         if query is None:
             self._run_cursor()
             return
-        handlers = {kid: getattr(self, name) for kid, name in self.table(self.parsed.tree.language).items()}
+        handlers = self._handlers()
         stack = self.stack
         top = -1  # end byte of the innermost construct on the stack, -1 when empty
         skip_until = -1
@@ -172,11 +172,15 @@ class Walker:
             self.pop()
         self.parsed.file_cyclomatic = self.module.cyclomatic
 
-    def _run_cursor(self) -> None:
-        """Visit every node with a TreeCursor; only the kinds in the table reach a handler."""
+    def _handlers(self) -> list:
+        """This walker's bound handlers, indexed by kind id (None: no handler)."""
         names = self.slots(self.parsed.tree.language)
         bound = {name: getattr(self, name) for name in set(names) if name}
-        handlers = [bound[name] if name else None for name in names]
+        return [bound[name] if name else None for name in names]
+
+    def _run_cursor(self) -> None:
+        """Visit every node with a TreeCursor; only the kinds in the table reach a handler."""
+        handlers = self._handlers()
         count = len(handlers)  # ERROR nodes (kind id 65535) lie past the end
         cursor = self.parsed.tree.walk()
         stack = self.stack

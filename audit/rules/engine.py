@@ -295,7 +295,7 @@ def _allow_comments(parsed) -> dict[int, list[tuple[set[str], str]]]:
     data = parsed.data
     if b"audit:" not in data:
         return {}
-    lines = data.split(b"\n")
+    lines = parsed.lines()
     out: dict[int, list] = {}
     for sr, sc, _er, _ec in parsed.comments:
         m = _ALLOW.search(lines[sr], sc)
