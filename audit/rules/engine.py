@@ -222,11 +222,11 @@ def _macro_hits(ctx, cursor, comb, data, macros, chain, hits, depth=1) -> None:
 def _accept(ctx, rule, node, caps) -> dict | None:
     """Message values of a query hit its rule keeps, or None when the rule's check drops it."""
     if not rule.check:
-        return _values(caps)
+        return caps  # capture name -> nodes; a message takes the first node (see _text)
     out = checks.FILTERS[rule.check](ctx, rule, node, caps)
     if not out:
         return None
-    return {**_values(caps), **out} if isinstance(out, dict) else _values(caps)
+    return {**caps, **out} if isinstance(out, dict) else caps
 
 
 def _map(chain, start, end):
@@ -238,12 +238,10 @@ def _map(chain, start, end):
     return start, end
 
 
-def _values(caps: dict) -> dict:
-    """Message values: capture nodes, decoded only if a message names them."""
-    return {name: nodes[0] for name, nodes in caps.items()}
-
-
 def _text(value) -> str:
+    """A message value: a capture's first node's text (at most 60 characters), or the value."""
+    if value.__class__ is list:  # a capture's nodes
+        value = value[0]
     if hasattr(value, "text"):
         return value.text.decode("utf-8", "replace")[:60]
     return str(value)
