@@ -17,6 +17,7 @@ import hashlib
 import posixpath
 import re
 from dataclasses import replace
+from operator import attrgetter
 from typing import NamedTuple
 
 from tree_sitter import QueryCursor
@@ -29,6 +30,7 @@ from audit.rules.macros import MacroSource
 MAX_MACRO_DEPTH = 3
 _ALLOW = re.compile(rb"audit:\s*allow\(([^)]*)\)\s*(.*)")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_POSITION = attrgetter("line", "column", "rule")  # the order findings are reported in
 
 
 class Hit(NamedTuple):
@@ -149,7 +151,7 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
         key = (h.rule.id, h.start)
         if key not in findings:
             findings[key] = _finding(h, parsed, allows, units)
-    return sorted(findings.values(), key=lambda f: (f.line, f.column, f.rule))
+    return sorted(findings.values(), key=_POSITION)
 
 
 def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
