@@ -65,7 +65,7 @@ class Walker:
         slots = Walker._tables.get(key)
         if slots is None:
             table = cls.table(ts_language)
-            slots = [table.get(kid) for kid in range(max(ts_language.node_kind_count, max(table) + 1))]
+            slots = [table.get(kid) for kid in range(max(ts_language.node_kind_count, max(table, default=0) + 1))]
             Walker._tables[key] = slots
         return slots
 
@@ -174,9 +174,11 @@ class Walker:
 
     def _handlers(self) -> list:
         """This walker's bound handlers, indexed by kind id (None: no handler)."""
-        names = self.slots(self.parsed.tree.language)
-        bound = {name: getattr(self, name) for name in set(names) if name}
-        return [bound[name] if name else None for name in names]
+        language = self.parsed.tree.language
+        handlers = [None] * len(self.slots(language))
+        for kid, name in self.table(language).items():
+            handlers[kid] = getattr(self, name)
+        return handlers
 
     def _run_cursor(self) -> None:
         """Visit every node with a TreeCursor; only the kinds in the table reach a handler."""
