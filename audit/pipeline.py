@@ -78,8 +78,11 @@ def _resolve(name: str, table: dict[str, str] = FILE_PASSES) -> Callable:
 
 
 def run_files(candidates: list[Candidate], job: Job, workers: int,
-              progress: Callable[[int, int, str], None] | None = None) -> Iterable:
-    """Analyse candidates, yielding (FileResult | SkippedFile, payload) in any order."""
+              progress: Callable[[int, int, str], None] | None = None, pool=None) -> Iterable:
+    """Analyse candidates, yielding (FileResult | SkippedFile, payload) in any order.
+
+    ``pool``: workers already started (see start_pool); the caller closes it.
+    """
     ordered = sorted(candidates, key=_size, reverse=True)  # big files first balances the pool
     total = len(ordered)
     if workers <= 1 or total < SERIAL_LIMIT:
@@ -89,13 +92,32 @@ def run_files(candidates: list[Candidate], job: Job, workers: int,
                 progress(i, total, cand.path)
             yield out
         return
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
-        it = pool.imap_unordered(analyse_candidate, [(c, job) for c in ordered], chunksize=1)
-        for i, out in enumerate(it, 1):
-            if progress:
-                progress(i, total, out[0].path)
-            yield out
+    if pool is None:
+        with start_pool(job, workers, {c.language for c in ordered}) as own:
+            yield from _pooled(own, ordered, job, total, progress)
+    else:
+        yield from _pooled(pool, ordered, job, total, progress)
+
+
+def _pooled(pool, ordered, job, total, progress) -> Iterable:
+    it = pool.imap_unordered(analyse_candidate, [(c, job) for c in ordered], chunksize=1)
+    for i, out in enumerate(it, 1):
+        if progress:
+            progress(i, total, out[0].path)
+        yield out
+
+
+def start_pool(job: Job, workers: int, languages: set[str]):
+    """Fork the workers; each compiles the queries of a pass riding on the walk for
+    these languages as it starts (others are compiled when first met)."""
+    return multiprocessing.get_context("fork").Pool(workers, _prepare_worker, (job, languages))
+
+
+def _prepare_worker(job: Job, languages: set[str]) -> None:
+    try:
+        _prepare_walks(job, languages)
+    except Exception:  # noqa: BLE001 - a worker that failed here compiles on first use instead
+        pass
 
 
 def _walk_rider(job: Job) -> Callable | None:
@@ -125,7 +147,22 @@ def _size(cand: Candidate) -> int:
 def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[AuditResult, dict]:
     """Discover, analyse and assemble an AuditResult; payloads are keyed by file path."""
     started = time.perf_counter()
-    discovery = discover(config)
+    job = job or Job(config.max_file_size)
+    workers = config.workers
+    early: dict = {}
+
+    def start_early(found: list[Candidate]) -> None:
+        # Enough files for a pool: start the workers now, so that they start up (and
+        # compile the queries of the rules riding on the walk) while discovery goes on.
+        if workers > 1:
+            early["pool"] = start_pool(job, workers, {c.language for c in found})
+
+    try:
+        discovery = discover(config, (SERIAL_LIMIT, start_early))
+    except BaseException:
+        if early.get("pool") is not None:
+            early["pool"].terminate()
+        raise
     if not discovery.candidates:
         found = len(discovery.skipped)
         raise InputError(
@@ -133,15 +170,20 @@ def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[Aud
             + (f" ({found} other file(s) skipped)" if found else ""),
             "point audit at a folder with .rs or .py files, or check --include/--exclude",
         )
-    job = job or Job(config.max_file_size)
-    _prepare_walks(job, {c.language for c in discovery.candidates})
     files, skipped, payloads = [], list(discovery.skipped), {}
-    for out, payload in run_files(list(discovery.candidates), job, config.workers, progress):
-        if isinstance(out, SkippedFile):
-            skipped.append(out)
-        else:
-            files.append(out)
-            payloads[out.path] = payload
+    try:
+        if early.get("pool") is None:  # measured in-process (or by a pool started below)
+            _prepare_walks(job, {c.language for c in discovery.candidates})
+        for out, payload in run_files(list(discovery.candidates), job, workers, progress,
+                                      early.get("pool")):
+            if isinstance(out, SkippedFile):
+                skipped.append(out)
+            else:
+                files.append(out)
+                payloads[out.path] = payload
+    finally:
+        if early.get("pool") is not None:
+            early["pool"].terminate()
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: s.path)
     result = AuditResult(

@@ -12,6 +12,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pathspec
@@ -69,8 +70,12 @@ def git_blob_sha1(data: bytes) -> str:
     return h.hexdigest()
 
 
-def discover(config: ScanConfig) -> Discovery:
-    """Find every candidate source file under the configured paths."""
+def discover(config: ScanConfig, on_found: tuple[int, Callable] | None = None) -> Discovery:
+    """Find every candidate source file under the configured paths.
+
+    ``on_found``: (n, callback); the callback gets the candidates found so far,
+    once, as soon as there are n of them (the scan starts its workers then).
+    """
     if not config.paths:
         raise InputError("no path to audit", "name a directory or file")
     for p in config.paths:
@@ -78,6 +83,8 @@ def discover(config: ScanConfig) -> Discovery:
             raise InputError(f"path does not exist: {p}", "check the spelling, or run from another folder")
     base = _display_base(config.paths)
     walker = _Walker(config, base)
+    if on_found is not None:
+        walker.notify_at, walker.notify = on_found
     for p in config.paths:
         walker.add_root(p)
     return Discovery(tuple(walker.candidates), tuple(walker.skipped), tuple(config.paths))
@@ -135,6 +142,7 @@ class _Walker:
         self.include = pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
         self.exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
         self.skip_dirs = set(config.skip_dirs)
+        self.notify_at, self.notify = 0, None  # see discover(on_found=...)
 
     def rel(self, abspath: str) -> str:
         rel = os.path.relpath(abspath, self.base)
@@ -222,6 +230,8 @@ class _Walker:
             return
         self.seen_files.add(real)
         self.candidates.append(Candidate(abspath, rel, lang.name))
+        if len(self.candidates) == self.notify_at and self.notify is not None:
+            self.notify(list(self.candidates))
 
     def _ignores_for(self, directory: str, inherited):
         if not self.config.use_gitignore:

@@ -121,3 +121,53 @@ def test_pool_and_serial_agree(tree):
     serial, _ = scan(ScanConfig(paths=(str(tree),), jobs=1))
     pooled, _ = scan(ScanConfig(paths=(str(tree),), jobs=2))
     assert serial.files == pooled.files
+
+
+def test_workers_start_during_discovery_and_give_the_serial_results(tree, monkeypatch):
+    """With enough files for a pool, the workers are started (and compile the rules'
+    queries) while discovery goes on; findings and metrics match the in-process run."""
+    import audit.pipeline as pipeline
+
+    for i in range(12):
+        write(tree, f"src/gen{i}.rs", f"fn g{i}(x: Option<i32>) -> i32 {{ x.unwrap() + {i} }}\n")
+    started, discovering = [], []
+    real_start, real_discover = pipeline.start_pool, pipeline.discover
+
+    def start_pool(job, workers, languages):
+        started.append((bool(discovering), sorted(languages)))  # (during discovery?, languages)
+        return real_start(job, workers, languages)
+
+    def discover(config, on_found=None):
+        discovering.append(1)
+        try:
+            return real_discover(config, on_found)
+        finally:
+            discovering.clear()
+
+    monkeypatch.setattr(pipeline, "start_pool", start_pool)
+    monkeypatch.setattr(pipeline, "discover", discover)
+    job = Job(1 << 20, passes=("rules",), options={"rules": {}})
+    serial, _ = scan(ScanConfig(paths=(str(tree),), jobs=1), job)
+    assert started == []  # one worker: measured in-process
+    pooled, _ = scan(ScanConfig(paths=(str(tree),), jobs=2), job)
+    assert started == [(True, ["rust"])]
+    assert serial.files == pooled.files
+    assert sum(1 for f in pooled.findings if f.rule == "unwrap-used") == 12
+
+
+def test_a_failure_during_discovery_stops_the_started_workers(tree, monkeypatch):
+    import audit.pipeline as pipeline
+
+    for i in range(12):
+        write(tree, f"src/gen{i}.rs", f"fn g{i}() {{}}\n")
+    pools, real_start, real_discover = [], pipeline.start_pool, pipeline.discover
+
+    def discover(config, on_found=None):
+        real_discover(config, on_found)  # the workers start on the way
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "start_pool", lambda *a: pools.append(real_start(*a)) or pools[-1])
+    monkeypatch.setattr(pipeline, "discover", discover)
+    with pytest.raises(KeyboardInterrupt):
+        scan(ScanConfig(paths=(str(tree),), jobs=2))
+    assert len(pools) == 1 and pools[0]._state == "TERMINATE"
