@@ -129,8 +129,8 @@ def _walk_rider(job: Job) -> Callable | None:
 
 
 def _prepare_walks(job: Job, languages: set[str]) -> None:
-    """Compile the queries of a pass riding on the walk for the languages present,
-    before the pool forks: workers inherit them."""
+    """Compile the queries of a pass riding on the walk for these languages (once per
+    process: in a worker as it starts, or in the parent before a pool forks)."""
     rider = _walk_rider(job)
     if rider is not None:
         for language in sorted(languages):
@@ -149,41 +149,37 @@ def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[Aud
     started = time.perf_counter()
     job = job or Job(config.max_file_size)
     workers = config.workers
-    early: dict = {}
+    pool = None
 
     def start_early(found: list[Candidate]) -> None:
         # Enough files for a pool: start the workers now, so that they start up (and
         # compile the queries of the rules riding on the walk) while discovery goes on.
+        nonlocal pool
         if workers > 1:
-            early["pool"] = start_pool(job, workers, {c.language for c in found})
+            pool = start_pool(job, workers, {c.language for c in found})
 
+    files, payloads = [], {}
     try:
         discovery = discover(config, (SERIAL_LIMIT, start_early))
-    except BaseException:
-        if early.get("pool") is not None:
-            early["pool"].terminate()
-        raise
-    if not discovery.candidates:
-        found = len(discovery.skipped)
-        raise InputError(
-            f"no {' or '.join(config.languages)} source files under {', '.join(config.paths)}"
-            + (f" ({found} other file(s) skipped)" if found else ""),
-            "point audit at a folder with .rs or .py files, or check --include/--exclude",
-        )
-    files, skipped, payloads = [], list(discovery.skipped), {}
-    try:
-        if early.get("pool") is None:  # measured in-process (or by a pool started below)
+        if not discovery.candidates:
+            found = len(discovery.skipped)
+            raise InputError(
+                f"no {' or '.join(config.languages)} source files under {', '.join(config.paths)}"
+                + (f" ({found} other file(s) skipped)" if found else ""),
+                "point audit at a folder with .rs or .py files, or check --include/--exclude",
+            )
+        skipped = list(discovery.skipped)
+        if pool is None:  # measured in-process (or by a pool run_files starts)
             _prepare_walks(job, {c.language for c in discovery.candidates})
-        for out, payload in run_files(list(discovery.candidates), job, workers, progress,
-                                      early.get("pool")):
+        for out, payload in run_files(list(discovery.candidates), job, workers, progress, pool):
             if isinstance(out, SkippedFile):
                 skipped.append(out)
             else:
                 files.append(out)
                 payloads[out.path] = payload
     finally:
-        if early.get("pool") is not None:
-            early["pool"].terminate()
+        if pool is not None:
+            pool.terminate()
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: s.path)
     result = AuditResult(

@@ -58,17 +58,6 @@ class Walker:
             Walker._tables[key] = table
         return table
 
-    @classmethod
-    def slots(cls, ts_language) -> list:
-        """The table as a list indexed by kind id: handler name or None (no hashing per node)."""
-        key = (cls, id(ts_language), "slots")
-        slots = Walker._tables.get(key)
-        if slots is None:
-            table = cls.table(ts_language)
-            slots = [table.get(kid) for kid in range(max(ts_language.node_kind_count, max(table, default=0) + 1))]
-            Walker._tables[key] = slots
-        return slots
-
     def kind_id(self, kind: str, named: bool = True) -> int:
         return self.parsed.tree.language.id_for_node_kind(kind, named)
 
@@ -175,8 +164,9 @@ class Walker:
     def _handlers(self) -> list:
         """This walker's bound handlers, indexed by kind id (None: no handler)."""
         language = self.parsed.tree.language
-        handlers = [None] * len(self.slots(language))
-        for kid, name in self.table(language).items():
+        table = self.table(language)
+        handlers = [None] * max(language.node_kind_count, max(table, default=0) + 1)
+        for kid, name in table.items():
             handlers[kid] = getattr(self, name)
         return handlers
 

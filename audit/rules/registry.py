@@ -131,10 +131,10 @@ def remembered_bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
         return []
     bad = bad_queries(rules)
     if not bad and marker is not None:
+        from audit.render.json import write_atomic
+
         try:
-            os.makedirs(os.path.dirname(marker), exist_ok=True)
-            with open(marker, "w") as fh:
-                fh.write("these rule queries compiled cleanly\n")
+            write_atomic(marker, "these rule queries compiled cleanly\n")
         except OSError:
             pass  # an unwritable cache only costs the compile next time
     return bad

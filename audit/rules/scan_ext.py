@@ -76,7 +76,7 @@ def configure(args, config, job):
     if args.baseline:
         baseline_mod.load(args.baseline)  # a bad baseline fails before the scan
     args._rules_state = {"settings": settings, "path": path, "registry": reg, "active": active}
-    # queries are compiled by the scan for the languages it meets, before the workers fork
+    # the queries are compiled by the scan for the languages it meets (see pipeline._prepare_walks)
     worker_settings = {**settings, "fingerprints": bool(args.baseline or args.baseline_write)}
     return replace(job, passes=(*job.passes, "rules"), options={**job.options, "rules": worker_settings})
 
