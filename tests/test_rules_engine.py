@@ -117,6 +117,48 @@ def test_rules_sharing_a_query_are_each_reported():
     assert sorted(f.rule for f in found) == ["fn-params-excessive-bools", "too-many-lines"]
 
 
+def test_a_gated_rule_runs_only_where_its_words_are_and_finds_every_match(monkeypatch):
+    rule = registry.load().find("transmute-used", "rust")
+    assert rule.words == ("transmute",)
+    code = (b"// transmute: the word first appears in a comment\n"
+            b"fn a(x: f32) -> u32 { unsafe { std::mem::transmute(x) } }\n"
+            + b"fn filler() -> u8 { 0 }\n" * 50
+            + b"fn b(x: f64) { println!(\"{}\", unsafe { mem::transmute::<f64, u64>(x) }); }\n"
+            b"fn c() { transmute_later(); } // transmute\n")
+    parsed = parse(SourceFile("src/x.rs", "rust", code, git_blob_sha1(code)))
+    found = engine.analyse(parsed, measure(parsed), (rule,))
+    assert [(f.line, f.rule) for f in found] == [(2, "transmute-used"), (53, "transmute-used")]
+    gate, = registry.combined("rust", (rule,)).gates
+    assert gate.span(code) == (3, len(code) - 1) and gate.span(b"fn f() {}") is None
+    ran, cursor = [], engine.QueryCursor
+    monkeypatch.setattr(engine, "QueryCursor", lambda q: ran.append(q) or cursor(q))
+    quiet = b"fn f(x: u32) -> u64 { u64::from(x) }\n"
+    parsed = parse(SourceFile("src/y.rs", "rust", quiet, git_blob_sha1(quiet)))
+    assert engine.analyse(parsed, measure(parsed), (rule,)) == []
+    assert ran and gate.query not in ran  # the shared pass ran; the gated query did not
+
+
+@pytest.mark.parametrize("words,problem", [
+    ('["transmut"]', "word 'transmut' is not a quoted string of the query's predicates"),
+    ("[]", "words must be a non-empty list of non-empty strings"),
+    ('"transmute"', "words must be a non-empty list of non-empty strings"),
+])
+def test_words_must_be_strings_the_query_compares_with(tmp_path, words, problem):
+    source = Path(registry.load().find("transmute-used", "rust").path).read_text(encoding="utf-8")
+    folder = tmp_path / "rust" / "correctness"
+    folder.mkdir(parents=True)
+    (folder / "transmute-used.toml").write_text(source.replace('words = ["transmute"]', f"words = {words}", 1))
+    with pytest.raises(ConfigError) as exc:
+        load_rules(str(tmp_path), registry.bad_queries)
+    assert any(problem in p and "transmute-used.toml" in p for p in exc.value.problems), exc.value.problems
+
+
+def test_a_bad_gated_query_is_named():
+    base = registry.load().find("transmute-used", "rust")
+    bad = replace(base, id="gated-bad", code="RS990", query='((no_such_node) @hit (#eq? @hit "transmute"))')
+    assert [r.id for r, _ in registry.bad_queries([base, bad])] == ["gated-bad"]
+
+
 @pytest.mark.parametrize("body,lines", [
     (b"{\n a;\n // c\n /* x */ b;\n /* multi\n line */ c;\n d; // t\n}", 4),
     (b"{ x /* a\n b */ y\n // /* \n z }", 3),

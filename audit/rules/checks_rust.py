@@ -159,6 +159,41 @@ def bool_params(ctx, rule, node, caps):
     return {"count": count}
 
 
+@_filter
+def compared_bool(ctx, rule, node, caps):
+    """A `true` or `false` operand of `==` or `!=`: reported at the comparison.
+
+    Matched from the literal up: a pattern rooted at the comparison would keep a
+    query state alive across the whole left operand of every binary expression."""
+    parent = node.parent
+    if parent is None or parent.type != "binary_expression":
+        return None
+    op = parent.child_by_field_name("operator")
+    return {"_node": parent} if op is not None and op.type in ("==", "!=") else None
+
+
+@_filter
+def appended_format(ctx, rule, node, caps):
+    """A `format!(..)` whose only use is to be appended to a String: the only argument
+    of `.push_str(&..)`, or the right side of `+= &..`; reported at that call or `+=`."""
+    ref = node.parent
+    if node.child_by_field_name("macro").type != "identifier" or ref is None or \
+            ref.type != "reference_expression" or ref.child_by_field_name("value") != node:
+        return None
+    outer = ref.parent
+    if outer is not None and outer.type == "arguments" and outer.named_child_count == 1:
+        call = outer.parent
+        method = call.child_by_field_name("function") if call.type == "call_expression" else None
+        if method is not None and method.type == "field_expression":
+            name = method.child_by_field_name("field")
+            if name is not None and name.text == b"push_str":
+                return {"_node": call}
+    elif outer is not None and outer.type == "compound_assignment_expr" and \
+            outer.child_by_field_name("right") == ref and outer.child_by_field_name("operator").type == "+=":
+        return {"_node": outer}
+    return None
+
+
 @_file
 def mod_rs_file(ctx, rule):
     """A module kept as `name/mod.rs` rather than `name.rs`."""

@@ -157,15 +157,17 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
 def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
     """Hits of query and macro rules (in the tree and inside macro arguments), test regions."""
     comb = _combined(ctx.language, rules)
-    if comb.query is None:
-        return [], []
-    cursor = QueryCursor(comb.query)
     hits, tests, macros = [], [], []
 
     def emit(rule, node, values):
         hits.append(Hit(rule, node.start_byte, node.end_byte, node.start_point, node.end_point,
                         values))
 
+    for gate, found in _gated(comb, ctx.data, ctx.root):
+        _match_tree(ctx, found, gate, emit, macros, tests)
+    if comb.query is None:
+        return hits, tests
+    cursor = QueryCursor(comb.query)
     if ctx.parsed.rider_query is comb.query:  # the metrics walk ran this query: reuse its matches
         found = ctx.parsed.rider_matches
     else:
@@ -174,6 +176,16 @@ def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
     if macros:
         _macro_hits(ctx, cursor, comb, ctx.data, macros, [], hits)
     return hits, tests
+
+
+def _gated(comb, data: bytes, root):
+    """(gate, matches) for each gated query whose words occur in data, matched over their span."""
+    for gate in comb.gates:
+        span = gate.span(data)
+        if span is not None:
+            cursor = QueryCursor(gate.query)
+            cursor.set_byte_range(*span)
+            yield gate, cursor.matches(root)
 
 
 def _match_tree(ctx, found, comb, emit, macros, tests, source=None) -> None:
@@ -217,6 +229,8 @@ def _macro_hits(ctx, cursor, comb, data, macros, chain, hits, depth=1) -> None:
             hits.append(Hit(rule, *span, top.point(span[0]), top.point(span[1]), values))
 
     _match_tree(ctx, cursor.matches(tree.root_node), comb, emit, inner, [], source)
+    for gate, found in _gated(comb, source.text, tree.root_node):
+        _match_tree(ctx, found, gate, emit, inner, [], source)
     if inner and depth < MAX_MACRO_DEPTH:
         _macro_hits(ctx, cursor, comb, source.text, inner, chain, hits, depth + 1)
 

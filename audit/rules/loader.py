@@ -22,7 +22,7 @@ _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _CODE = {"rust": re.compile(r"^RS\d{3}$"), "python": re.compile(r"^PY\d{3}$")}
 _KEYS = {"code", "name", "category", "severity", "summary", "message", "effort", "query",
          "check", "metric", "threshold", "docs", "equivalent", "valid", "invalid", "macros",
-         "macro_names"}
+         "macro_names", "words"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Rule:
     effort: int = 0  # minutes to fix one finding; 0 means the severity default
     macros: bool = True  # also look inside macro arguments (Rust)
     macro_names: tuple[str, ...] = ()  # Rust: report calls of these macros (one shared pattern)
+    words: tuple[str, ...] = ()  # the query runs on its own, only where the text holds one of these
     docs: dict = field(default_factory=dict, compare=False, hash=False)
     equivalent: dict = field(default_factory=dict, compare=False, hash=False)
     valid: tuple[str, ...] = ()
@@ -140,6 +141,7 @@ def _check_detector(data: dict) -> list[str]:
         errs.append("macro_names must be a list of macro names without `!`")
     if data.get("query") and "@hit" not in data["query"]:
         errs.append("query must capture the reported node as @hit")
+    errs.extend(_check_words(data))
     if data.get("metric") and data["metric"] not in METRICS:
         errs.append(f"metric {data['metric']!r} must be one of {METRICS}")
     if data.get("metric") and not isinstance(data.get("threshold"), (int, float)):
@@ -152,6 +154,20 @@ def _check_detector(data: dict) -> list[str]:
     if "effort" in data and not isinstance(data["effort"], int):
         errs.append("effort must be a whole number of minutes")
     return errs
+
+
+def _check_words(data: dict) -> list[str]:
+    """``words`` gate a query (see docs/rules.md): each must be a string its predicates compare
+    with, so that every match holds one of them."""
+    if "words" not in data:
+        return []
+    words = data["words"]
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+        return ["words must be a non-empty list of non-empty strings"]
+    if not data.get("query") or data.get("macro_names"):
+        return ["words gate a query: give a query and no macro_names"]
+    quoted = set(re.findall(r'"((?:[^"\\]|\\.)*)"', data["query"]))
+    return [f"word {w!r} is not a quoted string of the query's predicates" for w in words if w not in quoted]
 
 
 def _check_docs(data: dict) -> list[str]:
@@ -178,7 +194,7 @@ def _build(data: dict, path: str, language: str, category: str) -> Rule:
         check=data.get("check", ""), metric=data.get("metric", ""),
         threshold=data.get("threshold"), effort=data.get("effort", 0),
         macros=data.get("macros", True), macro_names=tuple(data.get("macro_names", ())),
-        docs=data["docs"],
+        words=tuple(data.get("words", ())), docs=data["docs"],
         equivalent=data.get("equivalent", {}), valid=tuple(data["valid"]),
         invalid=tuple(data["invalid"]),
     )

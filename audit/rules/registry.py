@@ -147,6 +147,8 @@ def _validated_marker(rules: list[Rule]) -> str | None:
     for language in INTERNAL:
         mine = query_rules(r for r in rules if r.language == language)
         digest.update(language.encode() + b"\0" + (_source(language, mine)[1] or "").encode() + b"\0")
+        for gate in _gates(language, mine):
+            digest.update(gate.text.encode() + b"\0")
     return os.path.join(default_cache_dir(), "rules-validated", digest.hexdigest()[:32])
 
 
@@ -159,14 +161,18 @@ def bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
     """(rule, message) for every query that does not compile.
 
     Each language's rules are compiled together, as the scan will run them (the
-    compiled query is cached for it); only when that fails is each query compiled
-    alone to name the rules at fault.
+    compiled query is cached for it), and each gated query on its own; only when
+    the shared query fails is each query compiled alone to name the rules at fault.
     """
     bad = []
     for language in INTERNAL:
         mine = query_rules(r for r in rules if r.language == language)
         try:
-            combined(language, mine)
+            for gate in combined(language, mine).gates:  # compiled when first needed: now
+                try:
+                    gate.query
+                except ValueError as exc:
+                    bad.extend((rule, str(exc)) for rule in gate.rules)
         except ValueError:  # tree-sitter's QueryError, or a pattern across two queries
             for rule in mine:
                 try:
@@ -183,6 +189,7 @@ class Combined:
     query: Query | None
     owners: tuple  # per pattern index: the rules sharing it (a tuple), or an internal tag (str)
     by_macro: dict = field(default_factory=dict)  # macro name (bytes) -> rules
+    gates: tuple = ()  # Gate: the queries of rules with words, run apart where their words occur
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,17 +275,61 @@ def combined(language: str, rules: tuple[Rule, ...]) -> Combined:
 
     The metrics walker's pattern comes first (pattern 0, owner "walk"), so the walk
     that finds units runs this query and hands the rules their matches: the tree
-    is walked once for both (see audit.lang.walker).
+    is walked once for both (see audit.lang.walker). Rules with ``words`` are left
+    out of it: each gets a Gate, run apart where its words occur.
     """
     parts, source = _source(language, rules)
     if source is None:
-        return Combined(None, ())
+        return Combined(None, (), gates=_gates(language, rules))
     by_macro: dict[bytes, list] = {}
     for rule in rules:
         for name in rule.macro_names:
             by_macro.setdefault(name.encode(), []).append(rule)
     query = compile_query(language, source)
-    return Combined(query, _owners(query, parts, source.encode()), {k: tuple(v) for k, v in by_macro.items()})
+    return Combined(query, _owners(query, parts, source.encode()), {k: tuple(v) for k, v in by_macro.items()},
+                    _gates(language, rules))
+
+
+def _gates(language: str, rules) -> tuple[Gate, ...]:
+    """The gated queries of the rules with ``words``; rules with the same query and words share one."""
+    sharing: dict[tuple, list[Rule]] = {}
+    for rule in rules:
+        if rule.query and rule.words:
+            sharing.setdefault((rule.query.strip(), rule.words), []).append(rule)
+    return tuple(Gate(language, text, words, tuple(owners)) for (text, words), owners in sharing.items())
+
+
+class Gate:
+    """A query run on its own, only over the part of a text between the first and the
+    last occurrence of its words (see the ``words`` key in docs/rules.md).
+
+    Every match of such a query holds one of the words, so its root node intersects
+    that span and tree-sitter's byte range finds it; a text without the words is not
+    matched at all. Compiled when first needed: most files hold none of the words.
+    """
+
+    by_macro: dict = {}  # no macro dispatch (the engine reads owners and by_macro alike)
+
+    def __init__(self, language: str, text: str, words: tuple[str, ...], rules: tuple[Rule, ...]):
+        self.language, self.text, self.rules = language, text, rules
+        self.words = tuple(w.encode() for w in words)
+        self._query: Query | None = None
+        self.owners: tuple = ()
+
+    @property
+    def query(self) -> Query:
+        if self._query is None:
+            query = compile_query(self.language, self.text)
+            self.owners = (self.rules,) * query.pattern_count
+            self._query = query
+        return self._query
+
+    def span(self, data: bytes) -> tuple[int, int] | None:
+        """From the first occurrence of a word in data to the end of the last, or None."""
+        starts = [i for i in (data.find(w) for w in self.words) if i >= 0]
+        if not starts:
+            return None
+        return min(starts), max(data.rfind(w) + len(w) for w in self.words)
 
 
 def _source(language: str, rules) -> tuple[list, str | None]:
@@ -290,7 +341,7 @@ def _source(language: str, rules) -> tuple[list, str | None]:
     parts += [(tag, text) for tag, text in INTERNAL.get(language, {}).items()]
     sharing: dict[str, list[Rule]] = {}  # rules with the same query text share its patterns
     for rule in rules:
-        if rule.query:
+        if rule.query and not rule.words:
             sharing.setdefault(rule.query.strip(), []).append(rule)
     parts += [(tuple(owners), text) for text, owners in sharing.items()]
     if len(parts) == (1 if walker else 0):
