@@ -179,12 +179,11 @@ def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
 
 
 def _gated(comb, data: bytes, root):
-    """(gate, matches) for each gated query whose words occur in data, matched over their span."""
+    """(gate, matches) for each range of data where a gated query's words occur."""
     for gate in comb.gates:
-        span = gate.span(data)
-        if span is not None:
+        for start, end in gate.ranges(data):
             cursor = QueryCursor(gate.query)
-            cursor.set_byte_range(*span)
+            cursor.set_byte_range(start, end)
             yield gate, cursor.matches(root)
 
 

@@ -166,7 +166,7 @@ def _check_words(data: dict) -> list[str]:
         return ["words must be a non-empty list of non-empty strings"]
     if not data.get("query") or data.get("macro_names"):
         return ["words gate a query: give a query and no macro_names"]
-    quoted = set(re.findall(r'"((?:[^"\\]|\\.)*)"', data["query"]))
+    quoted = {re.sub(r"\\(.)", r"\1", q) for q in re.findall(r'"((?:[^"\\]|\\.)*)"', data["query"])}
     return [f"word {w!r} is not a quoted string of the query's predicates" for w in words if w not in quoted]
 
 

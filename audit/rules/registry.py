@@ -300,15 +300,21 @@ def _gates(language: str, rules) -> tuple[Gate, ...]:
 
 
 class Gate:
-    """A query run on its own, only over the part of a text between the first and the
-    last occurrence of its words (see the ``words`` key in docs/rules.md).
+    """A query run on its own, only around the occurrences of its words in a text (see
+    the ``words`` key in docs/rules.md).
 
     Every match of such a query holds one of the words, so its root node intersects
-    that span and tree-sitter's byte range finds it; a text without the words is not
-    matched at all. Compiled when first needed: most files hold none of the words.
+    the occurrence's byte range and tree-sitter's ranged matching finds it (a match
+    is still followed outside the range). A text without the words is not matched
+    at all. Compiled when first needed: most files hold none of the words.
     """
 
     by_macro: dict = {}  # no macro dispatch (the engine reads owners and by_macro alike)
+    # A ranged match costs a walk down to the range (tens of microseconds in a large
+    # file) plus about as much as 1.5 KB of the tree's text per range: where the
+    # occurrences lie closer than that on average, one range from the first to the
+    # last is cheaper (both measured on CCC; see bench/RESULTS.md).
+    DENSE = 1536
 
     def __init__(self, language: str, text: str, words: tuple[str, ...], rules: tuple[Rule, ...]):
         self.language, self.text, self.rules = language, text, rules
@@ -324,12 +330,28 @@ class Gate:
             self._query = query
         return self._query
 
-    def span(self, data: bytes) -> tuple[int, int] | None:
-        """From the first occurrence of a word in data to the end of the last, or None."""
-        starts = [i for i in (data.find(w) for w in self.words) if i >= 0]
-        if not starts:
-            return None
-        return min(starts), max(data.rfind(w) + len(w) for w in self.words)
+    def ranges(self, data: bytes) -> list[tuple[int, int]]:
+        """Byte ranges of data to match: each occurrence of a word (overlapping ones
+        merged) or, where they are dense, one range from the first to the last."""
+        found = []
+        for word in self.words:
+            i = data.find(word)
+            while i >= 0:
+                found.append((i, i + len(word)))
+                i = data.find(word, i + 1)
+        if not found:
+            return []
+        found.sort()
+        end = max(e for _, e in found)
+        if len(found) * self.DENSE > end - found[0][0]:
+            return [(found[0][0], end)]
+        merged = [found[0]]
+        for start, stop in found[1:]:
+            if start < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+            else:
+                merged.append((start, stop))
+        return merged
 
 
 def _source(language: str, rules) -> tuple[list, str | None]:
