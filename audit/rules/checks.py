@@ -11,7 +11,6 @@ import bisect
 import functools
 import re
 from collections.abc import Callable, Iterator
-from itertools import accumulate
 
 FILTERS: dict[str, Callable] = {}
 FILE_CHECKS: dict[str, Callable] = {}
@@ -55,16 +54,12 @@ class FileContext:
         """(qualified name, start line) -> the tree node of each unit the walk found."""
         return {(cu.qualname, cu.start_line): cu.node for cu in self.parsed.units}
 
-    @functools.cached_property
-    def line_starts(self) -> list[int]:
-        """Byte offset of the start of each line."""
-        return [0, *accumulate(len(ln) + 1 for ln in self.lines)]
-
     def span(self, pos) -> tuple:
-        """A hit span (start byte, end byte, start point, end point) from a comment position."""
+        """A hit span (start byte, end byte, start point, end point) from a comment position
+        (the comment's node looked up in the tree: no table of line offsets to build)."""
         sr, sc, er, ec = pos
-        starts = self.line_starts
-        return (starts[sr] + sc, starts[er] + ec, (sr, sc), (er, ec))
+        node = self.root.descendant_for_point_range((sr, sc), (er, ec))
+        return (node.start_byte, node.end_byte, (sr, sc), (er, ec))
 
 
 def node_span(node) -> tuple:
@@ -148,25 +143,19 @@ def _marker_positions(data: bytes) -> list[int]:
     return sorted(out)
 
 
-def _comment_body(text: str) -> str:
-    for prefix in ("///", "//!", "//", "#"):
-        if text.startswith(prefix):
-            return text[len(prefix):]
-    return ""
-
-
 @_file
 def commented_out_code(ctx, rule):
     """Line comments whose text reads as a statement of the file's own language."""
     pattern, lines = _CODE_LINE[ctx.language], ctx.lines
+    prefix = b"#" if ctx.language == "python" else b"//"  # a line comment's opener
     for pos in ctx.parsed.comments:
         sr, sc, er, ec = pos
         if sr != er:
             continue
         raw = lines[sr][sc:ec]
-        if raw.startswith((b"///", b"//!", b"#!")):
-            continue
-        body = _comment_body(raw.decode("utf-8", "replace"))
+        if not raw.startswith(prefix) or raw.startswith((b"///", b"//!", b"#!")):
+            continue  # a block or doc comment, or a shebang
+        body = raw[len(prefix):].decode("utf-8", "replace")
         if body and pattern.match(body) and not _PROSE.match(body) and "audit:" not in body:
             yield ctx.span(pos), {}
 
