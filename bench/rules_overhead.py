@@ -43,10 +43,16 @@ def wall(argv: list[str]) -> tuple[float, float]:
 
 def instructions(argv: list[str]) -> int:
     """Instructions executed by one run under callgrind (in one process, fixed hash seed)."""
-    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
-                         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "PYTHONHASHSEED": "0"}).stderr
-    return int(re.search(r"Collected\s*:\s*(\d+)", out).group(1))
+    return callgrind(argv)[0]
+
+
+def callgrind(argv: list[str], options: tuple[str, ...] = ()) -> tuple[int, str]:
+    """(instructions callgrind collected, standard output) of one run, with a fixed hash
+    seed; ``options`` go to callgrind (e.g. to collect inside one function only)."""
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *options, *argv],
+                         check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONHASHSEED": "0"})
+    return int(re.search(r"Collected\s*:\s*(\d+)", out.stderr).group(1)), out.stdout
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 
+from audit.rules.registry import occurrences
+
 FILTERS: dict[str, Callable] = {}
 FILE_CHECKS: dict[str, Callable] = {}
 
@@ -98,6 +100,7 @@ _CODE_LINE = {
                          r"(if|elif|while|for|with|try|except)\b.*:$|else:$|"
                          r"[\w.\[\]'\"]+\s*[-+*/|&]?=\s*[^=]|print\(|[\w.]+\(.*\)$)"),
 }
+_LINE_COMMENT = {"rust": b"//", "python": b"#"}  # a line comment's opener
 _PROSE = re.compile(r"^\s*[A-Z][a-z]+ [a-z]+ [a-z]+|https?://|^\s*(?i:e\.g\.|i\.e\.|see |note:?)")
 
 
@@ -105,12 +108,12 @@ _PROSE = re.compile(r"^\s*[A-Z][a-z]+ [a-z]+ [a-z]+|https?://|^\s*(?i:e\.g\.|i\.
 def todo_comments(ctx, rule):
     """Comments that mark unfinished work: TODO, FIXME, XXX, HACK as whole words."""
     data = ctx.data
-    marks = _marker_positions(data)
+    marks = occurrences(data, _MARKER_WORDS)  # only comments holding a marker's bytes are read
     if not marks:
         return
     comments = ctx.parsed.comments  # (start row, start col, end row, end col), in order
     seen, row, last = set(), 0, 0
-    for byte in marks:  # only comments holding a marker's bytes are read
+    for byte, _end in marks:
         row += data.count(b"\n", last, byte)
         last = byte
         line_start = data.rfind(b"\n", 0, byte) + 1
@@ -132,22 +135,10 @@ def todo_comments(ctx, rule):
 _BIG = 1 << 62
 
 
-def _marker_positions(data: bytes) -> list[int]:
-    """Where the marker words' bytes occur (bytes.find is far faster than a regex scan)."""
-    out = []
-    for word in _MARKER_WORDS:
-        i = data.find(word)
-        while i >= 0:
-            out.append(i)
-            i = data.find(word, i + len(word))
-    return sorted(out)
-
-
 @_file
 def commented_out_code(ctx, rule):
     """Line comments whose text reads as a statement of the file's own language."""
-    pattern, lines = _CODE_LINE[ctx.language], ctx.lines
-    prefix = b"#" if ctx.language == "python" else b"//"  # a line comment's opener
+    pattern, prefix, lines = _CODE_LINE[ctx.language], _LINE_COMMENT[ctx.language], ctx.lines
     for pos in ctx.parsed.comments:
         sr, sc, er, ec = pos
         if sr != er:

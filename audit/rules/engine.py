@@ -181,10 +181,11 @@ def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
 def _gated(comb, data: bytes, root):
     """(gate, matches) for each range of data where a gated query's words occur."""
     for gate in comb.gates:
-        for start, end in gate.ranges(data):
-            cursor = QueryCursor(gate.query)
+        ranges = gate.ranges(data)
+        cursor = QueryCursor(gate.query) if ranges else None
+        for start, end in ranges:
             cursor.set_byte_range(start, end)
-            yield gate, cursor.matches(root)
+            yield gate, cursor.matches(root)  # a list: the cursor is free for the next range
 
 
 def _match_tree(ctx, found, comb, emit, macros, tests, source=None) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from tree_sitter import Query
 
@@ -168,9 +169,9 @@ def bad_queries(rules: list[Rule]) -> list[tuple[Rule, str]]:
     for language in INTERNAL:
         mine = query_rules(r for r in rules if r.language == language)
         try:
-            for gate in combined(language, mine).gates:  # compiled when first needed: now
+            for gate in combined(language, mine).gates:
                 try:
-                    gate.query
+                    _ = gate.query  # compiled when first needed: now
                 except ValueError as exc:
                     bad.extend((rule, str(exc)) for rule in gate.rules)
         except ValueError:  # tree-sitter's QueryError, or a pattern across two queries
@@ -309,7 +310,7 @@ class Gate:
     at all. Compiled when first needed: most files hold none of the words.
     """
 
-    by_macro: dict = {}  # no macro dispatch (the engine reads owners and by_macro alike)
+    by_macro: ClassVar[dict] = {}  # no macro dispatch (the engine reads owners and by_macro alike)
     # A ranged match costs a walk down to the range (tens of microseconds in a large
     # file) plus about as much as 1.5 KB of the tree's text per range: where the
     # occurrences lie closer than that on average, one range from the first to the
@@ -320,28 +321,24 @@ class Gate:
         self.language, self.text, self.rules = language, text, rules
         self.words = tuple(w.encode() for w in words)
         self._query: Query | None = None
-        self.owners: tuple = ()
 
     @property
     def query(self) -> Query:
         if self._query is None:
-            query = compile_query(self.language, self.text)
-            self.owners = (self.rules,) * query.pattern_count
-            self._query = query
+            self._query = compile_query(self.language, self.text)
         return self._query
+
+    @property
+    def owners(self) -> tuple:
+        """Per pattern index, the rules sharing the query (all of its patterns are theirs)."""
+        return (self.rules,) * self.query.pattern_count
 
     def ranges(self, data: bytes) -> list[tuple[int, int]]:
         """Byte ranges of data to match: each occurrence of a word (overlapping ones
         merged) or, where they are dense, one range from the first to the last."""
-        found = []
-        for word in self.words:
-            i = data.find(word)
-            while i >= 0:
-                found.append((i, i + len(word)))
-                i = data.find(word, i + 1)
+        found = occurrences(data, self.words)
         if not found:
             return []
-        found.sort()
         end = max(e for _, e in found)
         if len(found) * self.DENSE > end - found[0][0]:
             return [(found[0][0], end)]
@@ -352,6 +349,19 @@ class Gate:
             else:
                 merged.append((start, stop))
         return merged
+
+
+def occurrences(data: bytes, words) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of the words in data, sorted; one word's occurrences
+    are found without overlap (bytes.find is far faster than a regular-expression scan)."""
+    found = []
+    for word in words:
+        i = data.find(word)
+        while i >= 0:
+            found.append((i, i + len(word)))
+            i = data.find(word, i + len(word))
+    found.sort()
+    return found
 
 
 def _source(language: str, rules) -> tuple[list, str | None]:
