@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from audit.cli import main
-from audit.errors import CorpusIndexError, InputError
+from audit.errors import CorpusIndexError, InputError, UsageError
 from audit.provenance import build as build_mod
 from audit.provenance.build import build_index
 from audit.provenance.index import CorpusIndex
@@ -208,3 +208,54 @@ def test_known_debian_sources_resolve_without_a_path():
     assert path.startswith("/usr/src/binutils/binutils-") and ".tar." in path
     gcc_path, gcc_exclude = resolve("gcc-12") if os.path.isdir("/usr/src/gcc-12") else ("", ("*/gcc/testsuite/*",))
     assert "*/gcc/testsuite/*" in gcc_exclude
+
+
+@pytest.mark.parametrize("name", ["/abs/dir", "../x", "a/b", "..", ".hidden", "x.partial", "", "a\\b"])
+def test_corpus_names_that_are_paths_are_refused(tmp_path, name):
+    with pytest.raises(UsageError):
+        build_index(name, [CORPUS], str(tmp_path / "idx"), workers=1)
+
+
+def _tree(root) -> dict[str, bytes]:
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            with open(os.path.join(d, f), "rb") as fh:
+                out[os.path.relpath(os.path.join(d, f), root)] = fh.read()
+    return out
+
+
+def test_corpus_build_and_remove_never_touch_folders_outside_the_index_dir(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "keep.c").write_text("int keep(void) { return 1; }\n")
+    archive = tmp_path / "keep.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("k.c", "int k(void) { return 2; }\n")
+    outside = tmp_path / "x"
+    outside.mkdir()
+    (outside / "manifest.json").write_text("{}")  # looks like an index, but sits outside
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    before = {p: _tree(p) for p in (src, outside)}
+    assert main(["corpus", "build", str(src), "--index-dir", str(idx)]) == 2
+    assert main(["corpus", "build", str(archive), "--index-dir", str(idx)]) == 2
+    assert main(["corpus", "build", "../src", str(src), "--index-dir", str(idx)]) == 2
+    assert main(["corpus", "remove", "../x", "--index-dir", str(idx)]) == 2
+    assert main(["corpus", "remove", str(outside), "--index-dir", str(idx)]) == 2
+    assert {p: _tree(p) for p in (src, outside)} == before
+    assert archive.is_file()
+
+
+def test_a_folder_that_is_not_an_index_is_never_replaced(tmp_path):
+    idx = tmp_path / "idx"
+    (idx / "mine").mkdir(parents=True)
+    (idx / "mine" / "notes.txt").write_text("precious")
+    with pytest.raises(UsageError):
+        build_index("mine", [CORPUS], str(idx), workers=1)
+    assert (idx / "mine" / "notes.txt").read_text() == "precious"
+    (idx / "other.partial").mkdir()
+    (idx / "other.partial" / "data").write_text("precious")
+    with pytest.raises(UsageError):
+        build_index("other", [CORPUS], str(idx), workers=1)
+    assert (idx / "other.partial" / "data").read_text() == "precious"

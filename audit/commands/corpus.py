@@ -16,12 +16,13 @@ def add_parser(sub) -> None:
                        description="Index C, C++, Rust and Python sources (folders, git checkouts, "
                                    ".tar.gz/.tar.xz/.tar.bz2/.zip archives read in place) so "
                                    "`audit scan --corpus NAME` can match against them.")
-    p.add_argument("--index-dir", metavar="DIR", help="where indexes live (default: the user cache)")
+    p.add_argument("--index-dir", metavar="DIR", help="the folder that holds named indexes, each at DIR/NAME (default: $AUDIT_INDEX_DIR or the user cache)")
     common_options(p)
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     b = verbs.add_parser("build", help="index sources as corpus NAME (gcc-12 and binutils are "
                                        "found under /usr/src when no SOURCE is given)")
-    b.add_argument("name", metavar="NAME")
+    b.add_argument("name", metavar="NAME", help="the index's name (letters, digits, . _ + -; never a "
+                                                 "path): it is written to INDEX_DIR/NAME")
     b.add_argument("sources", nargs="*", metavar="SOURCE")
     b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out archive members or files whose path matches (repeatable)")
@@ -31,10 +32,10 @@ def add_parser(sub) -> None:
     i.add_argument("name", metavar="NAME_OR_DIR")
     i.add_argument("--json", action="store_true", help="print the summary as JSON")
     r = verbs.add_parser("remove", help="delete an index")
-    r.add_argument("name", metavar="NAME")
+    r.add_argument("name", metavar="NAME", help="an index name in INDEX_DIR (never a path)")
     for v in (b, ls, i, r):  # accepted after the verb too
         v.add_argument("--index-dir", metavar="DIR", default=argparse_suppress(),
-                       help="where indexes live (default: the user cache)")
+                       help="the folder that holds named indexes, each at DIR/NAME (default: $AUDIT_INDEX_DIR or the user cache)")
         v.add_argument("--no-color", action="store_true", default=argparse_suppress())
     p.set_defaults(run=run)
 
@@ -58,6 +59,9 @@ def run(args) -> int:
 def _build(args, index_dir: str) -> int:
     from audit.provenance import api
 
+    from audit.provenance.index import check_name
+
+    check_name(args.name)
     sources = args.sources or [args.name]
     os.makedirs(index_dir, exist_ok=True)
     started = time.perf_counter()
@@ -150,11 +154,14 @@ def _info(args, index_dir: str) -> int:
 def _remove(args, index_dir: str) -> int:
     from audit.provenance import api
 
-    path = api.index_path(args.name, index_dir)
-    if not os.path.isfile(os.path.join(path, "manifest.json")):
+    from audit.provenance.index import check_name, is_index
+
+    path = os.path.join(index_dir, check_name(args.name))
+    if os.path.islink(path) or not is_index(path):
         raise CorpusIndexError(f"no corpus index called {args.name!r} in {index_dir}",
-                               "see `audit corpus list`")
+                               "see `audit corpus list`; remove takes a name, never a path")
     shutil.rmtree(path)
-    shutil.rmtree(path + ".partial", ignore_errors=True)
+    if os.path.isfile(os.path.join(path + ".partial", "state.json")):
+        shutil.rmtree(path + ".partial", ignore_errors=True)
     print(f"removed {path}")
     return EXIT_OK

@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from audit.errors import CorpusIndexError
+from audit.errors import CorpusIndexError, UsageError
 from audit.provenance.channels import CHANNELS
-from audit.provenance.index import CorpusIndex, write_arrays, write_manifest
+from audit.provenance.index import CorpusIndex, check_name, is_index, write_arrays, write_manifest
 from audit.provenance.sketch import PARAMS, Params, sketch_parsed
 from audit.provenance.sources import SourceStats, iter_members, resolve
 
@@ -57,10 +57,14 @@ def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
                 progress: Progress | None = None, exclude: tuple[str, ...] = (),
                 params: Params = PARAMS, shard_files: int = SHARD_FILES) -> CorpusIndex:
     """Index every C, C++, Rust and Python file of the sources as corpus ``name``."""
+    check_name(name)
     resolved = [(os.path.abspath(p), tuple(exclude) + ex) for p, ex in (resolve(s) for s in specs)]
     sources = [p for p, _ in resolved]
     final = os.path.join(index_dir, name)
     partial = final + ".partial"
+    if os.path.lexists(final) and not is_index(final):
+        raise UsageError(f"{final} exists and is not a corpus index; it is left as it is",
+                         "choose another corpus name, or another --index-dir")
     excludes = {p: list(ex) for p, ex in resolved}
     state = {"name": name, "sources": sources, "exclude": excludes, "params": params.as_dict()}
     done = _resume(partial, state)
@@ -75,6 +79,9 @@ def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
 def _resume(partial: str, state: dict) -> set[str]:
     """Labels already sketched by an interrupted run of the same build."""
     state_path = os.path.join(partial, "state.json")
+    if os.path.lexists(partial) and not os.path.isfile(state_path):
+        raise UsageError(f"{partial} exists and is not an interrupted build of this tool; "
+                         "it is left as it is", "move it away, or choose another corpus name")
     if os.path.isdir(partial):
         try:
             with open(state_path, encoding="utf-8") as fh:

@@ -21,18 +21,38 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from audit import __version__
-from audit.errors import CorpusIndexError
+from audit.errors import CorpusIndexError, UsageError
 from audit.provenance.channels import CHANNELS
 from audit.provenance.sketch import PARAMS, Params
 
 FORMAT = 1
 MANIFEST = "manifest.json"
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
+def check_name(name: str) -> str:
+    """A corpus name is a name, never a path: no separators, no ``..``, not absolute.
+
+    An index lives at ``INDEX_DIR/NAME``; a name that could point elsewhere would
+    let a build or a removal replace or delete a folder outside the index folder.
+    """
+    if not NAME_RE.fullmatch(name or "") or ".." in name or name.endswith((".partial", ".old")):
+        raise UsageError(f"{name!r} is not a corpus name",
+                         "a name is letters, digits, '.', '_', '+' or '-' (no '/', no '..'), "
+                         "e.g. `audit corpus build gcc-12` or `audit corpus build mylib /path/to/src`")
+    return name
+
+
+def is_index(path: str) -> bool:
+    """Whether a folder holds a corpus index (its manifest)."""
+    return os.path.isfile(os.path.join(path, MANIFEST))
 
 
 def crc_file(path: str) -> str:
