@@ -27,6 +27,9 @@ def add_parser(sub) -> None:
     b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out archive members or files whose path matches (repeatable)")
     b.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker processes")
+    b.add_argument("--license", default="", metavar="SPDX-EXPRESSION",
+                   help="the corpus licence (e.g. MIT, GPL-3.0-or-later WITH GCC-exception-3.1), "
+                        "cited for matched files that declare no SPDX-License-Identifier")
     ls = verbs.add_parser("list", help="list the indexes")
     i = verbs.add_parser("info", help="show an index's manifest summary")
     i.add_argument("name", metavar="NAME_OR_DIR")
@@ -62,11 +65,15 @@ def _build(args, index_dir: str) -> int:
     from audit.provenance.index import check_name
 
     check_name(args.name)
+    from audit.provenance.licence import check_expression
+
+    check_expression(args.license)
     sources = args.sources or [args.name]
     os.makedirs(index_dir, exist_ok=True)
     started = time.perf_counter()
     with _progress(args) as tick:
-        ix = api.index_paths(sources, args.name, index_dir, args.jobs, tick, tuple(args.exclude))
+        ix = api.index_paths(sources, args.name, index_dir, args.jobs, tick, tuple(args.exclude),
+                             args.license)
     c = ix.manifest["counts"]
     wall = time.perf_counter() - started
     print(f"indexed {c['files']:,} files ({c['lines']:,} lines, {c['entries']:,} units and windows) "

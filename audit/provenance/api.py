@@ -52,7 +52,7 @@ def open_index(name_or_dir: str, index_dir: str | None = None) -> CorpusIndex:
 
 
 def index_paths(paths: list[str], name: str, index_dir: str | None = None, workers: int = 0,
-                progress=None, exclude: tuple[str, ...] = ()) -> CorpusIndex:
+                progress=None, exclude: tuple[str, ...] = (), license: str = "") -> CorpusIndex:
     """Index folders or archives (C, C++, Rust, Python) as corpus ``name``.
 
     With no ``index_dir`` the index goes to a temporary folder removed at exit.
@@ -62,7 +62,7 @@ def index_paths(paths: list[str], name: str, index_dir: str | None = None, worke
     if index_dir is None:
         index_dir = tempfile.mkdtemp(prefix="audit-corpus-")
         atexit.register(shutil.rmtree, index_dir, True)
-    return build_index(name, list(paths), index_dir, workers, progress, exclude)
+    return build_index(name, list(paths), index_dir, workers, progress, exclude, license=license)
 
 
 def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,

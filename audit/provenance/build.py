@@ -22,7 +22,9 @@ import numpy as np
 
 from audit.errors import CorpusIndexError, UsageError
 from audit.provenance.channels import CHANNELS
-from audit.provenance.index import CorpusIndex, check_name, is_index, write_arrays, write_manifest
+from audit.provenance.index import (CorpusIndex, check_name, crc_file, is_index, write_arrays,
+                                    write_manifest)
+from audit.provenance.licence import file_notes, source_identity, write_notes
 from audit.provenance.sketch import PARAMS, Params, sketch_parsed
 from audit.provenance.sources import SourceStats, iter_members, resolve
 
@@ -45,7 +47,8 @@ def sketch_member(member) -> dict:
     sk = sketch_parsed(parsed, PARAMS)
     out = {"label": member.label, "sha1": src.sha1, "language": member.language, "lines": sk.lines,
            "start": sk.entry_start, "end": sk.entry_end, "kind": sk.entry_kind, "names": sk.entry_names,
-           "errors": len(parsed.error_spans), "parse": t1 - t0, **{f"t_{k}": v for k, v in sk.timings.items()}}
+           "errors": len(parsed.error_spans), "parse": t1 - t0, **{f"t_{k}": v for k, v in sk.timings.items()},
+           "notes": file_notes(member.data)}
     for c in CHANNELS:
         out[f"bands_{c}"] = sk.bands[c]
         out[f"fph_{c}"], out[f"fps_{c}"], out[f"fpe_{c}"] = sk.fp_hash[c], sk.fp_start[c], sk.fp_end[c]
@@ -55,8 +58,10 @@ def sketch_member(member) -> dict:
 
 def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
                 progress: Progress | None = None, exclude: tuple[str, ...] = (),
-                params: Params = PARAMS, shard_files: int = SHARD_FILES) -> CorpusIndex:
-    """Index every C, C++, Rust and Python file of the sources as corpus ``name``."""
+                params: Params = PARAMS, shard_files: int = SHARD_FILES, license: str = "") -> CorpusIndex:
+    """Index every C, C++, Rust and Python file of the sources as corpus ``name``.
+
+    ``license``: an SPDX expression for the corpus, used for files that declare none."""
     check_name(name)
     resolved = [(os.path.abspath(p), tuple(exclude) + ex) for p, ex in (resolve(s) for s in specs)]
     sources = [p for p, _ in resolved]
@@ -72,7 +77,7 @@ def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
     stats = SourceStats()
     shards = _sketch_all(resolved, done, partial, workers, progress, stats, shard_files)
     index_path = _merge(name, sources, shards, partial, final, params, stats, excludes,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, license)
     return CorpusIndex.load(index_path, params)
 
 
@@ -148,7 +153,7 @@ def _write_shard(partial: str, results: list[dict]) -> None:
             arrays[f"{key}_{c}"] = np.concatenate([r[f"{key}_{c}"] for r in results])
         arrays[f"nfp_{c}"] = np.array([len(r[f"fph_{c}"]) for r in results], dtype=np.int64)
     meta = [{k: r[k] for k in ("label", "sha1", "language", "lines", "names", "errors", "parse",
-                               "t_extract", "t_sketch")} for r in results]
+                               "t_extract", "t_sketch", "notes")} for r in results]
     np.savez(base + ".tmp.npz", **arrays)
     with open(base + ".tmp.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh)
@@ -158,7 +163,7 @@ def _write_shard(partial: str, results: list[dict]) -> None:
         json.dump([m["label"] for m in meta], fh)
 
 
-def _merge(name, sources, shards, partial, final, params, stats, exclude, elapsed) -> str:
+def _merge(name, sources, shards, partial, final, params, stats, exclude, elapsed, license="") -> str:
     """Concatenate shards into the final arrays, then rename the folder into place."""
     if not shards:
         shutil.rmtree(partial, ignore_errors=True)
@@ -186,7 +191,10 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
               "fingerprints": {c: int(len(arrays[f"fp_{c}_hash"])) for c in CHANNELS}}
     extra = {"exclude": exclude, "build": {"wall_s": round(elapsed, 2), "cpu_s": timing,
              "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,
-                         "excluded": stats.skipped_excluded}}}
+                         "excluded": stats.skipped_excluded}},
+             "license": license, "source_ids": [source_identity(s) for s in sources]}
+    notes = write_notes(tmp, {m["label"]: m["notes"] for m in files if m.get("notes")})
+    sums[notes] = crc_file(os.path.join(tmp, notes))
     write_manifest(tmp, name, sources, counts, sums, params, extra)
     _swap(tmp, final)
     shutil.rmtree(partial, ignore_errors=True)
