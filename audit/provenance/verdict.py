@@ -86,6 +86,7 @@ class ProvenanceReport:
     options: dict
     timings: dict = field(default_factory=dict)
     skipped_languages: dict = field(default_factory=dict)
+    determination: dict = field(default_factory=dict)  # audit.provenance.determination
 
     def to_dict(self) -> dict:
         ranked = sorted(self.files, key=lambda f: (-f.score, f.path))
@@ -96,7 +97,7 @@ class ProvenanceReport:
             "files_clean_without_matches": sum(1 for f in self.files if not f.matches),
             "discounted": self.discounted.to_dict(), "thresholds": asdict(self.thresholds),
             "options": self.options, "timings": {k: round(v, 3) for k, v in self.timings.items()},
-            "not_audited": self.skipped_languages,
+            "not_audited": self.skipped_languages, "determination": self.determination,
         }
 
 
