@@ -47,11 +47,13 @@ class FileMatchSummary:
     channels: dict[str, float]
     evidence: list
     units: list[dict]
+    revisions: dict | None = None  # versioned corpus: the versions that hold the corpus file
 
     def to_dict(self) -> dict:
         return {"corpus": self.corpus, "corpus_path": self.corpus_path, "swhid": self.swhid,
                 "score": round(self.score, 4), "channels": self.channels,
-                "evidence": [f.to_dict() for f in self.evidence], "units": self.units}
+                "evidence": [f.to_dict() for f in self.evidence], "units": self.units,
+                "revisions": self.revisions}
 
 
 @dataclass
