@@ -159,8 +159,11 @@ def _exit_code(args, result) -> int:
     if args.fail_on_verdict:
         report = result.sections.get("provenance")
         failing = VERDICTS[VERDICTS.index(args.fail_on_verdict):]
-        if report is not None and report.verdict in failing:
+        from audit.provenance.determination import effective_verdict
+
+        verdict = effective_verdict(report) if report is not None else None
+        if verdict in failing:
             print(f"audit: --fail-on-verdict {args.fail_on_verdict}: the provenance verdict is "
-                  f"{report.verdict}", file=sys.stderr)
+                  f"{verdict} (after recorded review decisions)", file=sys.stderr)
             return EXIT_FINDINGS
     return EXIT_OK

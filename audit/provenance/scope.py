@@ -1,0 +1,107 @@
+"""What a provenance determination covered: the audited tree's identity, the files
+checked and not checked, and each corpus as it can be cited again.
+
+The audited tree is named by path and, for a git checkout or ``REPO@REV``, by its
+commit and the tree's ``swh:1:dir:`` SWHID (git's tree id); a checkout whose files
+differ from the commit says so and carries the SWHID of what was on disk. A plain
+folder gets a SWHID computed from its files with git's tree algorithm. A corpus is
+named with its sources' sha256 (archives), commit (git) or SWHID (folders), the
+paths its index excluded, the index parameters and a digest of its content (the
+sha256 of the sorted ``label<TAB>blob-id`` lines of its files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+
+from audit.provenance.licence import git_head
+from audit.provenance.swhid import dir_swhid
+
+
+def audited_identity(paths: list[str], files: dict[str, str]) -> dict:
+    """The audited tree: path, kind, commit and tree SWHID where there are any.
+
+    ``files``: audited path -> git blob id, to tell a clean checkout from a modified one.
+    """
+    if len(paths) != 1:
+        return {"path": list(paths), "kind": "paths",
+                "note": "several paths were audited; each file is cited by its own SWHID"}
+    path = paths[0]
+    from audit.gitsource import parse_repo_rev
+
+    rr = parse_repo_rev(path) if not os.path.exists(path) else None
+    if rr is not None:
+        return _revision(rr)
+    if not os.path.isdir(path):
+        return {"path": path, "kind": "file", "swhid": _file_swhid(files)}
+    head = git_head(path)
+    on_disk = dir_swhid(path)
+    out = {"path": path, "kind": "directory", "swhid": on_disk["swhid"],
+           "swhid_covers": "the files git would track (.gitignore honoured, .git left out)"}
+    if head:
+        out.update(kind="git checkout", commit=head["commit"],
+                   commit_tree_swhid=head.get("tree_swhid", ""))
+        clean = head.get("tree_swhid") == on_disk["swhid"]
+        out["worktree"] = "as committed" if clean else "differs from the commit"
+        if clean:
+            out["swhid_covers"] = "the commit's tree at this path"
+    return out
+
+
+def _revision(rr) -> dict:
+    from audit.gitsource import GitSource
+
+    with GitSource(rr.repo) as src:
+        sha = src.resolve(rr.rev)
+        info = src.commit_info(sha)
+    return {"path": str(rr), "kind": "git revision", "repository": rr.repo, "rev": rr.rev,
+            "commit": sha, "swhid": f"swh:1:dir:{info.tree}",
+            "swhid_covers": "the commit's tree", "commit_swhid": f"swh:1:rev:{sha}"}
+
+
+def _file_swhid(files: dict[str, str]) -> str:
+    return f"swh:1:cnt:{next(iter(files.values()))}" if len(files) == 1 else ""
+
+
+def checked(result, report) -> dict:
+    """Counts of what was compared with the corpora."""
+    compared = len(report.files)
+    return {"files_measured": len(result.files), "files_compared": compared,
+            "code_lines_compared": sum(f.code_lines for f in report.files),
+            "files_with_matches": sum(1 for f in report.files if f.matches),
+            "files_not_checked": len(result.skipped) + max(0, len(result.files) - compared)}
+
+
+def not_checked(result, report) -> list[dict]:
+    """Every file found and not compared, with its reason."""
+    out = [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in result.skipped]
+    compared = {f.path for f in report.files}
+    out += [{"path": f.path, "reason": "not-sketched", "detail": "measured, but no sketch was made"}
+            for f in result.files if f.path not in compared]
+    return sorted(out, key=lambda r: (r["reason"], r["path"]))
+
+
+def not_checked_summary(rows: list[dict]) -> dict[str, int]:
+    return dict(sorted(Counter(r["reason"] for r in rows).items()))
+
+
+def corpus_record(ix) -> dict:
+    """One corpus as a reviewer cites it."""
+    m = ix.manifest
+    ids = m.get("source_ids") or [{"path": s, "kind": "unrecorded"} for s in m.get("sources", [])]
+    versions = [i.get("version") for i in ids if i.get("version")]
+    excluded = sorted({p for pats in (m.get("exclude") or {}).values() for p in pats})
+    return {"name": ix.name, "version": ", ".join(versions), "license": m.get("license", ""),
+            "sources": ids, "excluded": excluded,
+            "not_indexed": (m.get("build") or {}).get("skipped", {}),
+            "files": ix.n_files, "lines": m["counts"]["lines"], "built": m.get("created", ""),
+            "tool_version": m.get("tool_version", ""), "params": m["params"],
+            "digest": content_digest(ix.files),
+            "identity_recorded": bool(m.get("source_ids"))}
+
+
+def content_digest(files) -> str:
+    lines = sorted(f"{f.label}\t{f.sha1}\n" for f in files)
+    return "sha256:" + hashlib.sha256("".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
