@@ -27,8 +27,10 @@ from audit.provenance.index import (CorpusIndex, check_name, crc_file, is_index,
 from audit.provenance.licence import file_notes, source_identity, write_notes
 from audit.provenance.sketch import PARAMS, Params, sketch_parsed
 from audit.provenance.sources import SourceStats, iter_members, resolve
+from audit.provenance import versions as ver
 
 SHARD_FILES = 3000
+SHARD_LAYOUT = 2  # shards also hold per-file document-frequency counts (ndf_<channel>)
 Progress = Callable[[int, float, str], None]  # files done, fraction of sources read, label
 
 
@@ -47,7 +49,7 @@ def sketch_member(member) -> dict:
     sk = sketch_parsed(parsed, PARAMS)
     out = {"label": member.label, "sha1": src.sha1, "language": member.language, "lines": sk.lines,
            "start": sk.entry_start, "end": sk.entry_end, "kind": sk.entry_kind, "names": sk.entry_names,
-           "errors": len(parsed.error_spans), "parse": t1 - t0, **{f"t_{k}": v for k, v in sk.timings.items()},
+           "shape": sk.entry_shape, "errors": len(parsed.error_spans), "parse": t1 - t0, **{f"t_{k}": v for k, v in sk.timings.items()},
            "notes": file_notes(member.data)}
     for c in CHANNELS:
         out[f"bands_{c}"] = sk.bands[c]
@@ -58,10 +60,14 @@ def sketch_member(member) -> dict:
 
 def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
                 progress: Progress | None = None, exclude: tuple[str, ...] = (),
-                params: Params = PARAMS, shard_files: int = SHARD_FILES, license: str = "") -> CorpusIndex:
+                params: Params = PARAMS, shard_files: int = SHARD_FILES, license: str = "",
+                revs: str | None = None, every: int = 1, releases: bool = False) -> CorpusIndex:
     """Index every C, C++, Rust and Python file of the sources as corpus ``name``.
 
-    ``license``: an SPDX expression for the corpus, used for files that declare none."""
+    ``license``: an SPDX expression for the corpus, used for files that declare none.
+    ``revs``: index every distinct blob of the revisions ``git rev-list REVS`` names in the
+    one source (a git repository), sampling every ``every``-th; ``releases``: the sources
+    are releases of one project, each distinct file indexed once (audit.provenance.versions)."""
     check_name(name)
     resolved = [(os.path.abspath(p), tuple(exclude) + ex) for p, ex in (resolve(s) for s in specs)]
     sources = [p for p, _ in resolved]
@@ -71,13 +77,16 @@ def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
         raise UsageError(f"{final} exists and is not a corpus index; it is left as it is",
                          "choose another corpus name, or another --index-dir")
     excludes = {p: list(ex) for p, ex in resolved}
-    state = {"name": name, "sources": sources, "exclude": excludes, "params": params.as_dict()}
+    state = {"name": name, "sources": sources, "exclude": excludes, "params": params.as_dict(),
+             "versions": {"revs": revs, "every": every, "releases": releases}, "layout": SHARD_LAYOUT}
+    _check_versions(resolved, revs, every, releases)
     done = _resume(partial, state)
     started = time.perf_counter()
     stats = SourceStats()
-    shards = _sketch_all(resolved, done, partial, workers, progress, stats, shard_files)
+    plan, members = _plan(resolved, revs, every, releases, done, stats)
+    shards = _sketch_all(members, len(done), partial, workers, progress, stats, shard_files)
     index_path = _merge(name, sources, shards, partial, final, params, stats, excludes,
-                        time.perf_counter() - started, license)
+                        time.perf_counter() - started, license, plan)
     return CorpusIndex.load(index_path, params)
 
 
@@ -105,6 +114,33 @@ def _resume(partial: str, state: dict) -> set[str]:
     return done
 
 
+def _check_versions(resolved, revs, every, releases) -> None:
+    from audit.gitsource import is_git_repo
+
+    if revs is not None and (len(resolved) != 1 or not is_git_repo(resolved[0][0])):
+        raise UsageError("--revs reads the history of one git repository",
+                         "give one repository (bare or with a work tree): "
+                         "audit corpus build NAME REPO --revs HEAD")
+    if revs is not None and releases:
+        raise UsageError("--revs and --releases cannot be combined", "use one or the other")
+    if every != 1 and revs is None:
+        raise UsageError("--every samples the revisions of --revs", "add --revs REVSPEC")
+    ver.sample(1, every)  # refuses a non-positive --every
+
+
+def _plan(resolved, revs, every, releases, done, stats):
+    """What the build reads (versions, and per blob the versions holding it) and its members."""
+    if revs is not None:
+        repo, exclude = resolved[0]
+        plan = ver.git_plan(repo, revs, every, exclude, stats)
+        return plan, ver.git_members(repo, plan, stats, done)
+    if releases:
+        plan = ver.release_plan([s for s, _ in resolved])
+        return plan, ver.release_members(resolved, plan, stats, done)
+    names = [os.path.basename(s.rstrip("/")) for s, _ in resolved]
+    return ver.Plan("sources", [ver.Version(n, 0, n) for n in names]), _members(resolved, done, stats)
+
+
 def _members(resolved, done, stats):
     multi = len(resolved) > 1
     for src, exclude in resolved:
@@ -114,11 +150,9 @@ def _members(resolved, done, stats):
                 yield m
 
 
-def _sketch_all(resolved, done, partial, workers, progress, stats, shard_files) -> list[str]:
+def _sketch_all(members, count, partial, workers, progress, stats, shard_files) -> list[str]:
     workers = workers or max(1, len(os.sched_getaffinity(0)))
-    members = _members(resolved, done, stats)
     buffer: list[dict] = []
-    count = len(done)
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(workers) if workers > 1 else None
     try:
@@ -145,13 +179,14 @@ def _write_shard(partial: str, results: list[dict]) -> None:
     n = len(glob.glob(os.path.join(partial, "shard-*.npz")))
     base = os.path.join(partial, f"shard-{n:05d}")
     arrays = {"n_entries": np.array([len(r["start"]) for r in results], dtype=np.int64)}
-    for key in ("start", "end", "kind"):
+    for key in ("start", "end", "kind", "shape"):
         arrays[key] = np.concatenate([r[key] for r in results])
     for c in CHANNELS:
         arrays[f"bands_{c}"] = np.concatenate([r[f"bands_{c}"] for r in results])
         for key in ("fph", "fps", "fpe", "dfh"):
             arrays[f"{key}_{c}"] = np.concatenate([r[f"{key}_{c}"] for r in results])
         arrays[f"nfp_{c}"] = np.array([len(r[f"fph_{c}"]) for r in results], dtype=np.int64)
+        arrays[f"ndf_{c}"] = np.array([len(r[f"dfh_{c}"]) for r in results], dtype=np.int64)
     meta = [{k: r[k] for k in ("label", "sha1", "language", "lines", "names", "errors", "parse",
                                "t_extract", "t_sketch", "notes")} for r in results]
     np.savez(base + ".tmp.npz", **arrays)
@@ -163,7 +198,8 @@ def _write_shard(partial: str, results: list[dict]) -> None:
         json.dump([m["label"] for m in meta], fh)
 
 
-def _merge(name, sources, shards, partial, final, params, stats, exclude, elapsed, license="") -> str:
+def _merge(name, sources, shards, partial, final, params, stats, exclude, elapsed, license="",
+           plan=None) -> str:
     """Concatenate shards into the final arrays, then rename the folder into place."""
     if not shards:
         shutil.rmtree(partial, ignore_errors=True)
@@ -180,19 +216,29 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     arrays = _entry_arrays(parts)
+    plan = plan or ver.Plan("sources", [ver.Version(os.path.basename(s), 0, os.path.basename(s))
+                                        for s in sources])
+    arrays.update(ver.file_arrays(plan, [m["sha1"] for m in files], [m["label"] for m in files]))
+    versioned = plan.kind != "sources"
+    doc = arrays["file_doc"] if versioned else None
+    lsh_keep = ver.representatives(parts, doc[arrays["entry_file"]]) if versioned else None
     for c in CHANNELS:
-        arrays.update(_channel_arrays(parts, c, arrays["entry_file"], len(files)))
+        arrays.update(_channel_arrays(parts, c, arrays["entry_file"], len(files), doc, lsh_keep))
     _write_text(tmp, files)
     sums = write_arrays(tmp, arrays)
+    table = ver.write_table(tmp, plan)
+    sums[table] = crc_file(os.path.join(tmp, table))
     timing = {k: round(sum(m[k] for m in files), 2) for k in ("parse", "t_extract", "t_sketch")}
     counts = {"files": len(files), "entries": int(len(arrays["entry_file"])),
               "lines": int(sum(m["lines"] for m in files)),
               "error_spans": int(sum(m["errors"] for m in files)),
-              "fingerprints": {c: int(len(arrays[f"fp_{c}_hash"])) for c in CHANNELS}}
+              "fingerprints": {c: int(len(arrays[f"fp_{c}_hash"])) for c in CHANNELS},
+              "documents": int(arrays["file_doc"].max(initial=-1)) + 1, "versions": len(plan.versions)}
     extra = {"exclude": exclude, "build": {"wall_s": round(elapsed, 2), "cpu_s": timing,
              "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,
                          "excluded": stats.skipped_excluded}},
-             "license": license, "source_ids": [source_identity(s) for s in sources]}
+             "license": license, "source_ids": [source_identity(s) for s in sources],
+             "versions": plan.manifest()}
     notes = write_notes(tmp, {m["label"]: m["notes"] for m in files if m.get("notes")})
     sums[notes] = crc_file(os.path.join(tmp, notes))
     write_manifest(tmp, name, sources, counts, sums, params, extra)
@@ -210,20 +256,30 @@ def _entry_arrays(parts) -> dict[str, np.ndarray]:
     return {"entry_file": np.concatenate(file_ids),
             "entry_start": np.concatenate([p["start"] for p in parts]).astype(np.uint32),
             "entry_end": np.concatenate([p["end"] for p in parts]).astype(np.uint32),
-            "entry_kind": np.concatenate([p["kind"] for p in parts]).astype(np.uint8)}
+            "entry_kind": np.concatenate([p["kind"] for p in parts]).astype(np.uint8),
+            "entry_shape": np.concatenate([p["shape"] for p in parts]).astype(np.uint16)}
 
 
-def _channel_arrays(parts, c, entry_file, n_files) -> dict[str, np.ndarray]:
-    """Sorted LSH band keys, fingerprints grouped by file, and document frequencies."""
+def _channel_arrays(parts, c, entry_file, n_files, doc=None, lsh_keep=None) -> dict[str, np.ndarray]:
+    """Sorted LSH band keys, fingerprints grouped by file, and document frequencies.
+
+    In a versioned corpus (``doc``: each file's document) a fingerprint counts once per
+    document, and only the first of identical entries of one document is in the LSH table
+    (``lsh_keep``), so a function kept through many versions fills one bucket slot, not many."""
     bands = np.concatenate([p[f"bands_{c}"] for p in parts])
     rows, _ = np.nonzero(bands)
     keys = bands[bands != 0]
+    if lsh_keep is not None:
+        keys, rows = keys[lsh_keep[rows]], rows[lsh_keep[rows]]
     order = np.argsort(keys, kind="stable")
     fph = np.concatenate([p[f"fph_{c}"] for p in parts])
     nfp = np.concatenate([p[f"nfp_{c}"] for p in parts])
     offset = np.zeros(n_files + 1, dtype=np.uint64)
     np.cumsum(nfp, out=offset[1:])
-    df_hash, df_count = np.unique(np.concatenate([p[f"dfh_{c}"] for p in parts]), return_counts=True)
+    dfh = np.concatenate([p[f"dfh_{c}"] for p in parts])
+    if doc is not None:
+        dfh = ver.once_per_document(dfh, np.concatenate([p[f"ndf_{c}"] for p in parts]), doc)
+    df_hash, df_count = np.unique(dfh, return_counts=True)
     return {
         f"lsh_{c}_key": keys[order], f"lsh_{c}_entry": rows[order].astype(np.uint32),
         f"fp_{c}_hash": fph, f"fp_{c}_offset": offset,
