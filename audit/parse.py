@@ -34,6 +34,8 @@ class CodeUnit:
     returns: int = 0
     early_exits: int = 0  # Rust `?` operators and Python `raise` statements
     falls_through: bool = True
+    structural: int = 0  # cognitive increments that grow with nesting (see lang walkers' fold)
+    nest_base: int = 0  # the parent's nesting level where this unit starts
 
     @property
     def start_line(self) -> int:

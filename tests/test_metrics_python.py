@@ -60,7 +60,54 @@ def f(n):
             raise ValueError(n)
         n -= 1
 """, "f", 3, 3, 2, 1, 2),
-    ("assert is one decision", "def f(x):\n    assert x and x > 1\n", "f", 2, 0, 0, 1, 1),
+    # radon counts an assert as one decision and reads nothing inside; cognitive reads the `and`
+    ("assert is one decision", "def f(x):\n    assert x and x > 1\n", "f", 2, 1, 0, 1, 1),
+    ("assert a and b", "def f(a, b):\n    assert a and b\n", "f", 2, 1, 0, 2, 1),
+    ("assert with a ternary", "def f(a, b):\n    assert (1 if a else 2) or b\n", "f", 2, 2, 1, 2, 1),
+    # a comment inside a boolean chain does not split the run
+    ("comment inside a chain", "def f(a, b, c):\n    return (a == 1  # note\n"
+                               "            and b == 2 and c == 3)\n", "f", 3, 1, 0, 3, 1),
+    # a condition is not nested under its own `if`
+    ("ternary in a condition", "def f(a, b):\n    if a > (1 if b else 2):\n        return 1\n"
+                               "    return 0\n", "f", 3, 2, 1, 2, 2),
+    ("ternary in a loop condition", "def f(a, b):\n    while a > (1 if b else 2):\n"
+                                    "        a -= 1\n", "f", 3, 2, 1, 2, 1),
+    # a nested def counts in the outer function's cognitive complexity, one level deeper;
+    # cyclomatic stays the outer function's own (radon: closures are their own blocks)
+    ("nested def", """
+def f(x):
+    def g(y):
+        if y:
+            return 1
+        return 2
+    return g(x)
+""", "f", 1, 2, 2, 1, 1),
+    ("nested def is its own unit", """
+def f(x):
+    def g(y):
+        if y:
+            return 1
+        return 2
+    return g(x)
+""", "f.g", 2, 1, 1, 1, 2),
+    # for +1; the ternary sits under for, g and h: +1 + 3
+    ("nested defs two deep", """
+def f(x):
+    for i in x:
+        def g(y):
+            def h(z):
+                return 1 if z else 2
+            return h(y)
+""", "f", 2, 5, 4, 1, 1),
+    # a decorator's wrapper is a nested def like any other (no exemption)
+    ("decorator wrapper", """
+def deco(fn):
+    def wrapper(*a):
+        if a:
+            return fn(*a)
+        return None
+    return wrapper
+""", "deco", 1, 2, 2, 1, 1),
     ("parameters", "def f(a, /, b=1, *args, c: int, d: int = 2, **kw):\n    pass\n", "f", 1, 0, 0, 6, 1),
 ]
 

@@ -28,15 +28,42 @@ CASES = [
     ("closure nests", "fn a(v: Vec<i32>) -> Vec<i32> { v.into_iter().filter(|x| { if *x > 0 { true } "
                       "else { false } }).collect() }", "a", 2, 3, 2, 1, 1),
     ("question mark and return", "fn a(x: Option<i32>) -> Option<i32> { let y = x?; if y > 0 "
-                                 "{ return Some(1); } Some(y) }", "a", 2, 1, 1, 1, 3),
+                                 "{ return Some(1); } Some(y) }", "a", 3, 1, 1, 1, 3),
+    # an early exit is a decision: 1 + two `?` (lizard agrees)
+    ("two question marks", "fn a(x: Option<i32>, y: Option<i32>) -> Option<i32> { let p = x?; "
+                           "let q = y?; Some(p + q) }", "a", 3, 0, 0, 2, 3),
     ("let-else", "fn a(x: Option<i32>) -> i32 { let Some(y) = x else { return 0 }; y }", "a", 2, 1, 0, 1, 2),
     ("while let", "fn a(mut v: Vec<i32>) { while let Some(x) = v.pop() { if x > 1 { continue; } } }",
      "a", 3, 3, 2, 1, 1),
     ("ends in return", "fn a(x: i32) -> i32 { return x; }", "a", 1, 0, 0, 1, 1),
     ("return in closure is not an exit", "fn a() -> i32 { let f = |x: i32| { return x; }; f(1) }",
-     "a", 1, 0, 0, 0, 1),
-    ("macro bodies are opaque", 'fn a(x: i32) { println!("{}", if x > 0 { 1 } else { 2 }); }',
-     "a", 1, 0, 0, 1, 1),
+     "a", 1, 0, 1, 0, 1),
+    # a closure bound by `let` counts inline in its parent like an unbound one (for +1,
+    # if at nesting 2: +3, else +1) and is still a unit of its own
+    ("let-bound closure counts inline", "fn a(v: &[i32]) -> i32 { let mut s = 0; for x in v { "
+                                        "let f = |y: i32| if y > 0 { y } else { 0 }; s += f(*x); } s }",
+     "a", 3, 5, 3, 1, 1),
+    ("let-bound closure is its own unit", "fn a(v: &[i32]) -> i32 { let mut s = 0; for x in v { "
+                                          "let f = |y: i32| if y > 0 { y } else { 0 }; s += f(*x); } s }",
+     "a::f", 2, 2, 1, 1, 1),
+    ("macro arguments are measured", 'fn a(a: i32, b: i32) -> String { assert!(a > 0 && b > 0); '
+                                     'format!("{}", if a > b { a } else { b }) }', "a", 3, 3, 1, 2, 1),
+    ("macro argument nesting", 'fn a(v: &[i32]) { for x in v { println!("{:?}", x.checked_add(1)?); '
+                               'assert!(if *x > 0 { true } else { false }); } }', "a", 4, 4, 2, 1, 2),
+    ("macro syntax that is not an expression", "fn a(x: Option<u8>) -> bool { matches!(x, Some(n) "
+                                               "if n > 2 && n < 9) }", "a", 1, 0, 0, 1, 1),
+    # a nested function counts in the outer one's cognitive complexity, one level deeper
+    ("nested fn", "fn a(x: i32) -> i32 { fn inner(y: i32) -> i32 { if y > 0 { 1 } else { 2 } } "
+                  "inner(x) }", "a", 1, 3, 2, 1, 1),
+    ("nested fn is its own unit", "fn a(x: i32) -> i32 { fn inner(y: i32) -> i32 { if y > 0 { 1 } "
+                                  "else { 2 } } inner(x) }", "a::inner", 2, 2, 1, 1, 1),
+    # a condition is not nested under its own `if`: 1 + 1 (else), inner if 1 + 1 (else)
+    ("if in a condition", "fn a(a: bool, x: i32) -> i32 { if (if a { 1 } else { 2 }) > x { 1 } "
+                          "else { 2 } }", "a", 3, 4, 1, 2, 1),
+    ("match on a match", "fn a(x: u8) -> u8 { match match x { 0 => 1, _ => 2 } { 1 => 0, _ => 1 } }",
+     "a", 3, 2, 1, 1, 1),
+    ("loop condition", "fn a(mut n: u32) { while (if n > 3 { n } else { 0 }) > 0 { if n > 9 { n -= 1; } "
+                       "n -= 1; } }", "a", 4, 5, 2, 1, 1),
 ]
 
 

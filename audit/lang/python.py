@@ -6,29 +6,34 @@ count can be checked against radon (which supplies the reported value):
 =========================  ==========  =========================================
 construct                  cyclomatic  cognitive
 =========================  ==========  =========================================
-``if``                     +1          +1 + nesting, nests
+``if``                     +1          +1 + nesting, nests its branches
 ``elif``                   +1          +1 (hybrid)
 ``else`` of ``if``         0           +1 (hybrid)
 ``else`` of a loop         +1          +1 (hybrid)
 ``else`` of ``try``        +1          0
-``for`` / ``while``        +1          +1 + nesting, nests
+``for`` / ``while``        +1          +1 + nesting, nests its body
 ``except`` clause          +1 each     +1 + nesting, nests
 ``x if c else y``          +1          +1 + nesting, nests
 ``and`` / ``or``           +1 each     +1 per run of the same operator
 comprehension ``for``      +1          0
 comprehension ``if``       +1          0
-``match``                  cases, -1 if a catch-all case   +1 + nesting, nests
-``assert``                 +1          0 (its expression is not read, as radon)
-``lambda``                 0           nests (no increment)
-nested ``def``/``class``   own unit    own unit
+``match``                  cases, -1 if a catch-all case   +1 + nesting, nests its cases
+``assert``                 +1, nothing inside (radon)      its expression as code
+``lambda``                 inline      inline, nests (no increment)
+nested ``def``             own unit    inline, nests (no increment)
+nested ``class``           own unit    own unit
 =========================  ==========  =========================================
 
-Units: functions, methods, nested functions and classes. Exit points:
-``return`` and ``raise`` statements, plus one when the body can fall off its end.
+A condition is not nested under its own structure: the level rises where the
+body starts. Units: functions, methods, nested functions and classes; a nested
+function is also counted in its parent (see :mod:`audit.lang.counting`). Exit
+points: ``return`` and ``raise`` statements, plus one when the body can fall
+off its end.
 """
 
 from __future__ import annotations
 
+from audit.lang.counting import Counting
 from audit.lang.walker import PUSHED, SKIP, Walker
 
 _PARAM_KINDS = frozenset({
@@ -37,15 +42,15 @@ _PARAM_KINDS = frozenset({
 })
 
 
-class PythonWalker(Walker):
+class PythonWalker(Counting, Walker):
     SEPARATOR = "."
     KINDS = {
         "function_definition": "v_function",
         "class_definition": "v_class",
         "lambda": "v_lambda",
-        "if_statement": "v_structural_decision",
-        "for_statement": "v_structural_decision",
-        "while_statement": "v_structural_decision",
+        "if_statement": "v_branch",
+        "for_statement": "v_loop",
+        "while_statement": "v_loop",
         "except_clause": "v_structural_decision",
         "except_group_clause": "v_structural_decision",
         "conditional_expression": "v_structural_decision",
@@ -68,7 +73,16 @@ class PythonWalker(Walker):
         self.k_if = self.kind_id("if_statement")
         self.k_try = self.kind_id("try_statement")
         self.k_boolean = self.kind_id("boolean_operator")
+        field = parsed.tree.language.field_id_for_name
+        self.f_left, self.f_right, self.f_operator = field("left"), field("right"), field("operator")
+        self.f_body, self.f_consequence = field("body"), field("consequence")
+        self.pending = []
+        self.assert_end = -1  # inside an assert: radon counts no decision, cognitive still does
         self._docstring(parsed.root)
+
+    def run(self, query=None, riders=None) -> None:
+        super().run(query, riders)
+        self.fold_units(("function",), ())
 
     @staticmethod
     def module_path(path: str) -> list[str]:
@@ -104,7 +118,11 @@ class PythonWalker(Walker):
         if name_node is None or body is None:
             return 0
         kind = "method" if self.unit.kind == "class" and not self.closure else "function"
+        if self.pending:
+            self.sync(node)
+        base = self.cog
         unit = self.enter_unit(depth, node, self.text(name_node), kind)
+        unit.nest_base = base
         params = node.child_by_field_name("parameters")
         if params is not None:
             unit.params = sum(1 for c in params.named_children if c.type in _PARAM_KINDS)
@@ -125,17 +143,30 @@ class PythonWalker(Walker):
     def v_lambda(self, node, depth):
         if not node.is_named:
             return 0  # the `lambda` keyword inside the lambda node (the table maps both kinds)
+        if self.pending:
+            self.sync(node)
         action = self.nest(depth)
         self.closure += 1
         return action
 
     # -- control flow ------------------------------------------------------
     def v_structural_decision(self, node, depth):
+        """Conditional expressions and except clauses: nested as a whole."""
+        if node.start_byte >= self.assert_end:
+            self.unit.cyclomatic += 1
+        return self.structural_at(node, depth, None)
+
+    def v_branch(self, node, depth):
         self.unit.cyclomatic += 1
-        return self.structural(depth)
+        return self.structural_at(node, depth, node.child_by_field_id(self.f_consequence))
+
+    def v_loop(self, node, depth):
+        self.unit.cyclomatic += 1
+        return self.structural_at(node, depth, node.child_by_field_id(self.f_body))
 
     def v_decision(self, node, depth):
-        self.unit.cyclomatic += 1
+        if node.start_byte >= self.assert_end:
+            self.unit.cyclomatic += 1
         return 0
 
     def v_elif(self, node, depth):
@@ -156,15 +187,17 @@ class PythonWalker(Walker):
         return 0
 
     def v_boolean(self, node, depth):
-        op = node.child(1)
+        """Operands and operator are found by field: a comment inside the chain is a child too."""
+        op = node.child_by_field_id(self.f_operator)
         unit = self.unit
-        unit.cyclomatic += 1
+        if node.start_byte >= self.assert_end:
+            unit.cyclomatic += 1
         unit.cognitive += 1
         if op is None:
             return 0
-        for side in (node.child(0), node.child(2)):
+        for side in (node.child_by_field_id(self.f_left), node.child_by_field_id(self.f_right)):
             if side is not None and side.kind_id == self.k_boolean:
-                side_op = side.child(1)
+                side_op = side.child_by_field_id(self.f_operator)
                 if side_op is not None and side_op.kind_id == op.kind_id:
                     unit.cognitive -= 1
         return 0
@@ -174,7 +207,7 @@ class PythonWalker(Walker):
         cases = [c for c in body.named_children if c.type == "case_clause"] if body else []
         catch_all = any(_is_catch_all(c) for c in cases)
         self.unit.cyclomatic += max(0, len(cases) - catch_all)
-        return self.structural(depth)
+        return self.structural_at(node, depth, body)
 
     def v_return(self, node, depth):
         if not self.closure:
@@ -187,8 +220,11 @@ class PythonWalker(Walker):
         return 0
 
     def v_assert(self, node, depth):
-        self.unit.cyclomatic += 1  # radon counts an assert and does not look inside it
-        return SKIP
+        # radon counts an assert as one decision and does not look inside it; the
+        # cognitive count reads its condition like any other (`assert a and b`: +1)
+        self.unit.cyclomatic += 1
+        self.assert_end = node.end_byte
+        return 0
 
     def v_skip(self, node, depth):
         # Imports hold no control flow: not descended, unless a comment may hide inside.

@@ -5,34 +5,47 @@ The counting table (also in docs/metrics.md, one test per row):
 =========================  ==========  =========================================
 construct                  cyclomatic  cognitive
 =========================  ==========  =========================================
-``if`` / ``if let``        +1          +1 + nesting, nests
+``if`` / ``if let``        +1          +1 + nesting, nests its branches
 ``else if``                +1          +1 (hybrid, no nesting increment)
 ``else``                   0           +1 (hybrid)
-``match``                  arms - 1    +1 + nesting, nests (arms add nothing)
+``match``                  arms - 1    +1 + nesting, nests its arms
 match arm guard ``if``     +1          0
-``while`` / ``while let``  +1          +1 + nesting, nests
-``for``                    +1          +1 + nesting, nests
+``while`` / ``while let``  +1          +1 + nesting, nests its body
+``for``                    +1          +1 + nesting, nests its body
 ``loop``                   0           +1 + nesting, nests
 ``&&`` / ``||``            +1 each     +1 per run of the same operator
 ``let ... else``           +1          +1 (hybrid)
 ``break 'l`` / ``continue 'l``  0      +1
-``?``                      0           0 (counted as an exit point)
-closure                    0           nests (no increment)
+``?``                      +1          0 (also an exit point)
+closure                    inline      inline, nests (no increment)
+nested ``fn``              own unit    inline, nests (no increment)
+macro arguments            as code     as code (when they parse as expressions)
 =========================  ==========  =========================================
 
-Units: free functions, methods in ``impl`` blocks, trait default methods,
-nested functions and closures bound by ``let name = |..| ..``.
+A condition is not nested under its own structure: the level rises where the
+body starts. Units: free functions, methods in ``impl`` blocks, trait default
+methods, nested functions and closures bound by ``let name = |..| ..`` (these
+two are also counted in their parent, see :mod:`audit.lang.counting`).
 Exit points: ``return`` and ``?`` outside closures, plus one for the tail.
 """
 
 from __future__ import annotations
 
+import re
+
+from audit.lang.counting import Counting, fold_into
 from audit.lang.walker import PUSHED, SKIP, Walker
+from audit.parse import ParsedFile
+from audit.walk import SourceFile
 
 _TEST_ATTRS = (b"test", b"cfg(test)", b"rstest", b"proptest", b"bench")
+_ARRAY_MACROS = (b"vec",)
+# a macro's tokens can hold a decision only if they hold one of these (strings dropped first)
+_DECISION_TOKENS = re.compile(rb"&&|\|\||\?|\b(?:if|match|while|for|loop)\b")
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
-class RustWalker(Walker):
+class RustWalker(Counting, Walker):
     SEPARATOR = "::"
     KINDS = {
         "function_item": "v_function",
@@ -51,6 +64,7 @@ class RustWalker(Walker):
         "break_expression": "v_jump",
         "continue_expression": "v_jump",
         "try_expression": "v_try",
+        "macro_invocation": "v_macro",
         "return_expression": "v_return",
         "line_comment": "add_comment",
         "block_comment": "add_comment",
@@ -92,6 +106,15 @@ class RustWalker(Walker):
         self.f_value, self.f_alternative = field("value"), field("alternative")
         self.f_left, self.f_right, self.f_operator = field("left"), field("right"), field("operator")
         self.k_return = self.kind_id("return_expression")
+        self.f_consequence = field("consequence")
+        self.pending = []
+        self.macros: list[tuple] = []  # (unit, nesting level, inside a closure, name, token tree)
+
+    def run(self, query=None, riders=None) -> None:
+        super().run(query, riders)
+        if self.macros:
+            self._measure_macros()
+        self.fold_units(("function", "closure"), ("closure",))
 
     @staticmethod
     def module_path(path: str) -> list[str]:
@@ -115,7 +138,11 @@ class RustWalker(Walker):
             return 0
         kind = "method" if self.container in ("impl", "trait") else "function"
         test = self.test or _has_test_attr(node)
+        if self.pending:
+            self.sync(node)
+        base = self.cog
         unit = self.enter_unit(depth, node, self.text(name_node), kind)
+        unit.nest_base = base
         unit.is_test = self.test = test
         params = node.child_by_field_name("parameters")
         if params is not None:
@@ -132,12 +159,16 @@ class RustWalker(Walker):
         return last is not None and last.kind_id == self.k_return
 
     def v_closure(self, node, depth):
+        if self.pending:
+            self.sync(node)
         name = self._let_name(node)
         if name is None:
             action = self.nest(depth)
             self.closure += 1
             return action
+        base = self.cog
         unit = self.enter_unit(depth, node, name, "closure")
+        unit.nest_base = base
         params = node.child_by_field_name("parameters")
         if params is not None:
             unit.params = sum(1 for c in params.named_children if c.type != "attribute_item")
@@ -185,7 +216,7 @@ class RustWalker(Walker):
         parent = node.parent
         if parent is not None and parent.kind_id == self.k_else:
             return 0  # `else if`: the else clause already counted it, no new nesting
-        return self.structural(depth)
+        return self.structural_at(node, depth, node.child_by_field_id(self.f_consequence))
 
     def v_else(self, node, depth):
         """An `else` keyword: of an if's else clause (+1 cognitive, hybrid) or of a
@@ -213,14 +244,14 @@ class RustWalker(Walker):
                     if pattern is not None and pattern.child_count >= 3:  # `pat if guard`
                         decisions += 1
         self.unit.cyclomatic += decisions
-        return self.structural(depth)
+        return self.structural_at(node, depth, body)
 
     def v_loop_cond(self, node, depth):
         self.unit.cyclomatic += 1
-        return self.structural(depth)
+        return self.structural_at(node, depth, node.child_by_field_id(self.f_body))
 
     def v_loop(self, node, depth):
-        return self.structural(depth)
+        return self.structural_at(node, depth, None)
 
     def v_logical(self, node, depth):
         """An `&&` or `||` operator token: its binary expression adds a decision.
@@ -250,6 +281,7 @@ class RustWalker(Walker):
         return 0
 
     def v_try(self, node, depth):
+        self.unit.cyclomatic += 1  # an early exit is a decision (as lizard counts it)
         if not self.closure:
             self.unit.early_exits += 1
         return 0
@@ -259,9 +291,58 @@ class RustWalker(Walker):
             self.unit.returns += 1
         return 0
 
+    def v_macro(self, node, depth):
+        """A macro call inside a unit: its arguments are measured after the walk."""
+        tt = node.child(node.child_count - 1)
+        if self.unit is self.module or tt is None or tt.end_byte - tt.start_byte < 3:
+            return 0
+        inner = _STRINGS.sub(b"", self.data[tt.start_byte + 1:tt.end_byte - 1])
+        if _DECISION_TOKENS.search(inner) is None:
+            return 0
+        if self.pending:
+            self.sync(node)
+        name = node.child_by_field_name("macro")
+        self.macros.append((self.unit, self.cog, self.closure,
+                            self.data[name.start_byte:name.end_byte] if name else b"", tt))
+        return 0
+
+    def _measure_macros(self) -> None:
+        """Re-parse the macro arguments that read as expressions and count them in their units.
+
+        Each argument list becomes the body of its own synthetic function, so one
+        parse and one walk measure them all; a list that does not parse as
+        expressions (a macro's own syntax) counts nothing.
+        """
+        chunks, starts, pos = [], {}, 0
+        for i, (_, _, _, name, tt) in enumerate(self.macros):
+            open_, close = (b"[", b"]") if name in _ARRAY_MACROS else (b"__m(", b")")
+            chunk = b"fn __m() { " + open_ + self.data[tt.start_byte + 1:tt.end_byte - 1] + close + b"; }\n"
+            starts[pos] = i
+            chunks.append(chunk)
+            pos += len(chunk)
+        text = b"".join(chunks)
+        tree = _parser().parse(text)
+        sub = ParsedFile(SourceFile(self.parsed.source.path, "rust", text, ""), tree)
+        RustWalker(sub).run()
+        for unit in sub.units:
+            i = starts.get(unit.start_byte) if unit.parent is None else None
+            if i is None or unit.node.has_error:
+                continue
+            owner, level, closure, _, _ = self.macros[i]
+            fold_into(owner, unit, level, True)
+            if not closure:
+                owner.early_exits += unit.early_exits
+                owner.returns += unit.returns
+
     def v_skip(self, node, depth):
         # Subtrees without control flow are not descended, unless a comment may hide inside.
         return 0 if self.data.find(b"/", node.start_byte, node.end_byte) >= 0 else SKIP
+
+
+def _parser():
+    from audit.lang import LANGUAGES
+
+    return LANGUAGES["rust"].parser()
 
 
 def _has_test_attr(node) -> bool:
