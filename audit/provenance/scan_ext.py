@@ -39,6 +39,10 @@ def finish(args, result, payloads, console):
     from audit.provenance import api
 
     report = api.match_result(result, payloads, indexes)
+    from audit.provenance.determination import attach
+    from audit.render.outputs_ext import source_reader
+
+    attach(report, result, indexes, source_reader(args), getattr(args, "review_file", None) or "")
     return replace(result, sections={**result.sections, "provenance": report})
 
 
@@ -46,6 +50,9 @@ def render_terminal(result, console) -> None:
     report = result.sections.get("provenance")
     if report is None:
         return
+    from audit.render.determination_view import print_determination
+
+    print_determination(report.to_dict(), console)
     head = Text("provenance: ")
     head.append(report.verdict, style=VERDICT_STYLE[report.verdict])
     head.append(f"  score {report.score:.3f}")
