@@ -19,6 +19,9 @@ def add_options(parser) -> None:
                    help="where corpus indexes named by --corpus live (default: the user cache)")
     g.add_argument("--provenance-files", type=int, default=10, metavar="N",
                    help="how many matched files to list in the summary (default 10)")
+    g.add_argument("--review-file", metavar="FILE",
+                   help="review decisions on matches (default: audit-review.toml beside the "
+                        "project's audit.toml, else in the audited folder; see `audit review`)")
 
 
 def configure(args, config, job):
