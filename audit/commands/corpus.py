@@ -30,6 +30,15 @@ def add_parser(sub) -> None:
     b.add_argument("--license", default="", metavar="SPDX-EXPRESSION",
                    help="the corpus licence (e.g. MIT, GPL-3.0-or-later WITH GCC-exception-3.1), "
                         "cited for matched files that declare no SPDX-License-Identifier")
+    b.add_argument("--revs", metavar="REVSPEC",
+                   help="index every distinct file of the revisions `git rev-list REVSPEC` names in "
+                        "the one SOURCE, a git repository (HEAD: the whole history; A..B); each "
+                        "file content once, with the revisions that hold it")
+    b.add_argument("--every", type=int, default=1, metavar="N",
+                   help="with --revs: only every Nth revision, oldest first (the first and last always)")
+    b.add_argument("--releases", action="store_true",
+                   help="the SOURCEs are releases of one project, oldest first (e.g. gcc-11 and gcc-12 "
+                        "tarballs): each file content once, with the releases that hold it")
     ls = verbs.add_parser("list", help="list the indexes")
     i = verbs.add_parser("info", help="show an index's manifest summary")
     i.add_argument("name", metavar="NAME_OR_DIR")
@@ -73,11 +82,14 @@ def _build(args, index_dir: str) -> int:
     started = time.perf_counter()
     with _progress(args) as tick:
         ix = api.index_paths(sources, args.name, index_dir, args.jobs, tick, tuple(args.exclude),
-                             args.license)
+                             args.license, versions={"revs": args.revs, "every": args.every,
+                                                     "releases": args.releases})
     c = ix.manifest["counts"]
     wall = time.perf_counter() - started
     print(f"indexed {c['files']:,} files ({c['lines']:,} lines, {c['entries']:,} units and windows) "
           f"as {args.name} in {wall:.1f} s -> {ix.path}")
+    if ix.versioned:
+        print(f"  {_versions_line(ix.manifest['versions'], c)}")
     return EXIT_OK
 
 
@@ -150,12 +162,26 @@ def _info(args, index_dir: str) -> int:
     print(f"{info['name']}: {c['files']:,} files, {c['lines']:,} lines, {c['entries']:,} units/windows, "
           f"{info['bytes'] / 1e6:.1f} MB at {info['path']}")
     print(f"  sources: {', '.join(info['sources'])}")
+    if info["versions"] and info["versions"]["kind"] != "sources":
+        print(f"  {_versions_line(info['versions'], c)}")
     print(f"  built {info['created']} by audit {info['tool_version']}; parse error spans {c['error_spans']:,}")
     p = info["params"]
     print(f"  minhash: datasketch {p['datasketch']} {p['scheme']} num_perm={p['num_perm']} seed={p['seed']} "
           f"bands={p['bands']}x{p['rows']}; normaliser v{p['normaliser']}")
     print(f"  shingles {p['shingle']}; fingerprint k-grams {p['kgram']}; winnow windows {p['winnow']}")
     return EXIT_OK
+
+
+def _versions_line(v: dict, counts: dict) -> str:
+    """One line on a versioned corpus: how many versions, blobs and documents."""
+    if v["kind"] == "git":
+        every = f", every {v['every']}" if v["every"] != 1 else ""
+        what = (f"{v['count']:,} revisions of {v['revisions_in_range']:,} in --revs {v['revspec']}{every} "
+                f"(repository HEAD {v['head'][:12]})")
+    else:
+        what = f"{v['count']:,} releases"
+    return (f"versions: {what}; {v['occurrences']:,} code files over all versions, "
+            f"{v['blobs']:,} distinct, {counts['documents']:,} paths")
 
 
 def _remove(args, index_dir: str) -> int:

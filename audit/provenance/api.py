@@ -52,17 +52,20 @@ def open_index(name_or_dir: str, index_dir: str | None = None) -> CorpusIndex:
 
 
 def index_paths(paths: list[str], name: str, index_dir: str | None = None, workers: int = 0,
-                progress=None, exclude: tuple[str, ...] = (), license: str = "") -> CorpusIndex:
+                progress=None, exclude: tuple[str, ...] = (), license: str = "",
+                versions: dict | None = None) -> CorpusIndex:
     """Index folders or archives (C, C++, Rust, Python) as corpus ``name``.
 
-    With no ``index_dir`` the index goes to a temporary folder removed at exit.
+    With no ``index_dir`` the index goes to a temporary folder removed at exit. ``versions``:
+    ``{"revs": REVSPEC, "every": N}`` for a git history, ``{"releases": True}`` for releases.
     """
     from audit.provenance.build import build_index
 
     if index_dir is None:
         index_dir = tempfile.mkdtemp(prefix="audit-corpus-")
         atexit.register(shutil.rmtree, index_dir, True)
-    return build_index(name, list(paths), index_dir, workers, progress, exclude, license=license)
+    return build_index(name, list(paths), index_dir, workers, progress, exclude, license=license,
+                       **(versions or {}))
 
 
 def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
@@ -75,6 +78,7 @@ def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig 
     for sk in sketches:
         matches, discounted = match_sketch(sk, indexes, docfreq, cfg, timing)
         files.append(file_report(sk, matches, discounted, thresholds))
+    _name_revisions(files, indexes)
     corpora = [{"name": ix.name, "path": ix.path, "files": ix.n_files,
                 "lines": ix.manifest["counts"]["lines"], "sources": ix.manifest["sources"],
                 "created": ix.manifest["created"]} for ix in indexes]
@@ -116,6 +120,15 @@ def scan_against(path: str, corpora: list[str], jobs: int = 0) -> tuple[Provenan
     timings = {"load_index": t1 - t0, "scan_parse_sketch_wall": t2 - t1, "match_wall": t3 - t2,
                **{k: round(v, 3) for k, v in report.timings.items()}}
     return report, timings
+
+
+def _name_revisions(files, indexes: list[CorpusIndex]) -> None:
+    """Each match against a versioned corpus names the versions that hold its corpus file."""
+    by_name = {ix.name: ix for ix in indexes if ix.versioned}
+    for f in files:
+        for m in f.matches:
+            if m.corpus in by_name:
+                m.revisions = by_name[m.corpus].revisions(m.corpus_path)
 
 
 def _ext(path: str) -> str:

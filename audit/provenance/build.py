@@ -233,7 +233,7 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
               "lines": int(sum(m["lines"] for m in files)),
               "error_spans": int(sum(m["errors"] for m in files)),
               "fingerprints": {c: int(len(arrays[f"fp_{c}_hash"])) for c in CHANNELS},
-              "documents": int(arrays["file_doc"].max(initial=-1)) + 1, "versions": len(plan.versions)}
+              "documents": int(arrays["file_doc"].max(initial=0)) + 1 if files else 0, "versions": len(plan.versions)}
     extra = {"exclude": exclude, "build": {"wall_s": round(elapsed, 2), "cpu_s": timing,
              "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,
                          "excluded": stats.skipped_excluded}},

@@ -12,7 +12,13 @@ Layout (``FORMAT``; every array is a ``.npy`` file with a CRC-32 in the manifest
 * ``lsh_<channel>_key.npy`` / ``_entry.npy``: band keys sorted, with their entry.
 * ``fp_<channel>_{hash,start,end}.npy`` winnowed fingerprints grouped by file,
   ``fp_<channel>_offset.npy`` where each file's run starts.
-* ``df_<channel>_{hash,count}.npy`` in how many files each fingerprint occurs.
+* ``df_<channel>_{hash,count}.npy`` in how many documents each fingerprint occurs.
+* ``versions.tsv``  the versions indexed, oldest first: a commit (id, author time,
+  subject), a release, or for a plain build each source; ``file_ver_offset.npy``
+  and ``file_ver_runs.npy`` per file the runs of versions that hold it;
+  ``file_doc.npy`` per file its document. In a corpus built from a history or from
+  releases (audit.provenance.versions) all blobs of one path are one document;
+  otherwise each file is its own.
 
 Arrays are memory-mapped on load, so opening a GCC-sized index is instant.
 """
@@ -31,8 +37,9 @@ from audit import __version__
 from audit.errors import CorpusIndexError, UsageError
 from audit.provenance.channels import CHANNELS
 from audit.provenance.sketch import PARAMS, Params
+from audit.provenance.versions import read_table
 
-FORMAT = 1
+FORMAT = 2  # 2: versions table, per-file versions and documents
 MANIFEST = "manifest.json"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 
@@ -67,6 +74,11 @@ def crc_file(path: str) -> str:
 def rebuild_hint(manifest: dict | None, path: str) -> str:
     name = (manifest or {}).get("name") or os.path.basename(path.rstrip("/"))
     sources = " ".join((manifest or {}).get("sources", [])) or "SOURCE..."
+    v = (manifest or {}).get("versions") or {}
+    if v.get("kind") == "git":
+        sources += f" --revs {v.get('revspec')}" + (f" --every {v['every']}" if v.get("every", 1) != 1 else "")
+    elif v.get("kind") == "releases":
+        sources += " --releases"
     return f"rebuild it: audit corpus build {name} {sources} --index-dir {os.path.dirname(path.rstrip('/'))}"
 
 
@@ -86,12 +98,14 @@ class CorpusIndex:
     """A loaded index: read-only arrays and the lookups matching needs."""
 
     def __init__(self, path: str, manifest: dict, arrays: dict[str, np.ndarray], files: list[FileRow],
-                 entry_names: list[str]):
+                 entry_names: list[str], versions: list | None = None):
         self.path = path
         self.manifest = manifest
         self.a = arrays
         self.files = files
         self.entry_names = entry_names
+        self.versions = versions or []
+        self._by_label: dict[str, int] | None = None
 
     @property
     def name(self) -> str:
@@ -100,6 +114,33 @@ class CorpusIndex:
     @property
     def n_files(self) -> int:
         return len(self.files)
+
+    @property
+    def n_docs(self) -> int:
+        """Independent documents: in a versioned corpus all versions of one path count once."""
+        return int(self.manifest["counts"].get("documents", self.n_files))
+
+    @property
+    def versioned(self) -> str | None:
+        """"git" or "releases" for a corpus of many versions, else None."""
+        kind = (self.manifest.get("versions") or {}).get("kind")
+        return kind if kind in ("git", "releases") else None
+
+    def revisions(self, label: str) -> dict | None:
+        """The versions that hold a file (first, last, how many of how many), or None."""
+        if self.versioned is None:
+            return None
+        if self._by_label is None:
+            self._by_label = {row.label: i for i, row in enumerate(self.files)}
+        f = self._by_label.get(label)
+        if f is None:
+            return None
+        off = self.a["file_ver_offset"]
+        runs = np.asarray(self.a["file_ver_runs"][int(off[f]):int(off[f + 1])], dtype=np.int64)
+        kind = self.versioned
+        return {"first": self.versions[int(runs[0, 0])].to_dict(kind),
+                "last": self.versions[int(runs[-1, 1])].to_dict(kind),
+                "count": int((runs[:, 1] - runs[:, 0] + 1).sum()), "of": len(self.versions)}
 
     # -- loading -------------------------------------------------------------
     @classmethod
@@ -119,11 +160,13 @@ class CorpusIndex:
             files = _read_files(os.path.join(path, "files.tsv"))
             with open(os.path.join(path, "entry_names.txt"), encoding="utf-8") as fh:
                 names = fh.read().split("\n")[:-1]
+            versions = read_table(path)
         except (OSError, ValueError) as exc:
             raise CorpusIndexError(f"corpus index {path} cannot be read: {exc}", rebuild_hint(manifest, path))
-        if len(files) != manifest["counts"]["files"] or len(names) != manifest["counts"]["entries"]:
+        counts = manifest["counts"]
+        if (len(files), len(names), len(versions)) != (counts["files"], counts["entries"], counts["versions"]):
             raise CorpusIndexError(f"corpus index {path} is truncated", rebuild_hint(manifest, path))
-        return cls(path, manifest, arrays, files, names)
+        return cls(path, manifest, arrays, files, names, versions)
 
     # -- queries -------------------------------------------------------------
     def candidates(self, channel: str, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +216,7 @@ class CorpusIndex:
         size = sum(os.path.getsize(os.path.join(self.path, f)) for f in os.listdir(self.path))
         return {"name": m["name"], "path": self.path, "sources": m["sources"], "created": m["created"],
                 "counts": m["counts"], "bytes": size, "params": m["params"],
-                "tool_version": m["tool_version"]}
+                "tool_version": m["tool_version"], "versions": m.get("versions")}
 
 
 def read_manifest(path: str) -> dict:

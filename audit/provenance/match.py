@@ -104,7 +104,7 @@ class DocFreq:
 
     def __init__(self, indexes):
         self.indexes = indexes
-        self.n = max(1, sum(ix.n_files for ix in indexes))
+        self.n = max(1, sum(ix.n_docs for ix in indexes))  # versions of one path count once
 
     def df(self, channel: str, hashes: np.ndarray) -> np.ndarray:
         total = np.zeros(len(hashes), dtype=np.int64)
