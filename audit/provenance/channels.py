@@ -25,7 +25,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
-NORMALISER_VERSION = 5
+NORMALISER_VERSION = 6
 CHANNELS = ("struct", "ident", "text", "num")
 _TABLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tables")
 
@@ -66,6 +66,7 @@ class Table:
     operators: dict[str, str]
     unary: dict[str, str]
     assign: dict[str, str]
+    calls: dict[str, str]  # callee name -> category (or "pass"): translation idioms, see [calls]
 
 
 def _load(name: str) -> dict:
@@ -80,9 +81,11 @@ def table_for(language: str) -> Table:
 
     raw = _load(language)
     nodes, suffixes = dict(raw.get("nodes", {})), list(raw.get("skip_suffixes", []))
+    calls = dict(raw.get("calls", {}))
     if "extends" in raw:
         base = _load(raw["extends"])
         nodes = {**base.get("nodes", {}), **nodes}
+        calls = {**base.get("calls", {}), **calls}
         suffixes += base.get("skip_suffixes", [])
     ts = LANGUAGES[language].ts_language
     actions: dict[int, str] = {}
@@ -94,7 +97,7 @@ def table_for(language: str) -> Table:
             elif any(kind.endswith(s) for s in suffixes):
                 actions[kid] = "skip"
     neutral = _load("neutral")
-    return Table(actions, neutral["operators"], neutral["unary"], neutral["assign"])
+    return Table(actions, neutral["operators"], neutral["unary"], neutral["assign"], calls)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -228,9 +231,17 @@ class _Extractor:
         return None
 
     def a_call(self, node, quiet, stack):
-        self._emit("CALL", node, quiet)
         callee = node.child_by_field_name("function") or node.child_by_field_name("macro")
         rest = [k for k in node.named_children if callee is None or k.id != callee.id]
+        idiom = self.table.calls.get(_callee_name(self.data, callee)) if callee is not None else None
+        if idiom is not None:  # a translation idiom: `p.offset(n)` reads as `p[n]`, `a.wrapping_add(b)` as `a + b`
+            self._emit(idiom if idiom != "pass" else None, node, quiet)
+            receiver = callee.child_by_field_name("value") or callee.child_by_field_name("object")
+            stack.extend((k, quiet) for k in reversed(rest))
+            if receiver is not None:
+                stack.append((receiver, quiet))
+            return None
+        self._emit("CALL", node, quiet)
         stack.extend((k, quiet) for k in reversed(rest))
         if callee is not None:
             stack.append((callee, True))
@@ -319,6 +330,17 @@ class _Extractor:
             for w in words(part):
                 self.out.add_from("text", w, row + i, text)
         return None
+
+
+_LAST_NAME = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*(?:::\s*<.*)?!?$", re.S)
+
+
+def _callee_name(data: bytes, callee) -> str:
+    """The last name of a callee: ``offset`` of ``p.offset``, ``null_mut`` of ``std::ptr::null_mut::<T>``."""
+    if callee.end_byte - callee.start_byte > 200:
+        return ""
+    m = _LAST_NAME.search(data[callee.start_byte:callee.end_byte])
+    return m.group(1).decode("ascii") if m else ""
 
 
 def _char_of(text: str) -> str:

@@ -31,6 +31,22 @@ _VOID = np.uint64(0xFFFFFFFFFFFFFFFF)  # a k-gram that carries no structure (see
 # Structural categories that are only data: a run made of nothing else (a table of
 # strings, a list of names) says nothing about how code is built.
 _LEAVES = frozenset({"ID", "NUM", "STR", "CHR", "BOOL", "NULL", "LIST"})
+# An entry's shape: counts of coarse structural categories, then numeric constants
+# hashed into a few buckets. It survives renaming, blanked strings and dropped
+# comments; audit.provenance.structure aligns sequences of shapes.
+SHAPE_GROUPS = (
+    ("IF", "COND"), ("ELSE",), ("LOOP",), ("SWITCH",), ("CASE",), ("RET",), ("BREAK", "CONT"),
+    ("CALL",), ("ASSIGN",),
+    ("ASSIGN_ADD", "ASSIGN_SUB", "ASSIGN_MUL", "ASSIGN_DIV", "ASSIGN_MOD", "ASSIGN_SHL", "ASSIGN_SHR",
+     "ASSIGN_BAND", "ASSIGN_BOR", "ASSIGN_BXOR"),
+    ("ADD", "SUB", "MUL", "DIV", "MOD", "NEG", "POS"), ("EQ", "NE", "LT", "GT", "LE", "GE", "IN"),
+    ("AND", "OR", "NOT"), ("BAND", "BOR", "BXOR", "SHL", "SHR", "BNOT"),
+    ("INDEX", "DEREF", "ADDR"), ("FIELD",), ("NUM", "CHR", "BOOL", "NULL"), ("STR",), ("ID",),
+)
+SHAPE_NUM_BUCKETS = 8
+SHAPE_DIM = len(SHAPE_GROUPS) + SHAPE_NUM_BUCKETS
+_SHAPE_OF = {t: i for i, group in enumerate(SHAPE_GROUPS) for t in group}
+_PLAIN_NUMBERS = frozenset({"0", "1", "2"})  # too common to tell code apart
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,7 @@ class FileSketch:
     entry_end: np.ndarray
     entry_kind: np.ndarray
     entry_names: list[str]
+    entry_shape: np.ndarray  # (entries, SHAPE_DIM) uint16, see SHAPE_GROUPS
     bands: dict[str, np.ndarray]  # channel -> (entries, bands) uint64, a zero row = too little
     fp_hash: dict[str, np.ndarray]
     fp_start: dict[str, np.ndarray]
@@ -151,7 +168,7 @@ def sketch_parsed(parsed, params: Params = PARAMS, allow=None) -> FileSketch:
     sk = FileSketch(
         parsed.source.path, parsed.language, parsed.source.sha1, parsed.data.count(b"\n") + 1,
         start, end, np.array([e[2] for e in entries], dtype=np.uint8), [e[3] for e in entries],
-        {}, {}, {}, {}, {} if flags is not None else None,
+        entry_shapes(streams, lines, start, end), {}, {}, {}, {}, {} if flags is not None else None,
         tokens={c: len(streams.tokens[c]) for c in CHANNELS},
     )
     for c in CHANNELS:
@@ -161,6 +178,26 @@ def sketch_parsed(parsed, params: Params = PARAMS, allow=None) -> FileSketch:
                       streams.tokens[c])
     sk.timings = {"extract": t1 - t0, "sketch": time.perf_counter() - t1}
     return sk
+
+
+def entry_shapes(streams, lines, start, end) -> np.ndarray:
+    """Each entry's shape vector: category counts, then numeric constants by hashed bucket."""
+    n_groups = len(SHAPE_GROUPS)
+    cat = np.fromiter((_SHAPE_OF.get(t, -1) for t in streams.tokens["struct"]), dtype=np.int64,
+                      count=len(streams.tokens["struct"]))
+    nums = streams.tokens["num"]
+    bucket = np.fromiter((-1 if v in _PLAIN_NUMBERS else n_groups + zlib.crc32(v.encode()) % SHAPE_NUM_BUCKETS
+                          for v in nums), dtype=np.int64, count=len(nums))
+    out = np.zeros((len(start), SHAPE_DIM), dtype=np.uint16)
+    for codes, where in ((cat, lines["struct"]), (bucket, lines["num"])):
+        lo = np.searchsorted(where, start, "left")
+        hi = np.searchsorted(where, end, "right")
+        for i in range(len(start)):
+            sel = codes[lo[i]:hi[i]]
+            sel = sel[sel >= 0]
+            if len(sel):
+                out[i] += np.minimum(np.bincount(sel, minlength=SHAPE_DIM), 65535).astype(np.uint16)
+    return out
 
 
 def _entries(parsed, lines) -> list[tuple[int, int, int, str]]:

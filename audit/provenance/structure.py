@@ -1,0 +1,212 @@
+"""Structural evidence: order-preserving alignment of unit shapes, scored against a null model.
+
+A port keeps its original's functions in nearly the same order, and each of
+them roughly the same shape (branches, loops, calls, operators, constants),
+even when every name, comment and string is gone. One shape agreeing is weak
+evidence; many agreeing *in order* is strong. So each audited file is read as a
+sequence of entry shapes (``sketch.entry_shapes``: functions, and fixed windows
+over long ones) and aligned with the sequence of a candidate corpus file by
+local alignment (Smith-Waterman, linear gaps) over a similarity matrix.
+
+The null model is the same matrix with the corpus file's entries in random
+order (PRSS-style shuffling, Pearson 1988): it keeps every pairwise similarity
+(so code of the same domain that merely looks alike scores the same as
+shuffled) and destroys only the order. The alignment scores of ``shuffles``
+permutations are fitted with an extreme-value (Gumbel) distribution by the
+method of moments; the p-value of the real score is its upper tail, and the
+*expected number of chance alignments* this good is ``p`` times the number of
+corpus files the audited file was compared with (an E-value, as in BLAST).
+Permutations are seeded from the file pair, so results are reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from audit.provenance.channels import CHANNELS
+from audit.provenance.sketch import FileSketch
+
+EULER_GAMMA = 0.5772156649015329
+
+
+@dataclass(frozen=True)
+class StructureConfig:
+    """Alignment knobs; echoed into the report. Scoring choices change power, never validity:
+    significance comes from the permutation null of the same matrix."""
+
+    candidates: int = 8  # corpus files aligned per audited file (by shared LSH band keys)
+    min_entries: int = 3  # shorter sequences carry no order to test
+    offset: float = 1.0  # similarity z-score a pair must exceed to add to an alignment
+    gap: float = 1.0
+    shuffles: int = 99
+    bucket_cap: int = 400
+
+
+@dataclass
+class Alignment:
+    """The best order-preserving alignment of one audited file with one corpus file."""
+
+    corpus: str
+    corpus_path: str
+    swhid: str
+    score: float
+    p_value: float
+    expected_chance: float  # E-value: alignments this good expected by chance over the files compared
+    pairs: list[tuple[int, int, float]] = field(default_factory=list)  # audited entry, corpus entry, z
+    tested: int = 0
+    corpus_spans: list[tuple[int, int]] = field(default_factory=list)
+    corpus_names: list[str] = field(default_factory=list)
+
+    def to_dict(self, sk: FileSketch) -> dict:
+        return {"corpus": self.corpus, "corpus_path": self.corpus_path, "swhid": self.swhid,
+                "score": round(self.score, 3), "p_value": float(f"{self.p_value:.3g}"),
+                "expected_chance": float(f"{self.expected_chance:.3g}"), "files_compared": self.tested,
+                "pairs": [{"unit": sk.entry_names[q], "lines": [int(sk.entry_start[q]), int(sk.entry_end[q])],
+                           "corpus_unit": name, "corpus_lines": list(span), "z": round(z, 2)}
+                          for (q, _, z), span, name in zip(self.pairs, self.corpus_spans, self.corpus_names)]}
+
+
+def sequence(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Entries read in order, a long unit by its windows rather than as a whole."""
+    order = np.lexsort((-(end.astype(np.int64)), start))
+    keep = []
+    for k, i in enumerate(order):
+        nxt = order[k + 1] if k + 1 < len(order) else None
+        holds_window = nxt is not None and start[nxt] >= start[i] and end[nxt] <= end[i] and \
+            (start[nxt], end[nxt]) != (start[i], end[i])
+        if not holds_window:
+            keep.append(int(i))
+    return np.array(keep, dtype=np.int64)
+
+
+def unit_vectors(shape: np.ndarray) -> np.ndarray:
+    """Log-scaled shape counts, each row of unit length (an empty shape stays zero)."""
+    v = np.log1p(np.asarray(shape, dtype=np.float64))
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.divide(v, norm, out=np.zeros_like(v), where=norm > 0)
+
+
+def score_matrix(a: np.ndarray, b: np.ndarray, offset: float) -> np.ndarray:
+    """Cosine similarities, centred by row and column, as z-scores, less ``offset``.
+
+    Centring takes out what a unit shares with every unit of the other file (a small
+    function of calls looks like all small functions of calls): only a pair that agrees
+    more than its row and column do counts as a specific agreement.
+    """
+    sim = a @ b.T
+    sim = sim - sim.mean(axis=1, keepdims=True) - sim.mean(axis=0, keepdims=True) + sim.mean()
+    sd = float(sim.std())
+    z = sim / sd if sd > 1e-9 else np.zeros_like(sim)
+    return z - offset
+
+
+def best_scores(m: np.ndarray, gap: float, perms: np.ndarray | None = None) -> np.ndarray:
+    """Smith-Waterman best local score of ``m`` under each column order (rows of ``perms``).
+
+    Row by row: H[i, j] = max(0, H[i-1, j-1] + m, H[i-1, j] - g, H[i, j-1] - g); the last
+    term is a running maximum of (A[k] + g k) - g j, so each row is a few vector operations.
+    """
+    mats = m[None, :, :] if perms is None else m[:, perms].transpose(1, 0, 2)
+    k, n, w = mats.shape
+    ramp = gap * np.arange(w + 1)
+    prev = np.zeros((k, w + 1))
+    best = np.zeros(k)
+    for i in range(n):
+        a = np.maximum(np.maximum(prev[:, :-1] + mats[:, i, :], prev[:, 1:] - gap), 0.0)
+        row = np.empty_like(prev)
+        row[:, 0] = 0.0
+        row[:, 1:] = np.maximum.accumulate(a + ramp[1:], axis=1) - ramp[1:]
+        best = np.maximum(best, row.max(axis=1))
+        prev = row
+    return best
+
+
+def traceback(m: np.ndarray, gap: float) -> tuple[float, list[tuple[int, int]]]:
+    """The best local alignment of ``m`` and its matched (row, column) pairs that score > 0."""
+    n, w = m.shape
+    h = np.zeros((n + 1, w + 1))
+    ramp = gap * np.arange(w + 1)
+    for i in range(n):
+        a = np.maximum(np.maximum(h[i, :-1] + m[i], h[i, 1:] - gap), 0.0)
+        h[i + 1, 1:] = np.maximum.accumulate(a + ramp[1:]) - ramp[1:]
+    i, j = np.unravel_index(int(np.argmax(h)), h.shape)
+    score, pairs = float(h[i, j]), []
+    while i > 0 and j > 0 and h[i, j] > 0:
+        if math.isclose(h[i, j], h[i - 1, j - 1] + m[i - 1, j - 1], abs_tol=1e-9):
+            if m[i - 1, j - 1] > 0:
+                pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif math.isclose(h[i, j], h[i - 1, j] - gap, abs_tol=1e-9):
+            i -= 1
+        else:
+            j -= 1
+    return score, pairs[::-1]
+
+
+def gumbel_p(score: float, null: np.ndarray) -> float:
+    """Upper-tail p-value of ``score`` under a Gumbel fitted to ``null`` by moments."""
+    sd = float(null.std())
+    if sd <= 1e-12:
+        return 1.0 if score <= float(null.mean()) else 1.0 / (len(null) + 1)
+    beta = sd * math.sqrt(6.0) / math.pi
+    mu = float(null.mean()) - EULER_GAMMA * beta
+    return float(min(1.0, -math.expm1(-math.exp(-(score - mu) / beta))))
+
+
+def _seed(a: str, b: str) -> int:
+    return zlib.crc32(f"{a}\0{b}".encode("utf-8"))
+
+
+def _corpus_entries(ix, f: int) -> tuple[int, int]:
+    ef = ix.a["entry_file"]
+    return int(np.searchsorted(ef, f, "left")), int(np.searchsorted(ef, f, "right"))
+
+
+def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple[object, int, int]]:
+    """Corpus files sharing the most LSH band keys with the audited file: (index, file, hits)."""
+    counts: dict[tuple[int, int], int] = {}
+    for n, ix in enumerate(indexes):
+        ef = ix.a["entry_file"]
+        for c in CHANNELS:
+            _, e = ix.candidates(c, sk.bands[c], cfg.bucket_cap)
+            if len(e):
+                files, hits = np.unique(np.asarray(ef[e]), return_counts=True)
+                for f, h in zip(files.tolist(), hits.tolist()):
+                    counts[(n, f)] = counts.get((n, f), 0) + h
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:cfg.candidates]
+    return [(indexes[n], f, h) for (n, f), h in ranked]
+
+
+def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig()) -> list[Alignment]:
+    """Alignments of one audited file with its candidate corpus files, most significant first."""
+    seq = sequence(sk.entry_start, sk.entry_end)
+    if len(seq) < cfg.min_entries:
+        return []
+    qv = unit_vectors(sk.entry_shape[seq])
+    cands = candidate_files(sk, indexes, cfg)
+    out = []
+    for ix, f, _ in cands:
+        lo, hi = _corpus_entries(ix, f)
+        cseq = lo + sequence(np.asarray(ix.a["entry_start"][lo:hi]), np.asarray(ix.a["entry_end"][lo:hi]))
+        if len(cseq) < cfg.min_entries:
+            continue
+        m = score_matrix(qv, unit_vectors(np.asarray(ix.a["entry_shape"][cseq])), cfg.offset)
+        score, pairs = traceback(m, cfg.gap)
+        rng = np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1))
+        perms = np.stack([rng.permutation(len(cseq)) for _ in range(cfg.shuffles)])
+        p = gumbel_p(score, best_scores(m, cfg.gap, perms))
+        row = ix.files[f]
+        al = Alignment(ix.name, row.label, row.swhid, score, p, p * len(cands),
+                       [(int(seq[i]), int(cseq[j]), float(m[i, j] + cfg.offset)) for i, j in pairs],
+                       len(cands))
+        for _, e, _ in al.pairs:
+            _, a, b, name = ix.entry(e)
+            al.corpus_spans.append((a, b))
+            al.corpus_names.append(name)
+        out.append(al)
+    out.sort(key=lambda a: (a.expected_chance, -a.score, a.corpus, a.corpus_path))
+    return out
