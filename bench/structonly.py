@@ -405,7 +405,11 @@ def make_renamer(files: list[Path]) -> Renamer:
 @dataclass
 class Conversion:
     stats: dict[str, LangStats]
-    renamed: int  # distinct names given an opaque name
+    names: dict[str, int]  # original name -> its opaque number
+
+    @property
+    def renamed(self) -> int:
+        return len(self.names)
 
 
 def convert_tree(src_dir, dest_dir) -> Conversion:
@@ -424,7 +428,7 @@ def convert_tree(src_dir, dest_dir) -> Conversion:
             shutil.copy2(f, out, follow_symlinks=False)
             continue
         convert_file(f, out, lang, ren, stats.setdefault(lang, LangStats()), src_dir)
-    return Conversion(stats, len(ren.table))
+    return Conversion(stats, ren.table)
 
 
 def convert_file(f: Path, out: Path, lang: str, ren: Renamer, st: LangStats, base: Path) -> None:
