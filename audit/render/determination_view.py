@@ -134,3 +134,40 @@ def view(prov: dict | None) -> DeterminationView | None:
         visible(det["verdict"]), visible(det.get("verdict_after_review", det["verdict"])),
         visible(det["statement"]), [Line(a, visible(b)) for a, b in summary_lines(det)], flagged,
         clean, [visible(s) for s in det["blind_spots"]], lic, det["calibration"].get("rows", []))
+
+
+def decision_for(records: list[dict], path: str, corpus_path: str, lines) -> dict | None:
+    """The matched-unit record (with its decision) whose lines hold an evidence fragment."""
+    a, b = int(lines[0]), int(lines[1])
+    best = None
+    for r in records:
+        if r["path"] == path and r["corpus_path"] == corpus_path and r["lines"][0] <= a and b <= r["lines"][1]:
+            if best is None or r["lines"][1] - r["lines"][0] < best["lines"][1] - best["lines"][0]:
+                best = r
+    return best
+
+
+def evidence_rows(prov: dict) -> list[dict]:
+    """One row per evidence fragment, with its corpus file's licence and its unit's decision."""
+    det = prov.get("determination") or {}
+    records = det.get("matches", [])
+    lic = {(r["corpus"], r["corpus_path"]): r for r in det.get("licenses", [])}
+    out = []
+    for f in sorted(prov.get("files", []), key=lambda f: (-float(f.get("score", 0)), f["path"])):
+        for m in f.get("matches", []):
+            l_ = lic.get((m["corpus"], m["corpus_path"]), {})
+            for ev in m.get("evidence", []):
+                rec = decision_for(records, f["path"], m["corpus_path"], ev["lines"]) or {}
+                cl = ev["corpus_lines"]
+                out.append({
+                    "path": f["path"], "file_verdict": f.get("verdict", ""), "lines": list(ev["lines"]),
+                    "corpus": m["corpus"], "corpus_path": m["corpus_path"], "swhid": m["swhid"],
+                    "corpus_lines": list(cl), "cite": f"{m['swhid']};lines={cl[0]}-{cl[1]}",
+                    "kind": ev.get("kind", ""), "fingerprints": ev.get("fingerprints", 0),
+                    "match_score": m.get("score", 0), "license": l_.get("license", "NOASSERTION"),
+                    "license_source": l_.get("license_source", "none"),
+                    "copyright": l_.get("copyright", []), "unit": rec.get("unit", ""),
+                    "decision": rec.get("decision", ""),
+                    "decision_status": rec.get("decision_status", "undecided" if rec else ""),
+                    "decided_by": rec.get("decided_by", ""), "decision_reason": rec.get("decision_reason", "")})
+    return out

@@ -23,14 +23,22 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sarif-help-uri", metavar="TEMPLATE", default="",
                         help="help URI of each SARIF rule, with {rule} for the rule id "
                              "(default: the rule's page in the --html report, else its rule file)")
+    parser.add_argument("--spdx", metavar="FILE",
+                        help="write the provenance determination and evidence as SPDX 2.3 JSON")
+    parser.add_argument("--markdown", metavar="FILE",
+                        help="write a Markdown summary for a decision memo (determination, scope, "
+                             "strongest evidence, hotspots)")
+    parser.add_argument("--csv", metavar="DIR",
+                        help="write matches, evidence, files, hotspots, findings and files not "
+                             "checked as CSV tables into DIR")
 
 
 def configure(args: argparse.Namespace, config, job):
     """Refuse an unusable --html folder before any file is read."""
     if getattr(args, "html", None):
-        from audit.render.html import check_outdir
+        from audit.render.outpaths import check_dir
 
-        check_outdir(args.html)
+        check_dir("--html", args.html)
     return job
 
 
@@ -41,19 +49,49 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
 
         started = time.perf_counter()
         sources = html.file_sources(result, source_reader(args))
-        stats = html.write_report(result, args.html, sources, rule_metadata(args),
-                                  corpus_reader(result))
+        try:
+            stats = html.write_report(result, args.html, sources, rule_metadata(args),
+                                      corpus_reader(result))
+        except OSError as exc:
+            from audit.render.outpaths import write_failed
+
+            raise write_failed("--html", args.html, exc) from exc
         if not args.quiet:
             console.print(f"HTML report written to {args.html}/index.html ({stats.pages:,} pages, "
                           f"{stats.bytes / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
     if getattr(args, "sarif", None):
-        from audit.render import json as json_render
+        from audit.commands.scan import write_output
         from audit.render import sarif
 
         doc = sarif.dumps(result, rule_metadata(args), help_uri(args))
-        json_render.write_atomic(args.sarif, doc)
+        write_output("--sarif", args.sarif, doc)
         if not args.quiet:
             console.print(f"SARIF written to {args.sarif}")
+    write_exports(args, result, console)
+
+
+def write_exports(args: argparse.Namespace, result, console) -> None:
+    """The --spdx, --markdown and --csv exports (audit.render.spdx, markdown, csvout)."""
+    from audit.render import json as json_render
+
+    done = []
+    if getattr(args, "spdx", None):
+        from audit.render import spdx
+
+        json_render.write_atomic(args.spdx, spdx.dumps(result, source_reader(args)))
+        done.append(f"SPDX written to {args.spdx}")
+    if getattr(args, "markdown", None):
+        from audit.render.markdown import to_markdown
+
+        json_render.write_atomic(args.markdown, to_markdown(result, args.hotspots))
+        done.append(f"Markdown written to {args.markdown}")
+    if getattr(args, "csv", None):
+        from audit.render.csvout import write_csv
+
+        names = write_csv(result, args.csv, args.hotspots)
+        done.append(f"CSV written to {args.csv} ({', '.join(names)})")
+    for line in done if not args.quiet else ():
+        console.print(line)
 
 
 def source_reader(args: argparse.Namespace):
