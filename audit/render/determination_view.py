@@ -117,6 +117,8 @@ class DeterminationView:
     blind_spots: list[str]
     licences: list[dict]
     calibration_rows: list[dict]
+    match_notes: dict  # match anchor on the provenance page -> licence, copyright, decisions
+    decided: list[dict]
 
 
 def view(prov: dict | None) -> DeterminationView | None:
@@ -133,7 +135,35 @@ def view(prov: dict | None) -> DeterminationView | None:
     return DeterminationView(
         visible(det["verdict"]), visible(det.get("verdict_after_review", det["verdict"])),
         visible(det["statement"]), [Line(a, visible(b)) for a, b in summary_lines(det)], flagged,
-        clean, [visible(s) for s in det["blind_spots"]], lic, det["calibration"].get("rows", []))
+        clean, [visible(s) for s in det["blind_spots"]], lic, det["calibration"].get("rows", []),
+        match_notes(prov, det), [_decision_row(m) for m in det.get("matches", []) if m.get("decision")])
+
+
+def _decision_row(m: dict) -> dict:
+    return {"path": visible(m["path"]), "unit": visible(m["unit"]),
+            "corpus": visible(f"{m['corpus']}: {m['corpus_path']}"), "decision": m["decision"],
+            "status": m["decision_status"], "by": visible(m.get("decided_by", "")),
+            "reason": visible(m.get("decision_reason", ""))}
+
+
+def match_notes(prov: dict, det: dict) -> dict:
+    """Per match anchor (as the provenance page numbers matches): licence and decisions."""
+    from audit.render.viewmodels import match_anchor
+
+    lic = {(r["corpus"], r["corpus_path"]): r for r in det.get("licenses", [])}
+    out = {}
+    for pf in prov.get("files", []):
+        for i, m in enumerate(pf.get("matches", [])):
+            r = lic.get((m["corpus"], m["corpus_path"]), {})
+            units = [u for u in det.get("matches", [])
+                     if u["path"] == pf["path"] and u["corpus_path"] == m["corpus_path"]]
+            out[match_anchor(pf["path"], i)] = {
+                "license": visible(r.get("license", "NOASSERTION")),
+                "license_source": r.get("license_source", "none"),
+                "copyright": [visible(c) for c in r.get("copyright", [])],
+                "decisions": [_decision_row(u) for u in units if u.get("decision")],
+                "undecided": sum(1 for u in units if not u.get("decision"))}
+    return out
 
 
 def decision_for(records: list[dict], path: str, corpus_path: str, lines) -> dict | None:

@@ -19,6 +19,7 @@ import jinja2
 
 from audit.data import data_path
 from audit.errors import InputError, UsageError
+from audit.render import determination_view as dview
 from audit.render import sidebyside
 from audit.render import viewmodels as vm
 from audit.render.charts import file_treemap
@@ -128,7 +129,7 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     w = _Writer(outdir, environment(), copy_assets(outdir), result)
     languages = {f.path: f.language for f in result.files}
     w.page("index.html", "overview.html.j2", "Overview", "index.html",
-           ov=vm.overview(result, sections))
+           ov=vm.overview(result, sections), det=dview.view(sections.get("provenance")))
     w.page("hotspots.html", "hotspots.html.j2", "Hotspots", "hotspots.html",
            data=vm.hotspot_data(result), total=result.totals.functions)
     w.page("files.html", "files.html.j2", "Files", "files.html", files=vm.file_rows(result),
@@ -144,6 +145,7 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     for r in rules:
         w.page(r.href, "rule.html.j2", r.id, "rules.html", rule=r)
     w.page("provenance.html", "provenance.html.j2", "Provenance", "provenance.html",
+           det=dview.view(sections.get("provenance")),
            prov=sidebyside.provenance_page(sections.get("provenance"), sources,
                                    corpus_text or _no_corpus_text, languages))
     w.page("clones.html", "clones.html.j2", "Clones", "clones.html",
