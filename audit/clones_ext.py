@@ -58,9 +58,21 @@ def configure(args, config, job):
 
 
 def finish(args, result, payloads, console):
-    """Group the sketched units into clone groups; stored as ``result.sections['clones']``."""
-    if getattr(args, "no_clones", True):
-        return result
+    """Clone groups (``result.sections['clones']``), then the fix-first list (``'fix_first'``).
+
+    The fix-first list needs the findings and the clone groups, so it is ranked
+    here, after the rules stage and the clone groups, with or without clones.
+    """
+    if not getattr(args, "no_clones", True):
+        result = _find_clones(args, result, payloads)
+    from audit.metrics.fixfirst import fix_first
+
+    ranked = fix_first(result, result.sections.get("clones"), bool(getattr(args, "include_tests", False)))
+    return dataclasses.replace(result, sections={**result.sections, "fix_first": ranked})
+
+
+def _find_clones(args, result, payloads):
+    """Group the sketched units into clone groups."""
     from audit.clones import find_clones
 
     started = time.perf_counter()
