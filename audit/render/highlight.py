@@ -27,9 +27,10 @@ def _marker(cp: int) -> str:
 
 # Plain text (names, paths, messages): markers as text, HTML escaping left to jinja2.
 _TEXT_TABLE = {cp: f"\u27e8{_marker(cp)}\u27e9" for cp in _INVISIBLE}
-# Highlighted source: HTML escaping and markers as spans in one pass.
-_HTML_TABLE = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&#34;",
-               ord("'"): "&#39;"}
+# Highlighted source: HTML escaping and markers as spans in one pass. Source lines only
+# ever land in element content, where quotes need no escaping (a report of a 200k-line
+# tree saves half a megabyte on them).
+_HTML_TABLE = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 _HTML_TABLE.update({cp: f'<span class="cc" title="{_marker(cp)}">{_marker(cp)}</span>'
                     for cp in _INVISIBLE})
 _HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
@@ -89,13 +90,24 @@ _PATTERNS = {
 _PATTERNS["cpp"] = _PATTERNS["c"]
 
 
+# The element each token class is wrapped in. Keywords and comments are most tokens of a
+# source file, so they get the shortest tags (``<b>`` and ``<i>``, styled in report.css):
+# on a 200k-line tree this takes megabytes off the report against ``<span class="k">``.
+_OPEN = {"k": "<b>", "c": "<i>"}
+_CLOSE = {"k": "</b>", "c": "</i>"}
+
+
+def _tags(cls: str) -> tuple[str, str]:
+    return _OPEN.get(cls, f"<u class={cls}>"), _CLOSE.get(cls, "</u>")
+
+
 def _compile(patterns) -> tuple[re.Pattern, tuple[str, ...]]:
     # Named groups g<i> give the class of each match (lastindex is the outer group).
     parts, classes = [], []
     for i, (cls, rx) in enumerate(patterns):
         parts.append(f"(?P<g{i}>{rx})")
         classes.append(cls)
-    return re.compile("|".join(parts), re.MULTILINE), tuple(classes)
+    return re.compile("|".join(parts), re.MULTILINE), tuple(_tags(c) for c in classes)
 
 
 _COMPILED = {lang: _compile(p) for lang, p in _PATTERNS.items()}
@@ -103,8 +115,7 @@ _COMPILED = {lang: _compile(p) for lang, p in _PATTERNS.items()}
 
 def _escape_plain(text: str) -> str:
     """HTML escaping for text known to hold no invisible characters (the common case)."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&#34;").replace("'", "&#39;"))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def highlight_lines(text: str, language: str, max_chars: int = MAX_LINE_CHARS) -> list[Markup]:
@@ -119,16 +130,16 @@ def highlight_lines(text: str, language: str, max_chars: int = MAX_LINE_CHARS) -
     pos = 0
     compiled = _COMPILED.get(language)
     if compiled is not None:
-        pattern, classes = compiled
+        pattern, tags = compiled
         for m in pattern.finditer(text):
             start = m.start()
             if start > pos:
                 parts.append(esc(text[pos:start]))
-            cls = classes[int(m.lastgroup[1:])]
+            opener, closer = tags[int(m.lastgroup[1:])]
             body = esc(m.group())
             if "\n" in body:
-                body = body.replace("\n", f'</span>\n<span class="{cls}">')
-            parts.append(f'<span class="{cls}">{body}</span>')
+                body = body.replace("\n", f"{closer}\n{opener}")
+            parts.append(f"{opener}{body}{closer}")
             pos = m.end()
     if pos < len(text):
         parts.append(esc(text[pos:]))

@@ -381,6 +381,7 @@ class SourceLine(NamedTuple):  # a tuple: a 200k-line tree makes 200k of these
     html: Markup
     findings: list[FindingVM]
     unit: "FunctionRow | None"  # the function starting on this line, shown as a header row
+    anchor: bool  # has an id: other pages link here (the script finds any other line)
 
 
 @dataclass(frozen=True)
@@ -398,17 +399,22 @@ class FilePage:
     href: str
     language: str
     swhid: str
+    module: str  # the prefix every function name on the page shares, shown once
     stats: list[Stat]
-    functions: list[FunctionRow]
+    functions: list[FunctionRow]  # drawn as table rows (few functions)
+    function_data: Markup | None  # the same as JSON for the script (many functions)
     lines: list[SourceLine]
     findings: list[FindingVM]
     xrefs: list[XRef]
     note: str  # why the source is missing or differs from what was measured
 
 
-def function_rows(f: FileResult) -> list[FunctionRow]:
+FUNCTION_ROWS_DRAWN = 30  # a file with more functions gets its table from embedded JSON
+
+
+def function_rows(f: FileResult, module: str = "") -> list[FunctionRow]:
     counts = unit_finding_counts(f)
-    return [FunctionRow(visible(u.qualname), u.kind, f"#L{u.start_line}", u.start_line,
+    return [FunctionRow(visible(u.qualname[len(module):]), u.kind, f"#L{u.start_line}", u.start_line,
                         u.end_line, u.rank, u.metrics.cyclomatic, u.metrics.cognitive,
                         u.metrics.nesting, u.metrics.sloc, u.metrics.params, f"{u.metrics.mi:.0f}",
                         counts.get(u.start_line, 0), u.is_test)
@@ -421,7 +427,8 @@ def file_page(f: FileResult, text: str | None, xrefs: list[XRef] = ()) -> FilePa
 
     note = ""
     lines: list[SourceLine] = []
-    rows = function_rows(f)
+    module = module_prefix([u.qualname for u in f.functions])
+    rows = function_rows(f, module)
     if text is None:
         note = "The source could not be read when the report was written."
     else:
@@ -435,9 +442,30 @@ def file_page(f: FileResult, text: str | None, xrefs: list[XRef] = ()) -> FilePa
     if f.parse_errors:
         spans = ", ".join(f"{e.start_line}-{e.end_line}" for e in f.parse_errors[:5])
         stats.append(Stat("syntax errors at lines", spans))
-    return FilePage(visible(f.path), file_href(f.path), f.language, f"swh:1:cnt:{f.sha1}", stats,
-                    rows, lines, [finding_vm(x) for x in _sorted_findings(f.findings)],
-                    list(xrefs), note)
+    many = len(rows) > FUNCTION_ROWS_DRAWN
+    return FilePage(visible(f.path), file_href(f.path), f.language, f"swh:1:cnt:{f.sha1}",
+                    visible(module), stats, [] if many else rows,
+                    function_json(rows) if many else None, lines,
+                    [finding_vm(x) for x in _sorted_findings(f.findings)], list(xrefs), note)
+
+
+def module_prefix(names: list[str]) -> str:
+    """The leading path (up to a ``::`` or ``.``) that every name shares and none equals."""
+    if len(names) < 2:
+        return ""
+    common = names[0]
+    for n in names[1:]:
+        while not n.startswith(common):
+            common = common[:-1]
+    cut = max(common.rfind("::") + 2 if "::" in common else 0, common.rfind(".") + 1)
+    return common[:cut] if all(len(n) > cut for n in names) else ""
+
+
+def function_json(rows: list[FunctionRow]) -> Markup:
+    """A file's function table as compact rows for the script (see report.js)."""
+    return script_json([[r.qualname, r.line, r.rank, r.cyclomatic, r.cognitive, r.nesting,
+                         r.sloc, r.params, r.mi, r.findings, 1 if r.is_test else 0]
+                        for r in rows])
 
 
 def _source_lines(f: FileResult, text: str, rows: list[FunctionRow]) -> list[SourceLine]:
@@ -447,7 +475,7 @@ def _source_lines(f: FileResult, text: str, rows: list[FunctionRow]) -> list[Sou
     starts: dict[int, FunctionRow] = {}
     for row in rows:  # the outer function when two start on one line
         starts.setdefault(row.line, row)
-    return [SourceLine(i, html, by_line.get(i, []), starts.get(i))
+    return [SourceLine(i, html, by_line.get(i, []), starts.get(i), i in by_line or i in starts)
             for i, html in enumerate(highlight_lines(text, f.language), 1)]
 
 
@@ -496,6 +524,21 @@ class DocSection:
     text: str
 
 
+RULE_ROWS_SHOWN = 200  # occurrences listed one per row on a rule page; all are counted by file
+RULE_LINES_PER_FILE = 40  # line links per file in a rule page's by-file table
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """A rule's occurrences in one file: how many, and links to (the first of) their lines."""
+
+    path: str
+    href: str
+    count: int
+    lines: list[tuple[int, str]]  # (line, href)
+    more: int  # occurrences beyond the linked lines
+
+
 @dataclass(frozen=True)
 class RulePage:
     id: str
@@ -505,8 +548,24 @@ class RulePage:
     severity: str
     summary: str
     docs: list[DocSection]
-    occurrences: list[FindingVM]
+    occurrences: list[FindingVM]  # the first RULE_ROWS_SHOWN, most severe first
     suppressed: int
+    count: int  # every occurrence, shown or not
+    by_file: list[RuleFile]  # when not every occurrence has a row: all of them, by file
+
+
+def rule_files(hits: list[Finding]) -> list[RuleFile]:
+    """Occurrences grouped by file, most first; a page stays small whatever the count."""
+    by_path: dict[str, list[int]] = defaultdict(list)
+    for x in hits:
+        by_path[x.path].append(x.line)
+    out = []
+    for path, lines in sorted(by_path.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        unique = sorted(set(lines))
+        out.append(RuleFile(visible(path), file_href(path), len(lines),
+                            [(n, file_href(path, n)) for n in unique[:RULE_LINES_PER_FILE]],
+                            max(0, len(unique) - RULE_LINES_PER_FILE)))
+    return out
 
 
 def rule_pages(result: AuditResult, meta: dict[str, dict]) -> list[RulePage]:
@@ -529,7 +588,8 @@ def rule_pages(result: AuditResult, meta: dict[str, dict]) -> list[RulePage]:
             visible(str(info.get("category", first.category if first else ""))),
             str(info.get("severity", first.severity if first else "")),
             visible(str(info.get("summary", ""))), docs,
-            [finding_vm(x) for x in _sorted_findings(hits)],
-            sum(1 for x in hits if x.suppressed is not None)))
-    pages.sort(key=lambda p: (-len(p.occurrences), p.id))
+            [finding_vm(x) for x in _sorted_findings(hits)[:RULE_ROWS_SHOWN]],
+            sum(1 for x in hits if x.suppressed is not None), len(hits),
+            rule_files(hits) if len(hits) > RULE_ROWS_SHOWN else []))
+    pages.sort(key=lambda p: (-p.count, p.id))
     return pages

@@ -41,13 +41,64 @@
 
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
 
-  // Source pages: a click on a line number links to that line.
-  Array.prototype.forEach.call(document.querySelectorAll("table.source"), function (table) {
-    table.addEventListener("click", function (ev) {
-      var cell = ev.target.closest ? ev.target.closest("td.ln") : null;
-      if (cell && cell.parentNode.id) window.location.hash = cell.parentNode.id;
+  // Source pages: only lines other pages link to carry an id (a 200k-line report is
+  // megabytes lighter); a link to any other line is resolved here, by counting rows.
+  var source = document.querySelector("table.source");
+  function sourceRows() {
+    return source.querySelectorAll("tbody > tr:not(.uh):not(.fx)");
+  }
+  function showLine() {
+    var m = /^#L(\d+)$/.exec(window.location.hash);
+    var old = source.querySelector("tr.target");
+    if (old) old.classList.remove("target");
+    if (!m || document.getElementById("L" + m[1])) return;  // :target marks it
+    var row = sourceRows()[Number(m[1]) - 1];
+    if (!row) return;
+    row.id = "L" + m[1];
+    row.classList.add("target");  // :target does not follow an id set after navigation
+    row.scrollIntoView();
+  }
+  if (source) {
+    source.addEventListener("click", function (ev) {
+      var cell = ev.target.closest ? ev.target.closest("td:first-child") : null;
+      if (!cell) return;
+      var row = cell.parentNode;
+      var n = Array.prototype.indexOf.call(sourceRows(), row);
+      if (n >= 0) window.location.hash = "L" + (n + 1);
     });
-  });
+    window.addEventListener("hashchange", showLine);
+    showLine();
+  }
+
+  // A file's function table, from embedded rows when the file has many functions.
+  var fnData = document.getElementById("fn-data");
+  if (fnData) {
+    var fnBody = document.getElementById("fn-rows");
+    var details = fnBody.closest("details");
+    var fill = function () {
+      if (fnBody.rows.length) return;
+      var frag = document.createDocumentFragment();
+      JSON.parse(fnData.textContent).forEach(function (r) {
+        var tr = document.createElement("tr");
+        if (r[10]) tr.className = "test";
+        var a = document.createElement("a");
+        a.textContent = r[0];
+        a.setAttribute("href", "#L" + r[1]);
+        var name = document.createElement("td");
+        name.appendChild(a);
+        tr.appendChild(name);
+        for (var i = 1; i < 10; i++) {
+          var td = document.createElement("td");
+          td.textContent = String(r[i]);
+          if (i === 2) td.className = "rank rank-" + r[2];
+          tr.appendChild(td);
+        }
+        frag.appendChild(tr);
+      });
+      fnBody.appendChild(frag);
+    };
+    if (details.open) fill(); else details.addEventListener("toggle", fill);
+  }
 
   // The hotspot table: every function, rendered from embedded JSON in pages of rows.
   var dataEl = document.getElementById("hotspot-data");
