@@ -28,6 +28,8 @@ MAX_RELATED = 100  # related locations kept per result
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 LEVEL_RANK = {"error": 0, "warning": 1, "note": 2, "none": 3}
 FINGERPRINT_KEY = "auditFinding/v1"
+STABLE_SCHEMES = ("https://", "http://")  # help links kept; file:// and relative ones are dropped
+CLEARED = ("coincidental", "interface-forced", "licensed-and-attributed")
 
 # Results of the provenance and clone stages, described like rules so SARIF viewers explain them.
 STAGE_RULES = {
@@ -41,6 +43,17 @@ STAGE_RULES = {
                                    "and authorship.",
                  "what to do": "Compare the two sides in the HTML report's provenance view "
                                "and record the origin or rewrite the code."}},
+    "provenance/determination": {
+        "name": "provenance-determination", "category": "provenance", "severity": "info",
+        "summary": "Provenance determination of the audited tree against the indexed corpora",
+        "docs": {"what it does": "Records, on every run that compared corpora, the verdict with "
+                                 "its thresholds and calibration, the scope (audited revision and "
+                                 "SWHID, files not checked, corpora with checksums) and the review "
+                                 "decisions, in the result's properties.",
+                 "why it matters": "Code scanning then keeps a record that the check ran and what "
+                                   "it covered, also when nothing was found.",
+                 "what to do": "Nothing when the verdict is clean; otherwise review the corpus "
+                               "matches and record decisions with `audit review add`."}},
     "clones/duplicate-function": {
         "name": "duplicate-function", "category": "duplication", "severity": "info",
         "summary": "Function is a near-duplicate of another function in the tree",
@@ -69,11 +82,9 @@ def _rule(rule_id: str, meta: dict, help_uri: str) -> dict:
     out = {"id": rule_id, "name": meta.get("name") or rule_id,
            "shortDescription": {"text": summary}, "fullDescription": {"text": full},
            "help": {"text": _help_text(meta) or summary}}
-    if help_uri:
-        out["helpUri"] = help_uri.replace("{rule}", quote(rule_id, safe="")).replace(
-            "{page}", rule_href(rule_id))
-    elif meta.get("path") and os.path.isabs(meta["path"]):
-        out["helpUri"] = pathlib.Path(meta["path"]).as_uri()
+    uri = help_uri.replace("{rule}", quote(rule_id, safe="")).replace("{page}", rule_href(rule_id))
+    if uri.startswith(STABLE_SCHEMES):  # a local file link breaks once the log is uploaded
+        out["helpUri"] = uri
     level = LEVELS.get(meta.get("severity", ""), "warning")
     out["defaultConfiguration"] = {"level": level}
     out["properties"] = {"tags": sorted({t for t in (meta.get("category"), meta.get("language"))
@@ -156,8 +167,56 @@ def provenance_results(prov: dict | None) -> tuple[list[dict], dict]:
                                   "score": round(float(m.get("score", 0)), 4)}}
             if related:
                 res["relatedLocations"] = related
+            _add_review(res, (prov or {}).get("determination"), pf["path"], m)
             out.append(res)
+    det = (prov or {}).get("determination")
+    if det:
+        out.append(determination_result(det, prov))
     return out, bases
+
+
+def _add_review(res: dict, det: dict | None, path: str, m: dict) -> None:
+    """Review decisions on a match's units: in its properties; all cleared -> suppressed."""
+    units = [u for u in (det or {}).get("matches", [])
+             if u["path"] == path and u["corpus_path"] == m.get("corpus_path")]
+    decided = [u for u in units if u.get("decision_status") == "applied"]
+    if not decided:
+        return
+    res["properties"]["review"] = [{"unit": u["unit"], "decision": u["decision"],
+                                    "by": u.get("decided_by", ""), "reason": u.get("decision_reason", "")}
+                                   for u in decided]
+    if len(decided) == len(units) and all(u["decision"] in CLEARED for u in decided):
+        why = "; ".join(f"{u['unit']}: {u['decision']} ({u.get('decided_by', '')}: "
+                        f"{u.get('decision_reason', '')})" for u in decided)
+        res["suppressions"] = [{"kind": "external", "status": "accepted", "justification": why}]
+
+
+def determination_result(det: dict, prov: dict) -> dict:
+    """One project-level result: a note when clean, with the determination in its properties."""
+    verdict = det.get("verdict_after_review") or det.get("verdict")
+    where = _anchor_file(prov, det)
+    props = {k: v for k, v in det.items() if k not in ("matches", "scope", "calibration")}
+    scope = dict(det.get("scope") or {})
+    scope["not_checked"] = scope.get("not_checked", [])[:MAX_RELATED]
+    props["scope"] = scope
+    props["calibration"] = {k: v for k, v in (det.get("calibration") or {}).items() if k != "rows"}
+    return {"ruleId": "provenance/determination",
+            "level": "note" if verdict == "clean" else "warning",
+            "message": {"text": det.get("statement", "")},
+            "locations": [_location(where, _region(1, 1))],
+            "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(
+                ("provenance-determination", tuple(c["name"] for c in scope.get("corpora", []))),
+                Counter())},
+            "properties": {"determination": props}}
+
+
+def _anchor_file(prov: dict, det: dict) -> str:
+    """A file to hang the project-level result on (code scanning needs a location)."""
+    files = [f["path"] for f in prov.get("files", []) if f.get("matches")]
+    if files:
+        return sorted(files)[0]
+    flagged = det.get("thresholds", {}).get("flagged_files") or []
+    return flagged[0]["path"] if flagged else "."
 
 
 def clone_results(clones: dict | None) -> list[dict]:
@@ -184,6 +243,8 @@ def clone_results(clones: dict | None) -> list[dict]:
 def rank_key(res: dict) -> tuple:
     """Most severe first, unsuppressed before suppressed, then rule findings before the rest."""
     loc = res["locations"][0]["physicalLocation"]
+    if res["ruleId"] == "provenance/determination":  # never cut: the record that the check ran
+        return (-1,)
     return (LEVEL_RANK.get(res["level"], 4), "suppressions" in res,
             "/" in res["ruleId"] and res["ruleId"].split("/")[0] in ("provenance", "clones"),
             res["ruleId"], loc["artifactLocation"]["uri"], loc["region"]["startLine"])
