@@ -28,6 +28,7 @@ def render(result: AuditResult, console: Console, hotspots: int = 10, sections=(
     """Print the summary a reviewer reads first; ``sections`` add later stages' parts."""
     _summary(result, console)
     _hotspots(result, console, hotspots)
+    _fix_first(result, console, hotspots)
     for section in sections:
         section(result, console)
     _skipped(result, console)
@@ -69,6 +70,23 @@ def _hotspots(result: AuditResult, console: Console, n: int) -> None:
         table.add_row(Text(u.rank, style=RANK_STYLE[u.rank]), str(m.cyclomatic), str(m.cognitive),
                       str(m.nesting), str(m.sloc), Text(u.qualname, overflow="fold"),
                       Text(f"{f.path}:{u.start_line}", overflow="fold"))
+    console.print(table)
+
+
+def _fix_first(result: AuditResult, console: Console, n: int) -> None:
+    """The fix-first list (audit.metrics.fixfirst), with each item's reasons."""
+    ranked = result.sections.get("fix_first")
+    if ranked is None or not ranked.items:
+        return
+    table = Table(title=f"fix first ({min(n, len(ranked.items))} of {len(ranked.items)} ranked)",
+                  title_justify="left")
+    for col, just in (("#", "right"), ("score", "right"), ("function", "left"), ("where", "left"),
+                      ("why", "left")):
+        table.add_column(col, justify=just)
+    for i, item in enumerate(ranked.items[:n], 1):
+        table.add_row(str(i), f"{item.score:,.0f}", Text(item.qualname, overflow="fold"),
+                      Text(f"{item.path}:{item.start_line}", overflow="fold"),
+                      Text("; ".join(item.reasons), overflow="fold"))
     console.print(table)
 
 
