@@ -10,7 +10,7 @@ from audit import __version__
 from audit.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, AuditError
 
 # Each module in audit/commands defines add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("scan", "rules", "corpus", "compare", "history")
+COMMANDS = ("scan", "rules", "corpus", "compare", "history", "review")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
