@@ -237,7 +237,7 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
     extra = {"exclude": exclude, "build": {"wall_s": round(elapsed, 2), "cpu_s": timing,
              "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,
                          "excluded": stats.skipped_excluded}},
-             "license": license, "source_ids": [source_identity(s) for s in sources],
+             "license": license, "source_ids": plan.source_ids or [source_identity(s) for s in sources],
              "versions": plan.manifest()}
     notes = write_notes(tmp, {m["label"]: m["notes"] for m in files if m.get("notes")})
     sums[notes] = crc_file(os.path.join(tmp, notes))

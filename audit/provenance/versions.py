@@ -56,6 +56,7 @@ class Plan:
     path: dict[str, str] = field(default_factory=dict)  # blob sha1 -> path (its document)
     occurrences: int = 0  # files seen over all versions, before blobs are deduplicated
     meta: dict = field(default_factory=dict)  # revspec, every, head, repo: echoed in the manifest
+    source_ids: list[dict] | None = None  # how to cite the sources again, when known here
 
     def manifest(self) -> dict:
         return {"kind": self.kind, "count": len(self.versions), "blobs": len(self.held),
@@ -109,9 +110,14 @@ def git_plan(repo: str, revspec: str, every: int, exclude: tuple[str, ...], stat
     with GitSource(repo) as src:
         commits = src.commits(revspec)
         picked = [commits[i] for i in sample(len(commits), every)]
+        head = src.resolve("HEAD")
         plan = Plan("git", [Version(c.sha, c.time, c.subject) for c in picked],
                     meta={"repo": os.path.abspath(repo), "revspec": revspec, "every": every,
-                          "head": src.resolve("HEAD"), "revisions_in_range": len(commits)})
+                          "head": head, "revisions_in_range": len(commits)})
+        # cited by commit and tree (a tree id is its swh:1:dir: SWHID), bare repositories too
+        plan.source_ids = [{"path": os.path.abspath(repo), "kind": "git", "version": head[:12],
+                            "commit": head, "repository": os.path.abspath(repo),
+                            "tree_swhid": f"swh:1:dir:{src.commit_info(head).tree}"}]
         skipped: dict[str, str] = {}
         for k, c in enumerate(picked):
             for path, blob in src.files(c.sha, _tree_keep):
