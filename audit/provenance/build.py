@@ -22,6 +22,7 @@ import numpy as np
 
 from audit.errors import CorpusIndexError, UsageError
 from audit.provenance.channels import CHANNELS
+from audit.provenance.digest import file_digest, index_digest
 from audit.provenance.index import (CorpusIndex, check_name, crc_file, is_index, write_arrays,
                                     write_manifest)
 from audit.provenance.licence import file_notes, source_identity, write_notes
@@ -55,19 +56,23 @@ def sketch_member(member) -> dict:
         out[f"bands_{c}"] = sk.bands[c]
         out[f"fph_{c}"], out[f"fps_{c}"], out[f"fpe_{c}"] = sk.fp_hash[c], sk.fp_start[c], sk.fp_end[c]
         out[f"dfh_{c}"] = np.unique(sk.fp_hash[c])  # each file counts once towards document frequency
+    out["digest"] = file_digest(out)
     return out
 
 
 def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
                 progress: Progress | None = None, exclude: tuple[str, ...] = (),
                 params: Params = PARAMS, shard_files: int = SHARD_FILES, license: str = "",
-                revs: str | None = None, every: int = 1, releases: bool = False) -> CorpusIndex:
+                revs: str | None = None, every: int = 1, releases: bool = False,
+                cluster: str | None = None) -> CorpusIndex:
     """Index every C, C++, Rust and Python file of the sources as corpus ``name``.
 
     ``license``: an SPDX expression for the corpus, used for files that declare none.
     ``revs``: index every distinct blob of the revisions ``git rev-list REVS`` names in the
     one source (a git repository), sampling every ``every``-th; ``releases``: the sources
-    are releases of one project, each distinct file indexed once (audit.provenance.versions)."""
+    are releases of one project, each distinct file indexed once (audit.provenance.versions).
+    ``cluster``: a Dask scheduler address or ``local[:N]``: shards are built by its workers
+    (audit.provenance.cluster) instead of a local process pool."""
     check_name(name)
     resolved = [(os.path.abspath(p), tuple(exclude) + ex) for p, ex in (resolve(s) for s in specs)]
     sources = [p for p, _ in resolved]
@@ -84,7 +89,12 @@ def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
     started = time.perf_counter()
     stats = SourceStats()
     plan, members = _plan(resolved, revs, every, releases, done, stats)
-    shards = _sketch_all(members, len(done), partial, workers, progress, stats, shard_files)
+    if cluster:
+        from audit.provenance.cluster import sketch_all as sketch_on_cluster
+
+        shards = sketch_on_cluster(cluster, members, len(done), partial, progress, stats, shard_files)
+    else:
+        shards = _sketch_all(members, len(done), partial, workers, progress, stats, shard_files)
     index_path = _merge(name, sources, shards, partial, final, params, stats, excludes,
                         time.perf_counter() - started, license, plan)
     return CorpusIndex.load(index_path, params)
@@ -171,13 +181,21 @@ def _sketch_all(members, count, partial, workers, progress, stats, shard_files) 
     finally:
         if pool:
             pool.terminate()
-    return sorted(glob.glob(os.path.join(partial, "shard-*.npz")))
+    return finished_shards(partial)
 
 
-def _write_shard(partial: str, results: list[dict]) -> None:
-    """One shard: concatenated arrays plus its labels, each renamed into place."""
+def finished_shards(partial: str) -> list[str]:
+    """Shards with their label list, written last: one without it was cut off mid-write."""
+    labels = sorted(glob.glob(os.path.join(partial, "shard-*.labels.json")))
+    return [p[: -len(".labels.json")] + ".npz" for p in labels]
+
+
+def _write_shard(partial: str, results: list[dict], name: str | None = None) -> None:
+    """One shard: concatenated arrays plus its labels, each renamed into place.
+
+    ``name``: a cluster worker names its shard (see audit.provenance.cluster)."""
     n = len(glob.glob(os.path.join(partial, "shard-*.npz")))
-    base = os.path.join(partial, f"shard-{n:05d}")
+    base = os.path.join(partial, name or f"shard-{n:05d}")
     arrays = {"n_entries": np.array([len(r["start"]) for r in results], dtype=np.int64)}
     for key in ("start", "end", "kind", "shape"):
         arrays[key] = np.concatenate([r[key] for r in results])
@@ -188,7 +206,7 @@ def _write_shard(partial: str, results: list[dict]) -> None:
         arrays[f"nfp_{c}"] = np.array([len(r[f"fph_{c}"]) for r in results], dtype=np.int64)
         arrays[f"ndf_{c}"] = np.array([len(r[f"dfh_{c}"]) for r in results], dtype=np.int64)
     meta = [{k: r[k] for k in ("label", "sha1", "language", "lines", "names", "errors", "parse",
-                               "t_extract", "t_sketch", "notes")} for r in results]
+                               "t_extract", "t_sketch", "notes", "digest")} for r in results]
     np.savez(base + ".tmp.npz", **arrays)
     with open(base + ".tmp.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh)
@@ -238,7 +256,8 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
              "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,
                          "excluded": stats.skipped_excluded}},
              "license": license, "source_ids": plan.source_ids or [source_identity(s) for s in sources],
-             "versions": plan.manifest()}
+             "versions": plan.manifest(), "shards": len(shards),
+             "digest": index_digest(params.as_dict(), [m.get("digest") for m in files])}
     notes = write_notes(tmp, {m["label"]: m["notes"] for m in files if m.get("notes")})
     sums[notes] = crc_file(os.path.join(tmp, notes))
     write_manifest(tmp, name, sources, counts, sums, params, extra)
