@@ -26,6 +26,7 @@ class ScanConfig:
     exclude: tuple[str, ...] = ()
     skip_dirs: tuple[str, ...] = DEFAULT_SKIP_DIRS
     use_gitignore: bool = True
+    follow_external_symlinks: bool = False  # links out of the roots are skipped unless set
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     jobs: int = 0  # 0: one worker per available core
     hotspots: int = 10

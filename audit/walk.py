@@ -1,9 +1,12 @@
 """The only reader of the audited tree: finds source files and reads them safely.
 
-Discovery honours ``.gitignore`` files (through pathspec, with git's own rules),
-skips build and vendored folders, and applies include/exclude globs. Reading
-turns every bad file (binary, too large, unreadable, not UTF-8, a symlink loop)
-into a :class:`SkippedFile` value instead of an error, so a run always goes on.
+Discovery honours ``.gitignore`` files (through pathspec, with git's own rules,
+matched by RE2 in linear time), skips build and vendored folders, and applies
+include/exclude globs. Only regular files are opened (FIFOs, sockets and devices
+are skipped, never opened), and a symlink that leads outside the scanned roots is
+not followed unless asked. Reading turns every bad file (binary, too large,
+unreadable, not UTF-8, a symlink loop, not a regular file) into a
+:class:`SkippedFile` value instead of an error, so a run always goes on.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pathspec
+import re2
 
 from audit.config import ScanConfig
-from audit.errors import InputError
+from audit.errors import InputError, UsageError
 from audit.lang import LANGUAGES, language_for
 
 BINARY_SNIFF = 8192  # bytes inspected for NUL, as git does
+# O_NONBLOCK: should a FIFO or device slip past the stat check (swapped in between),
+# open() still returns at once instead of waiting for a writer.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+OUTSIDE_DETAIL = "link leads outside the scanned folders (--follow-external-symlinks follows it)"
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,9 @@ class SkippedFile:
     """A file that was found but not measured, and why."""
 
     path: str
-    reason: str  # binary | too-large | unreadable | not-utf8 | symlink-loop | language-not-audited
+    # binary | too-large | unreadable | not-utf8 | symlink-loop | language-not-audited |
+    # not-a-file (FIFO, socket, device) | symlink-outside | bad-gitignore
+    reason: str
     detail: str = ""
 
 
@@ -93,16 +103,79 @@ def discover(config: ScanConfig, on_found: tuple[int, Callable] | None = None) -
 def read_source(cand: Candidate, max_size: int) -> SourceFile | SkippedFile:
     """Read one candidate; a file that cannot be used becomes a SkippedFile."""
     try:
-        st = os.stat(cand.abspath)
-        if st.st_size > max_size:
-            return SkippedFile(cand.path, "too-large", f"{st.st_size} bytes > limit {max_size}")
-        with open(cand.abspath, "rb") as fh:
-            data = fh.read(max_size + 1)
+        data = read_regular(cand.abspath, max_size)
+    except NotRegularFile as exc:
+        return SkippedFile(cand.path, "not-a-file", str(exc))
+    except TooLarge as exc:
+        return SkippedFile(cand.path, "too-large", f"{exc} bytes > limit {max_size}")
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return SkippedFile(cand.path, "symlink-loop", exc.strerror or "too many levels of links")
         return SkippedFile(cand.path, "unreadable", exc.strerror or str(exc))
     return source_from_bytes(cand.path, cand.language, data, max_size)
+
+
+class NotRegularFile(OSError):
+    """The path is a FIFO, socket, device or folder: never opened for reading."""
+
+
+class TooLarge(OSError):
+    """The file is larger than the limit (its size is the message)."""
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words, for a skip reason."""
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return f"a {name}, not a regular file"
+    return "not a regular file"
+
+
+def read_regular(path: str, max_size: int) -> bytes:
+    """The bytes of a regular file (following links); anything else is never opened.
+
+    Raises NotRegularFile, TooLarge, or the OSError of stat/open/read.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegularFile(file_kind(st.st_mode))
+    if st.st_size > max_size:
+        raise TooLarge(str(st.st_size))
+    fd = os.open(path, _OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)  # the file opened may not be the one stat saw
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(file_kind(st.st_mode))
+        return fh.read(max_size + 1)
+
+
+def display_path(rel: str) -> str:
+    """A path as reports show it: bytes that are not UTF-8 and characters that are not
+    printable (escape sequences, bidi controls) written as backslash escapes, so a file
+    name can neither break an encoder nor rewrite a terminal line."""
+    if rel.isprintable():
+        return rel
+    text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def glob_spec(lines) -> pathspec.GitIgnoreSpec:
+    """Gitignore-style patterns compiled for RE2, whose matching time is linear in the path.
+
+    Python's backtracking regular expressions take exponential time on patterns such
+    as ``*a*a*a*a*a*a*a*a*b``; pathspec's RE2 backend matches every pattern at once.
+    Raises ValueError when a pattern cannot be compiled (RE2 limits its program size).
+    """
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines, backend="re2")
+    except re2.error as exc:
+        raise ValueError(f"patterns too large or not valid: {exc}") from exc
 
 
 def source_from_bytes(path: str, language: str, data: bytes, max_size: int,
@@ -139,14 +212,19 @@ class _Walker:
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
         self.audited = set(config.languages)
-        self.include = pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+        self.include = _option_spec("--include", config.include)
+        self.exclude = _option_spec("--exclude", config.exclude)
         self.skip_dirs = set(config.skip_dirs)
+        # where links may lead: inside the roots as the user named them, resolved
+        self.inside = tuple(_real_prefix(p) for p in config.paths)
         self.notify_at, self.notify = 0, None  # see discover(on_found=...)
 
     def rel(self, abspath: str) -> str:
         rel = os.path.relpath(abspath, self.base)
         return abspath if rel.startswith("..") else rel.replace(os.sep, "/")
+
+    def skip(self, rel: str, reason: str, detail: str) -> None:
+        self.skipped.append(SkippedFile(display_path(rel), reason, detail))
 
     def stat_or_skip(self, path: str):
         """os.stat, or None after recording why the path cannot be read."""
@@ -154,8 +232,15 @@ class _Walker:
             return os.stat(path)
         except OSError as exc:
             reason = "symlink-loop" if exc.errno == errno.ELOOP else "unreadable"
-            self.skipped.append(SkippedFile(self.rel(path), reason, exc.strerror or str(exc)))
+            self.skip(self.rel(path), reason, exc.strerror or str(exc))
             return None
+
+    def leads_outside(self, path: str) -> bool:
+        """Whether a path resolves outside every scanned root (and that is not allowed)."""
+        if self.config.follow_external_symlinks:
+            return False
+        real = os.path.realpath(path)
+        return not any(real == p[:-1] or real.startswith(p) for p in self.inside)
 
     def add_root(self, root: str) -> None:
         root = os.path.abspath(root)
@@ -176,7 +261,7 @@ class _Walker:
                 continue
             key = (st.st_dev, st.st_ino)
             if key in self.seen_dirs:
-                self.skipped.append(SkippedFile(self.rel(directory), "symlink-loop", "folder already visited"))
+                self.skip(self.rel(directory), "symlink-loop", "folder already visited")
                 continue
             self.seen_dirs.add(key)
             subdirs = self._scan_dir(directory, ignores)
@@ -187,7 +272,7 @@ class _Walker:
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            self.skipped.append(SkippedFile(self.rel(directory), "unreadable", exc.strerror or str(exc)))
+            self.skip(self.rel(directory), "unreadable", exc.strerror or str(exc))
             return []
         subdirs = []
         for entry in entries:
@@ -197,7 +282,7 @@ class _Walker:
             except OSError:
                 is_dir = False
             if _is_loop(entry):
-                self.skipped.append(SkippedFile(rel, "symlink-loop", "link points back at itself"))
+                self.skip(rel, "symlink-loop", "link points back at itself")
             elif is_dir:
                 if self._keep_dir(entry, rel, ignores):
                     subdirs.append(entry.path)
@@ -208,41 +293,93 @@ class _Walker:
     def _keep_dir(self, entry, rel: str, ignores) -> bool:
         if entry.name in self.skip_dirs or os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
             return False
-        if self.exclude is not None and self.exclude.match_file(rel + "/"):
+        if self.exclude is not None and self.exclude.match_file(_matchable(rel) + "/"):
             return False
-        return not _ignored(ignores, entry.path, True)
+        if _ignored(ignores, entry.path, True):
+            return False
+        if entry.is_symlink() and self.leads_outside(entry.path):
+            self.skip(rel, "symlink-outside", OUTSIDE_DETAIL)
+            return False
+        return True
 
     def _add_file(self, abspath: str, rel: str, explicit: bool) -> None:
         lang = language_for(abspath)
         if lang is None:
             if explicit:
-                self.skipped.append(SkippedFile(rel, "unknown-language", "extension not recognised"))
+                self.skip(rel, "unknown-language", "extension not recognised")
             return
-        if self.exclude is not None and self.exclude.match_file(rel):
+        if self.exclude is not None and self.exclude.match_file(_matchable(rel)):
             return
-        if self.include is not None and not self.include.match_file(rel):
+        if self.include is not None and not self.include.match_file(_matchable(rel)):
             return
         if lang.name not in self.audited:
-            self.skipped.append(SkippedFile(rel, "language-not-audited", f"{lang.name} source"))
+            self.skip(rel, "language-not-audited", f"{lang.name} source")
+            return
+        if not explicit and os.path.islink(abspath) and self.leads_outside(abspath):
+            self.skip(rel, "symlink-outside", OUTSIDE_DETAIL)
+            return
+        if not self._is_regular(abspath, rel):
             return
         real = os.path.realpath(abspath)
         if real in self.seen_files:
             return
         self.seen_files.add(real)
-        self.candidates.append(Candidate(abspath, rel, lang.name))
+        self.candidates.append(Candidate(abspath, display_path(rel), lang.name))
         if len(self.candidates) == self.notify_at and self.notify is not None:
             self.notify(list(self.candidates))
+
+    def _is_regular(self, abspath: str, rel: str) -> bool:
+        """FIFOs, sockets and devices are listed as skipped here, so nothing ever opens them."""
+        try:
+            mode = os.stat(abspath).st_mode
+        except OSError as exc:
+            self.skip(rel, "symlink-loop" if exc.errno == errno.ELOOP else "unreadable", exc.strerror or str(exc))
+            return False
+        if not stat.S_ISREG(mode):
+            self.skip(rel, "not-a-file", file_kind(mode))
+            return False
+        return True
 
     def _ignores_for(self, directory: str, inherited):
         if not self.config.use_gitignore:
             return inherited
         path = os.path.join(directory, ".gitignore")
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                spec = pathspec.GitIgnoreSpec.from_lines(fh)
-        except OSError:
+            if os.path.islink(path) and self.leads_outside(path):
+                return inherited  # a link out of the tree says nothing about it
+            text = read_regular(path, GITIGNORE_LIMIT).decode("utf-8", "replace")
+            spec = glob_spec(text.splitlines())
+        except (OSError, ValueError) as exc:
+            if os.path.lexists(path):  # a missing .gitignore is the common case, not a problem
+                detail = "larger than 4 MiB" if isinstance(exc, TooLarge) else str(exc)
+                self.skip(self.rel(path), "bad-gitignore", f"not used: {detail}")
             return inherited
         return inherited + ((directory, spec),)
+
+
+GITIGNORE_LIMIT = 4 * 1024 * 1024  # bytes; git reads any size, but such a file is an attack
+
+
+def _option_spec(option: str, patterns):
+    if not patterns:
+        return None
+    try:
+        return glob_spec(patterns)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}", "use shorter or fewer patterns") from exc
+
+
+def _real_prefix(path: str) -> str:
+    """A root resolved, with a trailing separator, for prefix tests."""
+    return os.path.join(os.path.realpath(path), "")
+
+
+def _matchable(rel: str) -> str:
+    """A path as patterns see it: valid UTF-8 (RE2 matches UTF-8), bytes that are not
+    UTF-8 turned into U+FFFD, as a .gitignore's own are when it is read."""
+    if rel.isascii():
+        return rel
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _is_loop(entry) -> bool:
@@ -258,7 +395,7 @@ def _is_loop(entry) -> bool:
 def _ignored(ignores, abspath: str, is_dir: bool) -> bool:
     """git's rule: the deepest .gitignore with an opinion on the path decides."""
     for directory, spec in reversed(ignores):
-        rel = os.path.relpath(abspath, directory).replace(os.sep, "/")
+        rel = _matchable(os.path.relpath(abspath, directory).replace(os.sep, "/"))
         result = spec.check_file(rel + "/" if is_dir else rel)
         if result.include is not None:
             return bool(result.include)

@@ -60,6 +60,9 @@ def add_parser(sub) -> None:
     p.add_argument("--language", action="append", choices=("rust", "python"), metavar="LANG",
                    help="audit only this language: rust or python (repeatable; default both)")
     p.add_argument("--no-gitignore", action="store_true", help="do not honour .gitignore files")
+    p.add_argument("--follow-external-symlinks", action="store_true",
+                   help="follow symlinks that lead outside the scanned folders (default: skip them, "
+                        "so a hostile tree cannot pull other files into the report)")
     p.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, metavar="BYTES",
                    help=f"skip files larger than this (default {DEFAULT_MAX_FILE_SIZE})")
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
@@ -99,6 +102,7 @@ def build_config(args: argparse.Namespace) -> ScanConfig:
         paths=paths, languages=tuple(args.language or ("rust", "python")),
         include=tuple(args.include), exclude=tuple(args.exclude),
         use_gitignore=not args.no_gitignore, max_file_size=args.max_file_size,
+        follow_external_symlinks=getattr(args, "follow_external_symlinks", False),
         jobs=args.jobs, hotspots=args.hotspots,
         extra={"python_engine": args.python_engine},
     )
@@ -108,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fail_on_verdict and not getattr(args, "corpus", None):
         raise UsageError("--fail-on-verdict needs a provenance check",
                          "add --corpus NAME (see `audit corpus list`)")
+    check_outputs(args)
     config = build_config(args)
     job = Job(config.max_file_size, python_engine=args.python_engine)
     for hook in _hooks("configure"):
@@ -117,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     for hook in _hooks("finish"):
         result = hook(args, result, payloads, console)
     if args.json:
-        json_render.write_atomic(args.json, json_render.dumps(result, config.hotspots))
+        write_output("--json", args.json, json_render.dumps(result, config.hotspots))
     for hook in _hooks("write_outputs"):
         hook(args, result, console)
     if not args.quiet:
@@ -125,6 +130,33 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             console.print(f"JSON written to {args.json}")
     return _exit_code(args, result)
+
+
+# Report files a scan writes: option -> attribute (those of extensions absent when not installed).
+FILE_OUTPUTS = {"--json": "json", "--sarif": "sarif", "--baseline-write": "baseline_write"}
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unusable or clashing output paths before any file is read (exit 2)."""
+    from audit.render import outpaths
+
+    files = {opt: getattr(args, attr, None) for opt, attr in FILE_OUTPUTS.items()}
+    for option, path in files.items():
+        if path:
+            outpaths.check_file(option, path)
+    if getattr(args, "html", None):
+        outpaths.check_dir("--html", args.html)
+    outpaths.check_distinct({**files, "--html": getattr(args, "html", None)})
+
+
+def write_output(option: str, path: str, text: str | bytes) -> None:
+    """Write one report file atomically; a failure is a clear error, not a traceback."""
+    from audit.render import outpaths
+
+    try:
+        json_render.write_atomic(path, text)
+    except OSError as exc:
+        raise outpaths.write_failed(option, path, exc) from exc
 
 
 def _scan_with_progress(config, job, console, quiet):

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import lzma
 import os
 import posixpath
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -25,6 +27,11 @@ from audit.lang import language_for
 MAX_CORPUS_FILE = 2 * 1024 * 1024  # bigger files are generated tables; counted as skipped
 TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar")
 _SKIP_DIRS = frozenset(DEFAULT_SKIP_DIRS) - {"vendor", "third_party"}
+# What a truncated, damaged or lying archive raises while it is listed or read: a bad CRC,
+# an early end of the compressed stream, a header that does not match the data, a member
+# compressed with a method or a password Python cannot read.
+ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error, lzma.LZMAError,
+                  NotImplementedError, RuntimeError, ValueError)
 
 # Debian source packages found without being named: NAME -> (glob, default excludes)
 KNOWN_SOURCES = {
@@ -138,15 +145,25 @@ def _iter_tar(path: str, stats: SourceStats):
                 stats.fraction = raw.tell() / size
                 if not m.isfile():  # links, devices and folders are never followed
                     continue
-                yield m.name, m.size, _tar_reader(tf, m)
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise InputError(f"cannot read archive {path}: {exc}", "check the file is a complete archive")
+                yield m.name, m.size, _tar_reader(tf, m, path)
+    except ARCHIVE_ERRORS as exc:
+        raise archive_error(path, exc) from exc
 
 
-def _tar_reader(tf, member):
+def archive_error(path: str, exc: BaseException) -> InputError:
+    """The error for an archive that cannot be read to its end (exit 3)."""
+    return InputError(f"cannot read archive {path}: {type(exc).__name__}: {exc}",
+                      "the archive is truncated or damaged: download or copy it again, then rerun "
+                      "the build (it keeps the shards already finished)")
+
+
+def _tar_reader(tf, member, path: str):
     def read() -> bytes:
-        fh = tf.extractfile(member)
-        return fh.read() if fh is not None else b""
+        try:
+            fh = tf.extractfile(member)
+            return fh.read() if fh is not None else b""
+        except ARCHIVE_ERRORS as exc:
+            raise archive_error(path, exc) from exc
     return read
 
 
@@ -158,12 +175,15 @@ def _iter_zip(path: str, stats: SourceStats):
                 stats.fraction = i / len(infos)
                 if info.is_dir():
                     continue
-                yield info.filename, info.file_size, _zip_reader(zf, info)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"cannot read archive {path}: {exc}", "check the file is a complete zip")
+                yield info.filename, info.file_size, _zip_reader(zf, info, path)
+    except ARCHIVE_ERRORS as exc:
+        raise archive_error(path, exc) from exc
 
 
-def _zip_reader(zf, info):
+def _zip_reader(zf, info, path: str):
     def read() -> bytes:
-        return zf.read(info)
+        try:
+            return zf.read(info)
+        except ARCHIVE_ERRORS as exc:
+            raise archive_error(path, exc) from exc
     return read

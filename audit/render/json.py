@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 
 from audit.results import AuditResult, FileResult, Finding, Unit
@@ -78,18 +79,60 @@ def dumps(result: AuditResult, hotspots: int = 10) -> str:
 
 
 def write_atomic(path: str, text: str | bytes) -> None:
-    """Write text (or bytes) to path so a reader never sees half a file."""
+    """Write text (or bytes) to path so a reader never sees half a file.
+
+    The file gets the permissions a plain ``open()`` would give it (the user's umask,
+    or the mode of the file it replaces), not mkstemp's 0600. A pipe or terminal
+    (``/dev/stdout``) is written straight through: it cannot be renamed over.
+    """
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if _is_stream(path):
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".audit-", suffix=".tmp")
     try:
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            os.fchmod(fh.fileno(), _new_file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _is_stream(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def _new_file_mode(path: str) -> int:
+    """The mode of the file being replaced, else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask: read from /proc (Linux), else set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _lines(lc) -> dict:

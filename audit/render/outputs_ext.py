@@ -36,9 +36,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 def configure(args: argparse.Namespace, config, job):
     """Refuse an unusable --html folder before any file is read."""
     if getattr(args, "html", None):
-        from audit.render.html import check_outdir
+        from audit.render.outpaths import check_dir
 
-        check_outdir(args.html)
+        check_dir("--html", args.html)
     return job
 
 
@@ -49,17 +49,22 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
 
         started = time.perf_counter()
         sources = html.file_sources(result, source_reader(args))
-        stats = html.write_report(result, args.html, sources, rule_metadata(args),
-                                  corpus_reader(result))
+        try:
+            stats = html.write_report(result, args.html, sources, rule_metadata(args),
+                                      corpus_reader(result))
+        except OSError as exc:
+            from audit.render.outpaths import write_failed
+
+            raise write_failed("--html", args.html, exc) from exc
         if not args.quiet:
             console.print(f"HTML report written to {args.html}/index.html ({stats.pages:,} pages, "
                           f"{stats.bytes / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
     if getattr(args, "sarif", None):
-        from audit.render import json as json_render
+        from audit.commands.scan import write_output
         from audit.render import sarif
 
         doc = sarif.dumps(result, rule_metadata(args), help_uri(args))
-        json_render.write_atomic(args.sarif, doc)
+        write_output("--sarif", args.sarif, doc)
         if not args.quiet:
             console.print(f"SARIF written to {args.sarif}")
     write_exports(args, result, console)

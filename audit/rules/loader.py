@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 
 from audit.errors import ConfigError
+from audit.rules.config import finite_number, load_toml
 
 LANGUAGES = ("rust", "python")
 CATEGORIES = ("correctness", "suspicious", "complexity", "style", "performance", "agent-artefacts")
@@ -101,9 +101,8 @@ def _load_one(path, language, category) -> tuple[Rule | None, list[str]]:
         return None, [(f"must sit at rules/<language>/<category>/<id>.toml with language in "
                        f"{LANGUAGES} and category in {CATEGORIES}")]
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = load_toml(path)
+    except ValueError as exc:
         return None, [f"not valid TOML: {exc}"]
     errs = _check_fields(data, path, language, category)
     if errs:
@@ -144,8 +143,8 @@ def _check_detector(data: dict) -> list[str]:
     errs.extend(_check_words(data))
     if data.get("metric") and data["metric"] not in METRICS:
         errs.append(f"metric {data['metric']!r} must be one of {METRICS}")
-    if data.get("metric") and not isinstance(data.get("threshold"), (int, float)):
-        errs.append("a metric rule needs a numeric threshold")
+    if data.get("metric") and not finite_number(data.get("threshold")):
+        errs.append("a metric rule needs a finite, non-negative numeric threshold")
     if data.get("check"):
         from audit.rules import checks
 

@@ -64,24 +64,51 @@ def load(rules_dir: str | None = None) -> Registry:
     root = rules_dir or data_path("rules")
     if root is None:
         raise ConfigError(["no rules folder found"], "reinstall audit or pass --rules-dir")
+    _check_root(root, rules_dir is not None)
     path = _loaded_path(root)
-    if path is not None:
-        try:
-            with open(path, "rb") as fh:
-                rules = pickle.load(fh)
-            if isinstance(rules, tuple) and all(isinstance(r, Rule) for r in rules):
-                return Registry(rules, root)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-            pass  # missing or unreadable: load afresh
+    rules = _read_cached(path) if path is not None else None
+    if rules is not None:
+        return Registry(rules, root)
     registry = Registry(tuple(load_rules(root, remembered_bad_queries)), root)
     if path is not None:
         from audit.render.json import write_atomic
 
+        payload = pickle.dumps(registry.rules, pickle.HIGHEST_PROTOCOL)
         try:
-            write_atomic(path, pickle.dumps(registry.rules, pickle.HIGHEST_PROTOCOL))
+            write_atomic(path, hashlib.sha256(payload).digest() + payload)
         except OSError:
             pass  # an unwritable cache only costs the load next time
     return registry
+
+
+def _check_root(root: str, given: bool) -> None:
+    """A rules folder that does not exist or holds no rule: an error, never an empty rule set
+    (a typo in --rules-dir would otherwise pass every --fail-on)."""
+    option = "--rules-dir " if given else ""
+    if not os.path.isdir(root):
+        raise ConfigError([f"{option}{root}: no such folder"], "check the path of the rules folder")
+    if not rule_files(root):
+        raise ConfigError([f"{option}{root}: no rule files (rust/<category>/<id>.toml or "
+                           "python/<category>/<id>.toml)"], "see docs/rules.md for the layout of a rules folder")
+
+
+def _read_cached(path: str) -> tuple[Rule, ...] | None:
+    """The cached rule set, or None when it is missing or fails its SHA-256 (then rebuilt)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    digest, payload = data[:32], data[32:]
+    if len(data) <= 32 or hashlib.sha256(payload).digest() != digest:
+        return None  # damaged (or written by an older audit without the checksum)
+    try:
+        rules = pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - a checksummed file that still fails: load afresh
+        return None
+    if isinstance(rules, tuple) and all(isinstance(r, Rule) for r in rules):
+        return rules
+    return None
 
 
 def _loaded_path(root: str) -> str | None:

@@ -46,15 +46,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def _split(values: list[str]) -> list[str]:
-    return [v.strip() for item in values for v in item.split(",") if v.strip()]
-
-
 def settings_for(args, config) -> tuple[dict, str | None]:
     """Rule settings from the config file and the command line, validated."""
     path = args.config or config_mod.find_config(config.paths)
     settings = config_mod.read_settings(path) if path else {}
-    settings = config_mod.merge(settings, _split(args.select), _split(args.ignore))
+    settings = config_mod.merge(settings, config_mod.split_option("--select", args.select),
+                                config_mod.split_option("--ignore", args.ignore))
     if args.include_tests:
         settings["include_tests"] = True
     if args.rules_dir:
@@ -89,10 +86,10 @@ def finish(args, result, payloads, console):
     result, payloads = engine.drop_test_modules(result, payloads, state["settings"])
     fps = {path: p.get("rules", {}).get("fingerprints", []) for path, p in payloads.items()}
     if args.baseline_write:
-        from audit.render.json import write_atomic
+        from audit.commands.scan import write_output
 
         doc = baseline_mod.build(result, fps)
-        write_atomic(args.baseline_write, json.dumps(doc, indent=1) + "\n")
+        write_output("--baseline-write", args.baseline_write, json.dumps(doc, indent=1) + "\n")
         if not args.quiet:
             console.print(f"baseline of {sum(doc['findings'].values())} finding(s) "
                           f"written to {args.baseline_write}")
