@@ -121,15 +121,18 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
 
     Pages and assets of an earlier report in the same folder that this one does not
     have (files since deleted, old asset hashes) are removed; nothing else is touched.
+    index.html is removed first and written last: a folder with an index.html holds a
+    complete report.
     """
     check_outdir(outdir)
     os.makedirs(outdir, exist_ok=True)
+    index = os.path.join(outdir, "index.html")
+    if os.path.lexists(index):  # gone until the new report is complete: no half report has one
+        os.unlink(index)
     sections = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
                 for k, v in sorted(result.sections.items())}
     w = _Writer(outdir, environment(), copy_assets(outdir), result)
     languages = {f.path: f.language for f in result.files}
-    w.page("index.html", "overview.html.j2", "Overview", "index.html",
-           ov=vm.overview(result, sections), det=dview.view(sections.get("provenance")))
     w.page("hotspots.html", "hotspots.html.j2", "Hotspots", "hotspots.html",
            data=vm.hotspot_data(result), total=result.totals.functions)
     w.page("files.html", "files.html.j2", "Files", "files.html", files=vm.file_rows(result),
@@ -151,6 +154,9 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     w.page("clones.html", "clones.html.j2", "Clones", "clones.html",
            clones=sidebyside.clones_page(sections.get("clones"), sources, languages))
     remove_stale(outdir, w.written)
+    # written last, so an interrupted or failed run leaves no report that looks complete
+    w.page("index.html", "overview.html.j2", "Overview", "index.html",
+           ov=vm.overview(result, sections), det=dview.view(sections.get("provenance")))
     return ReportStats(w.pages, w.bytes)
 
 
