@@ -27,6 +27,7 @@ from audit.provenance.index import (CorpusIndex, check_name, crc_file, is_index,
                                     write_manifest)
 from audit.provenance.licence import file_notes, source_identity, write_notes
 from audit.provenance.sketch import PARAMS, Params, sketch_parsed
+from audit.provenance.lock import locked_by_name
 from audit.provenance.sources import SourceStats, iter_members, resolve
 from audit.provenance import versions as ver
 
@@ -60,6 +61,7 @@ def sketch_member(member) -> dict:
     return out
 
 
+@locked_by_name  # a second build of the same name at the same time is refused
 def build_index(name: str, specs: list[str], index_dir: str, workers: int = 0,
                 progress: Progress | None = None, exclude: tuple[str, ...] = (),
                 params: Params = PARAMS, shard_files: int = SHARD_FILES, license: str = "",
@@ -119,9 +121,22 @@ def _resume(partial: str, state: dict) -> set[str]:
         json.dump(state, fh)
     done: set[str] = set()
     for lab in glob.glob(os.path.join(partial, "shard-*.labels.json")):
-        with open(lab, encoding="utf-8") as fh:
-            done.update(json.load(fh))
+        done.update(_shard_labels(lab))
     return done
+
+
+def _shard_labels(path: str) -> list[str]:
+    """A finished shard's labels; a damaged label list drops its shard, which is redone."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            labels = json.load(fh)
+        if isinstance(labels, list) and all(isinstance(x, str) for x in labels):
+            return labels
+    except (OSError, ValueError):
+        pass
+    for part in glob.glob(glob.escape(path[: -len(".labels.json")]) + ".*"):
+        os.unlink(part)
+    return []
 
 
 def _check_versions(resolved, revs, every, releases) -> None:
@@ -212,8 +227,9 @@ def _write_shard(partial: str, results: list[dict], name: str | None = None) -> 
         json.dump(meta, fh)
     os.replace(base + ".tmp.json", base + ".json")
     os.replace(base + ".tmp.npz", base + ".npz")
-    with open(base + ".labels.json", "w", encoding="utf-8") as fh:  # written last: marks the shard done
+    with open(base + ".tmp.labels", "w", encoding="utf-8") as fh:  # written last: marks the shard done
         json.dump([m["label"] for m in meta], fh)
+    os.replace(base + ".tmp.labels", base + ".labels.json")  # whole or absent, never torn
 
 
 def _merge(name, sources, shards, partial, final, params, stats, exclude, elapsed, license="",

@@ -50,7 +50,7 @@ def check_name(name: str) -> str:
     An index lives at ``INDEX_DIR/NAME``; a name that could point elsewhere would
     let a build or a removal replace or delete a folder outside the index folder.
     """
-    if not NAME_RE.fullmatch(name or "") or ".." in name or name.endswith((".partial", ".old")):
+    if not NAME_RE.fullmatch(name or "") or ".." in name or name.endswith((".partial", ".old", ".lock")):
         raise UsageError(f"{name!r} is not a corpus name",
                          "a name is letters, digits, '.', '_', '+' or '-' (no '/', no '..'), "
                          "e.g. `audit corpus build gcc-12` or `audit corpus build mylib /path/to/src`")
