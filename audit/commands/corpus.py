@@ -27,6 +27,10 @@ def add_parser(sub) -> None:
     b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out archive members or files whose path matches (repeatable)")
     b.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker processes")
+    b.add_argument("--cluster", metavar="ADDRESS",
+                   help="build the shards on a Dask cluster: a scheduler (tcp://HOST:PORT) or local[:N] "
+                        "for N worker processes here; INDEX_DIR must be on storage every worker reaches "
+                        "(needs the extra: pip install 'audit[cluster]')")
     b.add_argument("--license", default="", metavar="SPDX-EXPRESSION",
                    help="the corpus licence (e.g. MIT, GPL-3.0-or-later WITH GCC-exception-3.1), "
                         "cited for matched files that declare no SPDX-License-Identifier")
@@ -69,8 +73,6 @@ def run(args) -> int:
 
 
 def _build(args, index_dir: str) -> int:
-    from audit.provenance import api
-
     from audit.provenance.index import check_name
 
     check_name(args.name)
@@ -80,10 +82,16 @@ def _build(args, index_dir: str) -> int:
     sources = args.sources or [args.name]
     os.makedirs(index_dir, exist_ok=True)
     started = time.perf_counter()
+    from audit.provenance.build import build_index
+
+    if args.cluster:
+        from audit.provenance.cluster import check_address
+
+        check_address(args.cluster)
     with _progress(args) as tick:
-        ix = api.index_paths(sources, args.name, index_dir, args.jobs, tick, tuple(args.exclude),
-                             args.license, versions={"revs": args.revs, "every": args.every,
-                                                     "releases": args.releases})
+        ix = build_index(args.name, sources, index_dir, args.jobs, tick, tuple(args.exclude),
+                         license=args.license, revs=args.revs, every=args.every,
+                         releases=args.releases, cluster=args.cluster)
     c = ix.manifest["counts"]
     wall = time.perf_counter() - started
     print(f"indexed {c['files']:,} files ({c['lines']:,} lines, {c['entries']:,} units and windows) "
@@ -101,30 +109,47 @@ class _progress:
         from rich.console import Console
 
         self.console = Console(stderr=True, no_color=getattr(args, "no_color", False))
+        self.cluster = getattr(args, "cluster", None)
         self.quiet = not self.console.is_terminal
 
     def __enter__(self):
         if self.quiet:
-            return None
+            return _log_ticks() if getattr(self, "cluster", None) else None
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(TextColumn("indexing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                                  TextColumn("{task.fields[files]} files, {task.fields[rate]} files/s"),
-                                 TimeRemainingColumn(), console=self.console, transient=True)
+                                 TimeRemainingColumn(), TextColumn("{task.fields[label]}"),
+                                 console=self.console, transient=True)
         self.progress.__enter__()
-        self.task = self.progress.add_task("build", total=1000, files=0, rate="-")
+        self.task = self.progress.add_task("build", total=1000, files=0, rate="-", label="")
         self.t0 = time.perf_counter()
 
         def tick(done: int, fraction: float, label: str) -> None:
             rate = done / max(time.perf_counter() - self.t0, 1e-6)
             self.progress.update(self.task, completed=int(fraction * 1000), files=f"{done:,}",
-                                 rate=f"{rate:.0f}")
+                                 rate=f"{rate:.0f}", label=label[-60:])
         return tick
 
     def __exit__(self, *exc):
         if not self.quiet:
             self.progress.__exit__(*exc)
         return False
+
+
+def _log_ticks(every: float = 30.0):
+    """Progress as a plain line every ``every`` seconds, for logs of long cluster builds."""
+    from audit.provenance.cluster import log_line
+
+    t0, last = time.perf_counter(), [time.perf_counter()]
+
+    def tick(done: int, fraction: float, label: str) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= every:
+            last[0] = now
+            eta = (now - t0) * (1 - fraction) / fraction if fraction > 0 else float("nan")
+            log_line(f"indexing: {done:,} files, {label}, {fraction:.0%} done, ETA {eta:,.0f} s")
+    return tick
 
 
 def _names(index_dir: str) -> list[str]:
@@ -154,7 +179,8 @@ def _list(args, index_dir: str) -> int:
 def _info(args, index_dir: str) -> int:
     from audit.provenance import api
 
-    info = api.open_index(args.name, index_dir).info()
+    ix = api.open_index(args.name, index_dir)
+    info = {**ix.info(), "shards": ix.manifest.get("shards"), "digest": ix.manifest.get("digest")}
     if args.json:
         print(json.dumps(info, indent=1, sort_keys=True))
         return EXIT_OK
@@ -165,6 +191,7 @@ def _info(args, index_dir: str) -> int:
     if info["versions"] and info["versions"]["kind"] != "sources":
         print(f"  {_versions_line(info['versions'], c)}")
     print(f"  built {info['created']} by audit {info['tool_version']}; parse error spans {c['error_spans']:,}")
+    print(f"  content digest {info['digest']} (over {info['shards']} shards)")
     p = info["params"]
     print(f"  minhash: datasketch {p['datasketch']} {p['scheme']} num_perm={p['num_perm']} seed={p['seed']} "
           f"bands={p['bands']}x{p['rows']}; normaliser v{p['normaliser']}")
