@@ -25,6 +25,7 @@ from collections import defaultdict
 from audit.config import ScanConfig
 from audit.pipeline import Job, scan
 from audit.rules import engine, registry
+from benchdata import CCC, data_path
 
 
 def clippy_lints(reg) -> dict[str, str]:
@@ -77,7 +78,7 @@ def audit_locations(tree: str, rule_ids) -> dict[str, set]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tree", default="/work/ext/ccc")
+    ap.add_argument("--tree", default=data_path(CCC), help="default: $AUDIT_BENCH_DATA/" + CCC)
     ap.add_argument("--clippy-json", action="append", default=[],
                     help="saved output of cargo clippy --message-format=json (repeatable: union)")
     ap.add_argument("--show", type=int, default=3, help="samples of each disagreement per rule")

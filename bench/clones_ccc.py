@@ -28,6 +28,7 @@ import numpy as np
 from audit.clones import CloneParams, candidate_pairs, find_clones, similarity
 from audit.config import ScanConfig
 from audit.pipeline import Job, scan
+from benchdata import CCC, data_path
 
 
 def wall(cmd: list[str], runs: int = 3) -> tuple[float, float]:
@@ -106,7 +107,7 @@ def lsh_recall(units, params) -> tuple[int, int, int, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("path", nargs="?", default="/work/ext/ccc")
+    ap.add_argument("path", nargs="?", default=data_path(CCC), help="default: $AUDIT_BENCH_DATA/" + CCC)
     ap.add_argument("--kgram", type=int, default=CloneParams.kgram)
     ap.add_argument("--window", type=int, default=CloneParams.window)
     ap.add_argument("--lsh-threshold", type=float, default=CloneParams.lsh_threshold)

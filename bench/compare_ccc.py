@@ -2,6 +2,9 @@
 
 Usage: python bench/compare_ccc.py [REPO] [A_REV] [B_REV] [--cache-dir DIR]
 
+REPO defaults to $AUDIT_BENCH_DATA/wangdalian+claudes-c-compiler.git (a clone or bare
+mirror of the fork); the cache and the JSON output go under $AUDIT_BENCH_DATA too.
+
 Runs `audit compare REPO@A REPO@B` twice as a subprocess (the first fills the
 per-blob cache, the second reads it) and prints the wall times, the tracked and
 measured file counts, the folders that gained files, and the derivation section:
@@ -14,9 +17,12 @@ import argparse
 import json
 import subprocess
 import sys
+import os
 import time
 
-MIRROR = "/work/.mirror/wangdalian+claudes-c-compiler/repo"
+from benchdata import CCC, data_path
+
+MIRROR = data_path(CCC + ".git")
 UPSTREAM = "6f1b99acb2f4ec2414592136c2009fe7713deec3"
 
 
@@ -33,9 +39,10 @@ def main() -> None:
     parser.add_argument("repo", nargs="?", default=MIRROR)
     parser.add_argument("a", nargs="?", default=UPSTREAM)
     parser.add_argument("b", nargs="?", default="HEAD")
-    parser.add_argument("--cache-dir", default="/tmp/audit-compare-bench-cache")
+    parser.add_argument("--cache-dir", default=data_path("cache", "compare-bench"))
     args = parser.parse_args()
-    out = "/tmp/compare-ccc.json"
+    os.makedirs(data_path("out"), exist_ok=True)
+    out = data_path("out", "compare-ccc.json")
     first = run(args.repo, args.a, args.b, args.cache_dir, out)
     second = run(args.repo, args.a, args.b, args.cache_dir, out)
     with open(out, encoding="utf-8") as fh:

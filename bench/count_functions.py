@@ -7,7 +7,7 @@ inside `macro_rules!` bodies are counted separately: they are templates, not
 functions, until the macro is expanded. The count is compared file by file with
 the units audit finds (function and method units; named closures are extra).
 
-    python bench/count_functions.py /work/ext/ccc
+    python bench/count_functions.py $AUDIT_BENCH_DATA/wangdalian+claudes-c-compiler
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ Options this script does not know (--every 10, --clone-samples 0, ...) go to aud
 
 Runs the command as a subprocess (whole-process wall time, as a user sees it),
 first with an empty cache folder, then again with the cache the first run filled.
+The cache (default) and the JSON outputs go under $AUDIT_BENCH_DATA (bench/benchdata.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import time
+
+from benchdata import data_path
 
 
 def run_once(repo: str, rev: str, cache_dir: str, out_json: str, extra: list[str]) -> dict:
@@ -51,15 +54,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("repo")
     parser.add_argument("rev", nargs="?", default="HEAD")
-    parser.add_argument("--cache-dir", default="/tmp/audit-history-bench-cache")
+    parser.add_argument("--cache-dir", default=data_path("cache", "history-bench"))
     parser.add_argument("--warm-only", action="store_true", help="keep the cache; time one warm run")
     # parse_known_args, not a REMAINDER positional: that would swallow --cache-dir given after REV
     args, extra = parser.parse_known_args()
     runs = []
+    os.makedirs(data_path("out"), exist_ok=True)
     if not args.warm_only:
         shutil.rmtree(args.cache_dir, ignore_errors=True)
-        runs.append(("cold", run_once(args.repo, args.rev, args.cache_dir, "/tmp/history-cold.json", extra)))
-    runs.append(("warm", run_once(args.repo, args.rev, args.cache_dir, "/tmp/history-warm.json", extra)))
+        runs.append(("cold", run_once(args.repo, args.rev, args.cache_dir, data_path("out", "history-cold.json"), extra)))
+    runs.append(("warm", run_once(args.repo, args.rev, args.cache_dir, data_path("out", "history-warm.json"), extra)))
     for name, r in runs:
         print(json.dumps({"run": name, **r}, indent=1))
     size = sum(os.path.getsize(os.path.join(args.cache_dir, n)) for n in os.listdir(args.cache_dir))

@@ -1,8 +1,8 @@
 """Scale benchmark: index GCC 12 (without gcc/testsuite) + binutils 2.40, then match CCC.
 
 Run on demand (not by pytest):
-    /usr/bin/time -v python bench/provenance_scale.py build --index-dir /tmp/prov-idx
-    /usr/bin/time -v python bench/provenance_scale.py match --index-dir /tmp/prov-idx [--target /work/ext/ccc]
+    /usr/bin/time -v python bench/provenance_scale.py build [--index-dir $AUDIT_BENCH_DATA/idx]
+    /usr/bin/time -v python bench/provenance_scale.py match [--index-dir DIR] [--target $AUDIT_BENCH_DATA/wangdalian+claudes-c-compiler]
         [--explain src/driver/cli.rs ...]   # discounted material of chosen files, with examples
 Prints wall time, throughput, the time split and the peak of the summed resident
 set sizes of this process and its pool workers (sampled every 0.2 s; shared
@@ -22,6 +22,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from benchdata import CCC, data_path  # noqa: E402
 
 NAME = "gcc12-binutils"
 
@@ -124,8 +126,8 @@ def parse_cpu(target: str) -> float:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("what", choices=("build", "match"))
-    p.add_argument("--index-dir", default="/tmp/prov-idx")
-    p.add_argument("--target", default="/work/ext/ccc")
+    p.add_argument("--index-dir", default=data_path("idx"))
+    p.add_argument("--target", default=data_path(CCC))
     p.add_argument("--json")
     p.add_argument("--explain", action="append", default=[], metavar="PATH",
                    help="match: print what this audited file shared that was discounted")

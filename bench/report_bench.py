@@ -1,6 +1,6 @@
 """Benchmark the report outputs on a real tree: render times, sizes, page open times in Chromium.
 
-Usage: python bench/report_bench.py [PATH] [--out DIR]   (default PATH: /work/ext/ccc)
+Usage: python bench/report_bench.py [PATH] [--out DIR]   (default PATH: $AUDIT_BENCH_DATA/wangdalian+claudes-c-compiler)
 
 Runs the scan once in-process with every installed stage (as `audit scan` does), then
 times the HTML report, the SARIF and the JSON separately, renders each twice to check
@@ -23,6 +23,7 @@ from audit.commands import scan as scan_cmd
 from audit.pipeline import Job, scan
 from audit.render import html, outputs_ext, sarif
 from audit.render import json as json_render
+from benchdata import CCC, data_path
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -81,7 +82,7 @@ def open_times(outdir: str, pages: list[str], runs: int = 5) -> dict[str, float]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", nargs="?", default="/work/ext/ccc")
+    ap.add_argument("path", nargs="?", default=data_path(CCC))
     ap.add_argument("--out", default="")
     opts = ap.parse_args()
     args, result, scan_s = run_scan(opts.path)

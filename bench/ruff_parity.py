@@ -9,8 +9,8 @@ line) locations per rule. `exclude = []` drops ruff's default folder excludes
 (`venv`, `build`, ...), which audit does not have. Files ruff cannot parse (it
 reports `invalid-syntax`, e.g. Python 2 test data) are set aside on both sides
 and counted, since ruff checks nothing in them.
-Default trees: a copy of the installed pip 23.2.1 package (180k lines),
-ShivyC and lox2's Python sources from /work/ext.
+Default trees, under $AUDIT_BENCH_DATA: parity/pip (a copy of the installed pip
+23.2.1 package, 180k lines), ShivamSarodia+ShivyC and simoc+lox2.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from collections import defaultdict
 from audit.config import ScanConfig
 from audit.pipeline import Job, scan
 from audit.rules import engine, registry
+from benchdata import data_path
 
-DEFAULT_TREES = ("/tmp/parity/pip", "/work/ext/ShivamSarodia+ShivyC", "/work/ext/simoc+lox2")
+DEFAULT_TREES = tuple(data_path(*p) for p in (("parity", "pip"), ("ShivamSarodia+ShivyC",), ("simoc+lox2",)))
 
 
 def ruff_codes(reg) -> dict[str, str]:

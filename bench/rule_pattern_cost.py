@@ -24,6 +24,8 @@ import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from benchdata import CCC, data_path
+
 
 def _parts(language: str) -> list[tuple[str, str]]:
     from audit.rules import registry
@@ -68,7 +70,7 @@ def count(tree: str, language: str, leave_out: str) -> tuple[int, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("tree", nargs="?", default="/work/ext/ccc")
+    ap.add_argument("tree", nargs="?", default=data_path(CCC), help="default: $AUDIT_BENCH_DATA/" + CCC)
     ap.add_argument("--language", default="rust", choices=("rust", "python"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from benchdata import CCC, data_path
+
 
 def wall(argv: list[str]) -> tuple[float, float]:
     """Wall time and CPU time (user + system, the process and its workers) of one run."""
@@ -57,7 +59,7 @@ def callgrind(argv: list[str], options: tuple[str, ...] = ()) -> tuple[int, str]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("tree", nargs="?", default="/work/ext/ccc")
+    ap.add_argument("tree", nargs="?", default=data_path(CCC), help="default: $AUDIT_BENCH_DATA/" + CCC)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--with-clones", action="store_true", help="keep clone detection on both sides")
     ap.add_argument("--instructions", action="store_true",

@@ -1,6 +1,6 @@
 """Time a full metric scan against lizard on the same files, in the same run.
 
-    python bench/scan_bench.py /work/ext/ccc [--repeat 3]
+    python bench/scan_bench.py $AUDIT_BENCH_DATA/wangdalian+claudes-c-compiler [--repeat 3]
 
 Each tool runs --repeat times, alternating, and the median wall time and the
 peak memory (process tree) are printed as a Markdown table row for
