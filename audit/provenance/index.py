@@ -227,14 +227,47 @@ def read_manifest(path: str) -> dict:
     try:
         with open(mpath, encoding="utf-8") as fh:
             manifest = json.load(fh)
-        manifest["checksums"], manifest["params"], manifest["counts"]  # noqa: B018 - presence check
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise CorpusIndexError(f"corpus index {path} has no readable manifest ({exc})",
+                               rebuild_hint(None, path))
+    problem = manifest_problem(manifest)
+    if problem:
+        raise CorpusIndexError(f"corpus index {path} has a damaged manifest: {problem}",
                                rebuild_hint(None, path))
     if manifest.get("format") != FORMAT:
         raise CorpusIndexError(f"corpus index {path} has format {manifest.get('format')}, "
                                f"this audit reads format {FORMAT}", rebuild_hint(manifest, path))
     return manifest
+
+
+# The manifest keys every reader relies on, and their types (optional ones checked when present).
+_REQUIRED = {"format": int, "name": str, "sources": list, "created": str, "tool_version": str,
+             "params": dict, "counts": dict, "checksums": dict}
+_OPTIONAL = {"versions": (dict, type(None)), "exclude": dict, "build": dict, "license": str,
+             "source_ids": list}
+_COUNTS = ("files", "entries", "lines")
+
+
+def manifest_problem(manifest) -> str:
+    """What is wrong with a manifest's shape ('' when nothing): valid JSON of the wrong
+    types must be refused like a corrupt file, not crash a reader later."""
+    if not isinstance(manifest, dict):
+        return f"a JSON {type(manifest).__name__}, not an object"
+    for key, kind in _REQUIRED.items():
+        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
+            return f"{key!r} missing or not a {kind.__name__}"
+    for key, kinds in _OPTIONAL.items():
+        if key in manifest and not isinstance(manifest[key], kinds):
+            return f"{key!r} has the wrong type"
+    if not all(isinstance(s, str) for s in manifest["sources"]):
+        return "'sources' must be a list of paths"
+    counts = manifest["counts"]
+    if not all(type(counts.get(k)) is int and counts[k] >= 0 for k in _COUNTS):
+        return f"'counts' needs whole numbers for {', '.join(_COUNTS)}"
+    for fname, crc in manifest["checksums"].items():
+        if not isinstance(crc, str) or fname != os.path.basename(fname) or fname in ("", ".", ".."):
+            return f"checksum entry {fname!r} is not a file name with a checksum"
+    return ""
 
 
 def check_params(manifest: dict, params: Params, path: str) -> None:
