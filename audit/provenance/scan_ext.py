@@ -22,13 +22,26 @@ def add_options(parser) -> None:
     g.add_argument("--review-file", metavar="FILE",
                    help="review decisions on matches (default: audit-review.toml beside the "
                         "project's audit.toml, else in the audited folder; see `audit review`)")
+    g.add_argument("--cluster", metavar="ADDRESS",
+                   help="match on a Dask cluster: a scheduler (tcp://HOST:PORT) or local[:N]; the "
+                        "workers open the --corpus indexes from the same paths (pip install 'audit[cluster]')")
 
 
 def configure(args, config, job):
     """Open (and so validate) every index before any file is read; ask for the sketch pass."""
     if not getattr(args, "corpus", None):
+        if getattr(args, "cluster", None):
+            from audit.errors import UsageError
+
+            raise UsageError("--cluster spreads provenance matching, which needs a corpus",
+                             "add --corpus NAME (see `audit corpus list`)")
         return job
     from audit.provenance import api
+
+    if getattr(args, "cluster", None):
+        from audit.provenance.cluster import check_address
+
+        check_address(args.cluster)
 
     args.provenance_indexes = [api.open_index(c, args.index_dir) for c in args.corpus]
     return replace(job, passes=(*job.passes, "sketch"))
@@ -41,7 +54,12 @@ def finish(args, result, payloads, console):
         return result
     from audit.provenance import api
 
-    report = api.match_result(result, payloads, indexes)
+    if getattr(args, "cluster", None):
+        from audit.provenance import cluster
+
+        report = cluster.match_result(args.cluster, result, payloads, indexes)
+    else:
+        report = api.match_result(result, payloads, indexes)
     from audit.provenance.determination import attach
     from audit.render.outputs_ext import source_reader
 
