@@ -38,7 +38,14 @@ KNOWN_SOURCES = {
     "gcc-12": ("/usr/src/gcc-12/gcc-*.tar.*", ("*/gcc/testsuite/*",)),
     "binutils": ("/usr/src/binutils/binutils-*.tar.*", ()),
     "binutils-2.40": ("/usr/src/binutils/binutils-2.40.tar.*", ()),
+    "glibc": ("/usr/src/glibc/glibc-*.tar.*", ()),
+    "linux": ("/usr/src/linux-source-*.tar.*", ()),
+    "linux-6.1": ("/usr/src/linux-source-6.1.tar.*", ()),
+    "newlib": ("/usr/src/newlib/newlib-*.tar.*", ()),
 }
+# The Debian package that installs a known source, where it is not NAME-source
+DEBIAN_PACKAGES = {"linux": "linux-source-6.1", "linux-6.1": "linux-source-6.1",
+                   "binutils-2.40": "binutils-source"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ def resolve(spec: str) -> tuple[str, tuple[str, ...]]:
         if found:
             return found[-1], known[1]
         raise InputError(f"no source tarball for {spec} under /usr/src",
-                         f"install it: apt-get install {spec.split('-2')[0]}-source")
+                         f"install it: apt-get install {DEBIAN_PACKAGES.get(spec, spec + '-source')}")
     raise InputError(f"corpus source does not exist: {spec}",
                      "give a directory, a git checkout, a .tar.gz/.tar.xz/.tar.bz2/.zip archive, "
                      f"or one of: {', '.join(sorted(KNOWN_SOURCES))}")
