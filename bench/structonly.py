@@ -55,9 +55,14 @@ def load_names() -> dict:
         return tomllib.load(fh)
 
 
-def rust_keep(names: dict) -> set[str]:
-    """The Rust names kept by list: every list of the [rust] table."""
-    return set().union(*names["rust"].values())
+RUST_HARD = ("keywords", "primitives", "conventions")  # kept even where the tree defines them
+
+
+def rust_keep(names: dict) -> tuple[set[str], set[str]]:
+    """Rust names kept always, and kept unless the tree defines them (every other list)."""
+    rust = names["rust"]
+    hard = set().union(*(rust[k] for k in RUST_HARD))
+    return hard, set().union(*(v for k, v in rust.items() if k not in RUST_HARD))
 
 
 def _public_methods(dotted: str) -> set[str]:
@@ -67,15 +72,14 @@ def _public_methods(dotted: str) -> set[str]:
     return {n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))}
 
 
-def python_keep(names: dict, tree_modules: set[str]) -> set[str]:
-    """The Python names kept without looking at the tree's imports. The tree's own module
-    names (a local token.py or scanner.py) are renamed unless they are keywords or builtins."""
+def python_keep(names: dict) -> tuple[set[str], set[str]]:
+    """Python names kept always (keywords), and kept unless the tree defines them. Soft
+    keywords are not listed: where they are keywords the grammar has no identifier."""
     py = names["python"]
-    keep = set(py["keep"]) | set(py["keyword_arguments"]) | set(sys.stdlib_module_names)
+    soft = set(py["keyword_arguments"]) | set(sys.stdlib_module_names) | set(dir(builtins))
     for dotted in py["builtin_types"] + py["std_classes"]:
-        keep |= _public_methods(dotted)
-    keep -= tree_modules
-    return keep | set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
+        soft |= _public_methods(dotted)
+    return set(keyword.kwlist) | set(py["keep"]), soft
 
 
 def python_std_modules(tree_modules: set[str]) -> set[str]:
@@ -221,6 +225,71 @@ def _attribute_base(node, src: bytes) -> str | None:
     while node.type == "attribute":
         node = node.child_by_field_name("object")
     return text(node, src) if node.type == "identifier" else None
+
+
+# ---------------------------------------------------------------- names the tree defines
+
+RUST_ITEMS = {"function_item", "function_signature_item", "struct_item", "enum_item",
+              "union_item", "type_item", "trait_item", "mod_item", "const_item", "static_item",
+              "enum_variant", "field_declaration", "macro_definition"}
+
+
+def rust_defined(root, src: bytes, kept_traits: set[str]) -> set[str]:
+    """Names of the tree's own items, leaving out extern declarations and the members of
+    impls of a kept (std) trait: `fn fmt` in `impl Display for X` is not the author's name."""
+    out = set()
+    for n in walk(root):
+        if n.type in RUST_ITEMS and not _foreign_or_std_impl(n, src, kept_traits):
+            name = n.child_by_field_name("name")
+            if name is not None:
+                out.add(text(name, src))
+    return out
+
+
+def _foreign_or_std_impl(item, src: bytes, kept_traits: set[str]) -> bool:
+    holder = item.parent.parent if item.parent and item.parent.type == "declaration_list" else None
+    if holder is None:
+        return False
+    if holder.type == "foreign_mod_item":
+        return True
+    trait = holder.child_by_field_name("trait") if holder.type == "impl_item" else None
+    if trait is None:
+        return False
+    leaves = _path_leaves(trait, src) or [text(trait, src)]
+    return leaves[-1] in kept_traits
+
+
+PY_ASSIGN = {"assignment", "augmented_assignment"}
+
+
+def python_defined(root, src: bytes) -> set[str]:
+    """Functions, classes, module- and class-level names, and attributes assigned anywhere."""
+    out = set()
+    for n in walk(root):
+        if n.type in ("function_definition", "class_definition"):
+            out.add(text(n.child_by_field_name("name"), src))
+        elif n.type in PY_ASSIGN:
+            out |= _assigned(n.child_by_field_name("left"), src, _at_top(n))
+    return {name for name in out if not is_dunder(name)}
+
+
+def _at_top(assign) -> bool:
+    """Whether an assignment sits in a module or class body (not in a function)."""
+    stmt = assign.parent
+    body = stmt.parent if stmt is not None else None
+    if body is None or body.type == "module":
+        return body is not None
+    return body.type == "block" and body.parent is not None and body.parent.type == "class_definition"
+
+
+def _assigned(target, src: bytes, top: bool) -> set[str]:
+    if target is None:
+        return set()
+    if target.type == "attribute":
+        return {text(target.child_by_field_name("attribute"), src)}
+    if target.type == "identifier":
+        return {text(target, src)} if top else set()
+    return set().union(set(), *(_assigned(c, src, top) for c in target.named_children))
 
 
 # ---------------------------------------------------------------- renaming
@@ -387,19 +456,27 @@ def tree_python_modules(files: list[Path]) -> set[str]:
 
 
 def make_renamer(files: list[Path]) -> Renamer:
-    """Keep-sets from the lists plus the std names the tree's own files use."""
+    """Keep-sets from the lists plus the std names the tree's own files use, less the
+    names the tree defines (those are the author's, whatever they coincide with)."""
     names = load_names()
-    std_modules = python_std_modules(tree_python_modules(files))
-    keep = {"rust": rust_keep(names), "python": python_keep(names, tree_python_modules(files))}
+    tree_modules = tree_python_modules(files)
+    std_modules = python_std_modules(tree_modules)
+    hard, soft, defined = {}, {}, {"rust": set(), "python": set(tree_modules)}
+    hard["rust"], soft["rust"] = rust_keep(names)
+    hard["python"], soft["python"] = python_keep(names)
     roots = set(names["rust"]["path_roots"])
     for f in files:
         lang = LANGUAGES.get(f.suffix)
         if lang and not f.is_symlink():
             src = f.read_bytes()
             root = parse(lang, src).root_node
-            keep[lang] |= (rust_std_names(root, src, roots) if lang == "rust"
-                           else python_std_names(root, src, std_modules))
-    return Renamer(keep)
+            if lang == "rust":
+                soft[lang] |= rust_std_names(root, src, roots)
+                defined[lang] |= rust_defined(root, src, soft[lang])
+            else:
+                soft[lang] |= python_std_names(root, src, std_modules)
+                defined[lang] |= python_defined(root, src)
+    return Renamer({lang: hard[lang] | (soft[lang] - defined[lang]) for lang in hard})
 
 
 @dataclass
