@@ -84,9 +84,22 @@ def _source(s: dict) -> str:
     return f"{s.get('path', '?')} ({cite})"
 
 
+def strongest(rows: list[dict], per_match: int = 3) -> list[dict]:
+    """The largest fragments of each matched file pair, pairs by match score: varied evidence."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["path"], r["corpus"], r["corpus_path"]), []).append(r)
+    ranked = sorted(groups.values(), key=lambda g: (-float(g[0]["match_score"]), g[0]["path"],
+                                                   g[0]["corpus_path"]))
+    out = [r for g in ranked for r in sorted(g, key=lambda r: (-int(r["fingerprints"]), r["lines"],
+                                                              r["kind"]))[:per_match]]
+    rest = [r for g in ranked for r in sorted(g, key=lambda r: (-int(r["fingerprints"]), r["lines"],
+                                                               r["kind"]))[per_match:]]
+    return out + rest
+
+
 def _evidence(prov: dict) -> list[str]:
-    rows = evidence_rows(prov)
-    rows.sort(key=lambda r: (-float(r["match_score"]), -int(r["fingerprints"]), r["path"], r["lines"]))
+    rows = strongest(evidence_rows(prov))
     out = ["## Strongest evidence", ""]
     if not rows:
         return out + ["No corpus file matched.", ""]
