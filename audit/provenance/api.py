@@ -23,10 +23,12 @@ import platformdirs
 from audit.errors import CorpusIndexError
 from audit.provenance.index import CorpusIndex
 from audit.provenance.match import DocFreq, MatchConfig, Timing, match_sketch
+from audit.provenance.structure import StructureConfig, align_file
 from audit.provenance.verdict import ProvenanceReport, Thresholds, file_report, project_report
 
 MATCH = MatchConfig()
 THRESHOLDS = Thresholds()
+STRUCTURE = StructureConfig()
 
 
 def default_index_dir() -> str:
@@ -75,15 +77,22 @@ def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig 
     docfreq = DocFreq(indexes)
     timing = Timing()
     files = []
+    t_structure = 0.0
     for sk in sketches:
         matches, discounted = match_sketch(sk, indexes, docfreq, cfg, timing)
-        files.append(file_report(sk, matches, discounted, thresholds))
+        t0 = time.perf_counter()
+        alignments = align_file(sk, indexes, STRUCTURE)
+        t_structure += time.perf_counter() - t0
+        files.append(file_report(sk, matches, discounted, thresholds, alignments=alignments,
+                                 n_files=len(sketches)))
     _name_revisions(files, indexes)
     corpora = [{"name": ix.name, "path": ix.path, "files": ix.n_files,
                 "lines": ix.manifest["counts"]["lines"], "sources": ix.manifest["sources"],
                 "created": ix.manifest["created"]} for ix in indexes]
-    all_timings = {**(timings or {}), "candidates": timing.candidates, "verification": timing.verification}
+    all_timings = {**(timings or {}), "candidates": timing.candidates, "verification": timing.verification,
+                   "structure": t_structure}
     options = {"match": {k: (dict(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()},
+               "structure": dict(vars(STRUCTURE)),
                "allow_list": _allow_sources()}
     return project_report(files, corpora, thresholds, options, all_timings, skipped_languages or {})
 

@@ -42,8 +42,11 @@ class StructureConfig:
     min_entries: int = 3  # shorter sequences carry no order to test
     offset: float = 1.0  # similarity z-score a pair must exceed to add to an alignment
     gap: float = 1.0
+    screen: int = 19  # shuffles that screen a pair; a promising one gets ``shuffles`` more
     shuffles: int = 99
+    screen_p: float = 0.05
     bucket_cap: int = 400
+    alpha: float = 0.01  # chance of one false structural match in a whole audited tree
 
 
 @dataclass
@@ -157,6 +160,17 @@ def gumbel_p(score: float, null: np.ndarray) -> float:
     return float(min(1.0, -math.expm1(-math.exp(-(score - mu) / beta))))
 
 
+def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng) -> float:
+    """Screen with a few shuffles; only a pair that may be significant gets the full null."""
+    w = m.shape[1]
+    null = best_scores(m, cfg.gap, np.stack([rng.permutation(w) for _ in range(cfg.screen)]))
+    p = gumbel_p(score, null)
+    if p > cfg.screen_p:
+        return p
+    more = best_scores(m, cfg.gap, np.stack([rng.permutation(w) for _ in range(cfg.shuffles)]))
+    return gumbel_p(score, np.concatenate([null, more]))
+
+
 def _seed(a: str, b: str) -> int:
     return zlib.crc32(f"{a}\0{b}".encode("utf-8"))
 
@@ -196,9 +210,9 @@ def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig()
             continue
         m = score_matrix(qv, unit_vectors(np.asarray(ix.a["entry_shape"][cseq])), cfg.offset)
         score, pairs = traceback(m, cfg.gap)
-        rng = np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1))
-        perms = np.stack([rng.permutation(len(cseq)) for _ in range(cfg.shuffles)])
-        p = gumbel_p(score, best_scores(m, cfg.gap, perms))
+        if not pairs:
+            continue
+        p = _p_value(m, score, cfg, np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1)))
         row = ix.files[f]
         al = Alignment(ix.name, row.label, row.swhid, score, p, p * len(cands),
                        [(int(seq[i]), int(cseq[j]), float(m[i, j] + cfg.offset)) for i, j in pairs],

@@ -32,6 +32,7 @@ class Thresholds:
     file_derived: float = 0.35
     project_review: float = 0.02
     project_derived: float = 0.15
+    structure_alpha: float = 0.01  # family-wise chance of one false structural match per audit
 
 
 def verdict_for(score: float, review: float, derived: float) -> str:
@@ -47,6 +48,7 @@ class FileMatchSummary:
     channels: dict[str, float]
     evidence: list
     units: list[dict]
+    structure: dict | None = None  # a significant order-preserving alignment (audit.provenance.structure)
     revisions: dict | None = None  # versioned corpus: the versions that hold the corpus file
 
     def to_dict(self) -> dict:
@@ -66,12 +68,14 @@ class FileReport:
     matches: list[FileMatchSummary]
     discounted: Discounted
     covered: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # corpus -> line scores
+    structure: list[dict] = field(default_factory=list)  # best alignments, significant or not
 
     def to_dict(self) -> dict:
         return {"path": self.path, "swhid": self.swhid, "verdict": self.verdict,
                 "score": round(self.score, 4), "code_lines": self.code_lines,
                 "top_corpus": self.matches[0].corpus if self.matches else None,
-                "matches": [m.to_dict() for m in self.matches], "discounted": self.discounted.to_dict()}
+                "matches": [m.to_dict() for m in self.matches], "discounted": self.discounted.to_dict(),
+                "structure": self.structure}
 
 
 @dataclass
@@ -113,8 +117,14 @@ def code_mask(sk: FileSketch) -> np.ndarray:
 
 
 def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounted,
-                th: Thresholds, top_n: int = 5) -> FileReport:
-    """Score one audited file from its verified entry matches."""
+                th: Thresholds, top_n: int = 5, alignments: list | None = None,
+                n_files: int = 1) -> FileReport:
+    """Score one audited file from its verified entry matches and structural alignments.
+
+    An alignment counts when it is significant for the whole audit: its expected number
+    of chance alignments, times the number of audited files, is at most ``th.structure_alpha``.
+    The audited lines of its agreeing units then count as covered by that corpus file.
+    """
     mask = code_mask(sk)
     code = int(mask.sum())
     by_target: dict[tuple[str, str], list[EntryMatch]] = defaultdict(list)
@@ -122,16 +132,38 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
         if m.score >= th.entry_min:
             by_target[(m.corpus, m.corpus_path)].append(m)
     covered: dict[str, np.ndarray] = {}
-    summaries = []
+    summaries = {}
     for (corpus, cpath), ms in by_target.items():
         line_score = _line_scores(sk, ms, mask)
         covered[corpus] = np.maximum(covered.get(corpus, 0), line_score)
-        summaries.append(_summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk))
-    summaries.sort(key=lambda s: (-s.score, s.corpus, s.corpus_path))
+        summaries[(corpus, cpath)] = _summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk)
+    structure = []
+    for al in (alignments or [])[:3]:
+        record = {**al.to_dict(sk), "significant": al.expected_chance * n_files <= th.structure_alpha,
+                  "audited_files": n_files}
+        structure.append(record)
+        if record["significant"]:
+            _add_alignment(sk, al, record, mask, code, covered, summaries)
+    summaries = sorted(summaries.values(), key=lambda s: (-s.score, s.corpus, s.corpus_path))
     score = max((float(v.sum()) / max(code, 1) for v in covered.values()), default=0.0)
     return FileReport(sk.path, f"swh:1:cnt:{sk.sha1}",
                       verdict_for(score, th.file_review, th.file_derived), min(score, 1.0), code,
-                      summaries[:top_n], discounted, covered)
+                      summaries[:top_n], discounted, covered, structure)
+
+
+def _add_alignment(sk, al, record, mask, code, covered, summaries) -> None:
+    """A significant alignment covers its agreeing audited units, and is shown with its corpus file."""
+    line_score = np.zeros(len(mask), dtype=np.float64)
+    for q, _, _ in al.pairs:
+        line_score[int(sk.entry_start[q]):int(sk.entry_end[q]) + 1] = 1.0
+    line_score *= mask
+    covered[al.corpus] = np.maximum(covered.get(al.corpus, 0), line_score)
+    share = float(line_score.sum()) / max(code, 1)
+    key = (al.corpus, al.corpus_path)
+    if key not in summaries:
+        summaries[key] = FileMatchSummary(al.corpus, al.corpus_path, al.swhid, 0.0, {}, [], [])
+    summaries[key].score = min(1.0, max(summaries[key].score, share))
+    summaries[key].structure = record
 
 
 def _line_scores(sk, ms: list[EntryMatch], mask) -> np.ndarray:
