@@ -6,6 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from audit.errors import ConfigError
+from audit.limits import Limits
 
 # Folders that hold build output, tool state or other people's code.
 DEFAULT_SKIP_DIRS = (
@@ -30,6 +31,7 @@ class ScanConfig:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     jobs: int = 0  # 0: one worker per available core
     hotspots: int = 10
+    limits: Limits = field(default_factory=Limits)  # per file: time, bracket depth, memory
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
@@ -51,6 +53,7 @@ class ScanConfig:
             out.append(f"jobs must be 0 (all cores) or more, got {self.jobs}")
         if self.hotspots < 0:
             out.append(f"hotspots must be 0 or more, got {self.hotspots}")
+        out.extend(self.limits.problems())
         return out
 
     @property

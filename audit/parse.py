@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from audit import limits
 from audit.lang import LANGUAGES
 from audit.results import ErrorSpan
 from audit.walk import SourceFile
@@ -98,16 +99,23 @@ class ParsedFile:
         return self.tree.root_node
 
 
-def parse(source: SourceFile, rider_query=None) -> ParsedFile:
+def parse(source: SourceFile, rider_query=None, refuse_floods: bool = False) -> ParsedFile:
     """Parse a source file and walk it once for units, comments and counts.
 
     ``rider_query``: the walker's query followed by another pass's patterns, whose
-    matches the walk then collects in ``rider_matches``.
+    matches the walk then collects in ``rider_matches``. The parse stops at the
+    deadline of :mod:`audit.limits` when one is set (FileTimeout). ``refuse_floods``:
+    raise limits.Refused for a syntax error holding a long run of unmatched tokens,
+    which tree queries would take quadratic time over.
     """
     from audit.lang.walker import walk_tree
 
     lang = LANGUAGES[source.language]
-    tree = lang.parser().parse(source.data)
+    tree = limits.parse(lang.parser(), source.data)
+    if refuse_floods and tree.root_node.has_error:
+        flood = limits.error_flood(tree)
+        if flood:
+            raise limits.Refused("error-flood", flood)
     parsed = ParsedFile(source, tree, rider_query=rider_query)
     walk_tree(parsed, rider_query, parsed.rider_matches)
     if tree.root_node.has_error:

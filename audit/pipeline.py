@@ -9,20 +9,20 @@ so the job stays picklable, and returns a payload the project-level stages use.
 from __future__ import annotations
 
 import importlib
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from audit import __version__
+from audit import __version__, limits
 from audit.config import ScanConfig
 from audit.errors import InputError
 from audit.metrics.measure import measure
 from audit.parse import parse
 from audit.results import AuditResult, FileResult
 from audit.walk import Candidate, SkippedFile, SourceFile, discover, read_source
+from audit.workers import Pool
 
 # name -> "module:function"; each function is pass(parsed, result, options) -> (result, payload)
 FILE_PASSES: dict[str, str] = {
@@ -47,12 +47,35 @@ class Job:
     python_engine: str = "radon"
     passes: tuple[str, ...] = ()
     options: dict = field(default_factory=dict)
+    limits: limits.Limits = field(default_factory=limits.Limits)
 
 
-def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
-    """Parse and measure one source file, then run the extra passes on the same tree."""
+def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult | SkippedFile, dict]:
+    """Parse and measure one source file, then run the extra passes on the same tree.
+
+    A file beyond one of ``job.limits`` (checked before parsing, or its time up) comes
+    back as a SkippedFile with the reason.
+    """
+    lim = job.limits
+    refused = limits.precheck(source.data, lim)
+    if refused:
+        return SkippedFile(source.path, *refused), {}
+    try:
+        with limits.deadline(lim.file_timeout):
+            return _analyse(source, job)
+    except limits.Refused as exc:
+        return SkippedFile(source.path, exc.reason, exc.detail), {}
+    except limits.FileTimeout:
+        return SkippedFile(source.path, "timeout", f"not done in {lim.file_timeout:g} s"), {}
+    except MemoryError:
+        return SkippedFile(source.path, "too-much-memory",
+                           f"memory limit {lim.max_memory} MiB" if lim.max_memory else ""), {}
+
+
+def _analyse(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
     rider = _walk_rider(job)
-    parsed = parse(source, rider(source.language, source.path, job.options) if rider else None)
+    query = rider(source.language, source.path, job.options) if rider else None
+    parsed = parse(source, query, refuse_floods=True)
     result = measure(parsed, job.python_engine)
     payload: dict = {}
     for name in job.passes:
@@ -70,6 +93,8 @@ def analyse_candidate(args: tuple[Candidate, Job]) -> tuple[FileResult | Skipped
         return analyse_source(source, job)
     except RecursionError:
         return SkippedFile(cand.path, "too-deep", "nesting too deep to measure"), {}
+    except Exception as exc:  # noqa: BLE001 - a file that breaks a pass is data, not an abort
+        return SkippedFile(cand.path, "analysis-error", f"{type(exc).__name__}: {exc}"), {}
 
 
 def _resolve(name: str, table: dict[str, str] = FILE_PASSES) -> Callable:
@@ -100,17 +125,16 @@ def run_files(candidates: list[Candidate], job: Job, workers: int,
 
 
 def _pooled(pool, ordered, job, total, progress) -> Iterable:
-    it = pool.imap_unordered(analyse_candidate, [(c, job) for c in ordered], chunksize=1)
-    for i, out in enumerate(it, 1):
+    for i, out in enumerate(pool.run(ordered), 1):
         if progress:
             progress(i, total, out[0].path)
         yield out
 
 
-def start_pool(job: Job, workers: int, languages: set[str]):
+def start_pool(job: Job, workers: int, languages: set[str]) -> Pool:
     """Fork the workers; each compiles the queries of a pass riding on the walk for
     these languages as it starts (others are compiled when first met)."""
-    return multiprocessing.get_context("fork").Pool(workers, _prepare_worker, (job, languages))
+    return Pool(job, workers, analyse_candidate, _prepare_worker, languages)
 
 
 def _prepare_worker(job: Job, languages: set[str]) -> None:

@@ -170,4 +170,5 @@ def test_a_failure_during_discovery_stops_the_started_workers(tree, monkeypatch)
     monkeypatch.setattr(pipeline, "discover", discover)
     with pytest.raises(KeyboardInterrupt):
         scan(ScanConfig(paths=(str(tree),), jobs=2))
-    assert len(pools) == 1 and pools[0]._state == "TERMINATE"
+    assert len(pools) == 1 and pools[0].terminated
+    assert not any(w.process.is_alive() for w in pools[0].workers)

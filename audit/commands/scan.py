@@ -8,6 +8,7 @@ import sys
 
 from audit.commands import common_options
 from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
+from audit.limits import Limits, add_options
 from audit.data import default_target
 from audit.errors import EXIT_OK, InputError, UsageError
 from audit.pipeline import Job, scan
@@ -65,6 +66,7 @@ def add_parser(sub) -> None:
                         "so a hostile tree cannot pull other files into the report)")
     p.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, metavar="BYTES",
                    help=f"skip files larger than this (default {DEFAULT_MAX_FILE_SIZE})")
+    add_options(p)
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
                    help="worker processes (default: one per core)")
     p.add_argument("--hotspots", type=int, default=10, metavar="N",
@@ -104,6 +106,7 @@ def build_config(args: argparse.Namespace) -> ScanConfig:
         use_gitignore=not args.no_gitignore, max_file_size=args.max_file_size,
         follow_external_symlinks=getattr(args, "follow_external_symlinks", False),
         jobs=args.jobs, hotspots=args.hotspots,
+        limits=Limits(args.file_timeout, args.max_nesting, args.max_line_length, args.max_memory),
         extra={"python_engine": args.python_engine},
     )
 
@@ -114,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
                          "add --corpus NAME (see `audit corpus list`)")
     check_outputs(args)
     config = build_config(args)
-    job = Job(config.max_file_size, python_engine=args.python_engine)
+    job = Job(config.max_file_size, python_engine=args.python_engine, limits=config.limits)
     for hook in _hooks("configure"):
         job = hook(args, config, job)
     console = make_console(args.no_color)

@@ -1,0 +1,176 @@
+"""A process pool that outlives its workers: a file that hangs or kills a worker is
+skipped with its reason, the worker replaced, and the rest of the run goes on.
+
+multiprocessing.Pool cannot do this: a task whose worker dies is lost and its
+result never comes. Here each worker has its own pipe and at most ``DEPTH``
+files in hand, so the parent always knows which file a worker is on and since
+when. A worker past the hard deadline (the file timeout twice over, plus a
+margin: the worker's own deadline, see audit.limits, should have stopped it) is
+killed; a worker that dies (a memory limit, a crash in C) costs only its current
+file. Workers are forked, so they start with the parent's modules loaded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Callable, Iterable
+
+from audit.walk import SkippedFile
+
+DEPTH = 2  # files sent to a worker ahead: the next one waits while the current one runs
+GRACE = 5.0  # seconds beyond twice the file timeout before a worker is killed
+RETIRE = frozenset({"timeout", "too-much-memory"})  # a worker is replaced after these
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: object
+    conn: object
+    inflight: deque = field(default_factory=deque)
+    since: float = 0.0  # when the file at the head of inflight started (about)
+
+
+class Pool:
+    """``size`` forked workers, each running ``analyse((candidate, job))`` per file."""
+
+    def __init__(self, job, size: int, analyse: Callable, prepare: Callable, languages: set[str]):
+        self.job, self.analyse, self.prepare, self.languages = job, analyse, prepare, languages
+        self.ctx = multiprocessing.get_context("fork")
+        self.workers = [self._spawn() for _ in range(size)]
+        self.terminated = False
+        timeout = job.limits.file_timeout
+        self.hard = 2 * timeout + GRACE if timeout else 0.0
+
+    def _spawn(self) -> _Worker:
+        mine, theirs = self.ctx.Pipe()
+        process = self.ctx.Process(target=_serve, daemon=True, args=(
+            theirs, self.job, self.analyse, self.prepare, self.languages))
+        process.start()
+        theirs.close()  # so that the worker's death reads as end-of-file here
+        return _Worker(process, mine)
+
+    def run(self, candidates: list) -> Iterable:
+        """Analyse the candidates, yielding (FileResult | SkippedFile, payload) as they end."""
+        todo = deque(candidates)
+        while todo or any(w.inflight for w in self.workers):
+            self._feed(todo)
+            busy = {w.conn: w for w in self.workers if w.inflight}
+            for conn in wait(list(busy), self._next_check()):
+                yield from self._receive(busy[conn], todo)
+            yield from self._overdue(todo)
+
+    def _feed(self, todo: deque) -> None:
+        now = time.monotonic()
+        for w in self.workers:
+            while todo and len(w.inflight) < DEPTH:
+                cand = todo.popleft()
+                if not w.inflight:
+                    w.since = now
+                w.inflight.append(cand)
+                try:
+                    w.conn.send(cand)
+                except OSError:  # the worker is gone: its end-of-file is read next
+                    break
+
+    def _next_check(self) -> float | None:
+        if not self.hard:
+            return None
+        heads = [w.since for w in self.workers if w.inflight]
+        return max(0.0, min(heads) + self.hard - time.monotonic()) + 0.01 if heads else None
+
+    def _receive(self, w: _Worker, todo: deque) -> Iterable:
+        try:
+            out = w.conn.recv()
+        except (EOFError, OSError):
+            yield _lost(w.inflight.popleft(), w.process, self.job.limits.max_memory), {}
+            self._replace(w, todo)
+            return
+        w.inflight.popleft()
+        w.since = time.monotonic()
+        yield out
+        if isinstance(out[0], SkippedFile) and out[0].reason in RETIRE:
+            self._replace(w, todo)  # the worker leaves after these: its state may be torn
+
+    def _overdue(self, todo: deque) -> Iterable:
+        if not self.hard:
+            return
+        now = time.monotonic()
+        for w in self.workers:
+            if w.inflight and now - w.since > self.hard:
+                cand = w.inflight.popleft()
+                yield SkippedFile(cand.path, "timeout",
+                                  f"no answer in {self.hard:g} s; worker stopped and replaced"), {}
+                self._replace(w, todo)
+
+    def _replace(self, w: _Worker, todo: deque) -> None:
+        """Stop a worker and start another; the files it still held go back to the queue."""
+        todo.extendleft(reversed(w.inflight))
+        _stop(w)
+        self.workers[self.workers.index(w)] = self._spawn()
+
+    def terminate(self) -> None:
+        for w in self.workers:
+            _stop(w)
+        self.terminated = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.terminate()
+
+
+def _stop(w: _Worker) -> None:
+    if w.process.is_alive():
+        w.process.kill()
+    w.process.join()
+    w.conn.close()
+
+
+def _lost(cand, process, max_memory: int) -> SkippedFile:
+    process.join()
+    code = process.exitcode
+    how = f"signal {_signal_name(-code)}" if code and code < 0 else f"exit status {code}"
+    limit = f"; memory limit {max_memory} MiB" if max_memory else ""
+    return SkippedFile(cand.path, "crashed", f"worker process ended ({how}{limit})")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _serve(conn, job, analyse: Callable, prepare: Callable, languages: set[str]) -> None:
+    """A worker's loop: one file in, one result out, until told to stop or retired."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the workers
+    limit_memory(job.limits.max_memory)
+    prepare(job, languages)
+    while True:
+        try:
+            cand = conn.recv()
+        except EOFError:
+            return
+        if cand is None:
+            return
+        out = analyse((cand, job))
+        conn.send(out)
+        if isinstance(out[0], SkippedFile) and out[0].reason in RETIRE:
+            return
+
+
+def limit_memory(mib: int) -> None:
+    """Cap this process's address space (0: no cap). Allocations past it fail: Python
+    raises MemoryError, C code that aborts on a failed allocation ends the worker."""
+    if mib:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = mib << 20
+        if hard == resource.RLIM_INFINITY or want <= hard:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
