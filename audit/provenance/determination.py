@@ -11,7 +11,6 @@ and a verdict after review leaves out files whose every matched unit was cleared
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from importlib import resources
 
@@ -272,7 +271,3 @@ def effective_verdict(report) -> str:
     """The verdict --fail-on-verdict reads: after review decisions when there are any."""
     d = getattr(report, "determination", None) or {}
     return d.get("verdict_after_review") or report.verdict
-
-
-def review_file_exists(path: str) -> bool:
-    return bool(path) and os.path.isfile(path)

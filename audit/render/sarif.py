@@ -169,9 +169,6 @@ def provenance_results(prov: dict | None) -> tuple[list[dict], dict]:
                 res["relatedLocations"] = related
             _add_review(res, (prov or {}).get("determination"), pf["path"], m)
             out.append(res)
-    det = (prov or {}).get("determination")
-    if det:
-        out.append(determination_result(det, prov))
     return out, bases
 
 
@@ -191,10 +188,10 @@ def _add_review(res: dict, det: dict | None, path: str, m: dict) -> None:
         res["suppressions"] = [{"kind": "external", "status": "accepted", "justification": why}]
 
 
-def determination_result(det: dict, prov: dict) -> dict:
+def determination_result(det: dict, prov: dict, fallback: str) -> dict:
     """One project-level result: a note when clean, with the determination in its properties."""
     verdict = det.get("verdict_after_review") or det.get("verdict")
-    where = _anchor_file(prov, det)
+    where = _anchor_file(prov, fallback)
     props = {k: v for k, v in det.items() if k not in ("matches", "scope", "calibration")}
     scope = dict(det.get("scope") or {})
     scope["not_checked"] = scope.get("not_checked", [])[:MAX_RELATED]
@@ -210,13 +207,10 @@ def determination_result(det: dict, prov: dict) -> dict:
             "properties": {"determination": props}}
 
 
-def _anchor_file(prov: dict, det: dict) -> str:
-    """A file to hang the project-level result on (code scanning needs a location)."""
-    files = [f["path"] for f in prov.get("files", []) if f.get("matches")]
-    if files:
-        return sorted(files)[0]
-    flagged = det.get("thresholds", {}).get("flagged_files") or []
-    return flagged[0]["path"] if flagged else "."
+def _anchor_file(prov: dict, fallback: str) -> str:
+    """A file to hang the project-level result on (code scanning needs a file location)."""
+    files = sorted(f["path"] for f in prov.get("files", []) if f.get("matches"))
+    return files[0] if files else fallback
 
 
 def clone_results(clones: dict | None) -> list[dict]:
@@ -263,6 +257,10 @@ def to_sarif(result: AuditResult, rule_meta: dict | None = None, help_uri: str =
     prov_results, bases = provenance_results(sections.get("provenance"))
     results = (finding_results(result.findings) + prov_results
                + clone_results(sections.get("clones")))
+    det = (sections.get("provenance") or {}).get("determination")
+    if det:
+        fallback = min((f.path for f in result.files), default="audit-review.toml")
+        results.append(determination_result(det, sections["provenance"], fallback))
     results.sort(key=rank_key)
     notes = []
     if len(results) > max_results:

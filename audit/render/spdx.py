@@ -131,8 +131,8 @@ def _snippet(ev: dict, n: int, file_id: str, text: str | None) -> dict:
 
 def to_spdx(result, read) -> dict:
     """The SPDX 2.3 document as plain data; ``read`` gives an audited file's bytes."""
-    prov = result.sections["provenance"]
-    prov = prov.to_dict() if hasattr(prov, "to_dict") else prov
+    prov = result.sections.get("provenance")
+    prov = (prov.to_dict() if hasattr(prov, "to_dict") else prov) or {}
     det = prov.get("determination") or {}
     data = {f.path: read(f.path) for f in result.files}
     files = [_file(f, data[f.path], _id("File", i)) for i, f in enumerate(result.files, 1)]
