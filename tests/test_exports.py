@@ -129,8 +129,11 @@ def test_csv_tables(run):
     doc = _json(run / "r.json")
     det = doc["provenance"]["determination"]
     names = sorted(os.listdir(run / "csv"))
-    assert names == ["evidence.csv", "files.csv", "findings.csv", "hotspots.csv", "matches.csv",
+    assert names == ["determination.csv", "evidence.csv", "files.csv", "findings.csv", "hotspots.csv", "matches.csv",
                      "not_checked.csv"]
+    first = _rows(run / "csv" / "determination.csv")[:3]
+    assert [r["item"] for r in first] == ["verdict", "score", "verdict after review"]
+    assert first[0]["value"] == det["verdict"]
     assert len(_rows(run / "csv" / "matches.csv")) == len(det["matches"])
     assert len(_rows(run / "csv" / "evidence.csv")) == len(_fragments(doc))
     files = {r["path"]: r for r in _rows(run / "csv" / "files.csv")}

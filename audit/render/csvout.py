@@ -1,6 +1,7 @@
 """CSV export: one table per file in a folder, for spreadsheets and review tracking.
 
-``matches.csv`` one row per matched unit (with its review decision and the corpus
+``determination.csv`` the determination as item/value rows (first, as in every
+output), ``matches.csv`` one row per matched unit (with its review decision and the corpus
 file's licence), ``evidence.csv`` one row per evidence fragment, ``files.csv`` one
 row per audited file (with its provenance verdict when a corpus was compared),
 ``hotspots.csv`` the most complex functions, ``findings.csv`` every rule finding,
@@ -36,6 +37,7 @@ def write_csv(result, folder: str, hotspots: int = 10) -> list[str]:
     prov = _prov(result)
     det = prov.get("determination") or {}
     lic = {(r["corpus"], r["corpus_path"]): r for r in det.get("licenses", [])}
+    _write(folder, "determination.csv", ["item", "value"], _determination(det))
     _write(folder, "matches.csv",
            ["path", "unit", "lines", "corpus", "corpus_path", "corpus_unit", "corpus_lines", "swhid",
             "score", "license", "content_hash", "decision", "decision_status", "decided_by",
@@ -64,7 +66,20 @@ def write_csv(result, folder: str, hotspots: int = 10) -> list[str]:
         {"path": s.path, "reason": s.reason, "detail": s.detail} for s in result.skipped]
     _write(folder, "not_checked.csv", ["path", "reason", "detail"],
            [[r["path"], r["reason"], r["detail"]] for r in rows])
-    return ["matches.csv", "evidence.csv", "files.csv", "hotspots.csv", "findings.csv", "not_checked.csv"]
+    return ["determination.csv", "matches.csv", "evidence.csv", "files.csv", "hotspots.csv", "findings.csv", "not_checked.csv"]
+
+
+def _determination(det: dict) -> list[list]:
+    """The determination as item/value rows, in the order every output shows it."""
+    if not det:
+        return [["verdict", "no corpus was compared"]]
+    from audit.render.determination_view import summary_lines
+
+    rows = [["verdict", det["verdict"]], ["score", det["score"]],
+            ["verdict after review", det["verdict_after_review"]],
+            ["score after review", det["score_after_review"]]]
+    rows += [[label, text] for label, text in summary_lines(det)]
+    return rows + [["blind spot", b] for b in det["blind_spots"]]
 
 
 def _files(result, folder: str, prov: dict) -> None:
