@@ -156,12 +156,12 @@ def display_path(rel: str) -> str:
     name can neither break an encoder nor rewrite a terminal line."""
     if rel.isprintable():
         return rel
-    text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+    return "".join(ch if ch.isprintable() else _escape(ord(ch)) for ch in rel)
 
 
-def _escape(ch: str) -> str:
-    code = ord(ch)
+def _escape(code: int) -> str:
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 

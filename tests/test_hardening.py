@@ -87,7 +87,16 @@ def test_scan_of_a_tree_with_a_fifo_finishes(tmp_path, run_cli, hang_guard):
 
 # -- item 4: .gitignore matching in linear time --------------------------------------------
 
-def test_backtracking_gitignore_pattern_is_matched_in_linear_time(tmp_path, hang_guard):
+@pytest.fixture
+def backtracking_default(monkeypatch):
+    """pathspec's default backend is RE2 only where google-re2 happens to be installed, else
+    Python's backtracking re: the walker must ask for RE2 itself, so the default is set to re."""
+    from pathspec._backends import agg
+
+    monkeypatch.setattr(agg, "_BEST_BACKEND", "simple")
+
+
+def test_backtracking_gitignore_pattern_is_matched_in_linear_time(tmp_path, hang_guard, backtracking_default):
     write(tmp_path, ".gitignore", "*a*a*a*a*a*a*a*a*b\n")
     long_name = "a" * 60
     write(tmp_path, f"{long_name}/{long_name}.py", "x = 1\n")  # folder and file: no match
@@ -97,7 +106,7 @@ def test_backtracking_gitignore_pattern_is_matched_in_linear_time(tmp_path, hang
     assert [c.path for c in found.candidates] == [f"{long_name}/{long_name}.py"]
 
 
-def test_backtracking_exclude_glob_is_matched_in_linear_time(tmp_path, hang_guard):
+def test_backtracking_exclude_glob_is_matched_in_linear_time(tmp_path, hang_guard, backtracking_default):
     long_name = "a" * 60
     write(tmp_path, f"{long_name}.py", "x = 1\n")
     write(tmp_path, "aaaaaaaab.py", "x = 1\n")
@@ -212,4 +221,247 @@ def test_damaged_archives_are_a_clear_error_and_do_not_block_the_next_build(tmp_
     os.replace(good, bad)  # the archive fetched again, at the same path: the build completes
     code, out, err = run_cli("corpus", "build", "calc", str(bad), "--index-dir", str(ix), "-j", "1")
     assert code == EXIT_OK, err
-    assert sorted(os.listdir(ix)) == ["calc"]
+    assert (ix / "calc" / "manifest.json").is_file() and not (ix / "calc.partial").exists()
+
+
+# -- item 7: output paths are checked before the scan ------------------------------------------
+
+@pytest.fixture
+def small_tree(tmp_path):
+    write(tmp_path, "t/lib.rs", "pub fn f(x: i32) -> i32 { if x > 0 { x } else { -x } }\n")
+    return tmp_path / "t"
+
+
+@pytest.mark.parametrize("option", ["--json", "--sarif", "--baseline-write", "--html"])
+@pytest.mark.parametrize("where, message", [
+    ("/proc/self/audit-report", "inside /proc or /sys"),
+    ("/sys/kernel/audit-report", "inside /proc or /sys"),
+    ("a-folder", "folder"),
+    ("a-file/report.out", "is a file, so nothing can be written under it"),
+])
+def test_unusable_output_paths_fail_before_the_scan(small_tree, tmp_path, run_cli, monkeypatch,
+                                                    option, where, message):
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    if option == "--html" and where == "a-folder":
+        where, message = "a-file", "is a file, and --html needs a folder"
+    target = where if where.startswith("/") else str(tmp_path / where)
+    import audit.pipeline
+
+    def no_scan(*a, **k):
+        raise AssertionError("the scan started before the output path was checked")
+
+    monkeypatch.setattr(audit.pipeline, "scan", no_scan)
+    monkeypatch.setattr("audit.commands.scan.scan", no_scan)
+    code, _, err = run_cli("scan", str(small_tree), option, target, "-q")
+    assert code == EXIT_USAGE and message in err and "internal error" not in err
+
+
+def test_two_outputs_on_one_file_are_refused(small_tree, tmp_path, run_cli):
+    out = str(tmp_path / "same.json")
+    code, _, err = run_cli("scan", str(small_tree), "--json", out, "--sarif", out, "-q")
+    assert code == EXIT_USAGE and "--json and --sarif name the same file" in err
+    assert not os.path.exists(out)
+
+
+def test_reports_are_written_with_the_umask_and_to_pipes(small_tree, tmp_path, run_cli):
+    old = os.umask(0o022)
+    try:
+        code, _, _ = run_cli("scan", str(small_tree), "--json", str(tmp_path / "r.json"),
+                             "--sarif", str(tmp_path / "r.sarif"),
+                             "--baseline-write", str(tmp_path / "b.json"), "-q", "-j", "1")
+    finally:
+        os.umask(old)
+    assert code == EXIT_OK
+    for name in ("r.json", "r.sarif", "b.json"):
+        assert oct(os.stat(tmp_path / name).st_mode & 0o777) == oct(0o644), name
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".audit-")]  # no temp file left
+    code, _, _ = run_cli("scan", str(small_tree), "--json", "/dev/null", "-q", "-j", "1")
+    assert code == EXIT_OK and os.path.exists("/dev/null")
+
+
+# -- item 7: manifests of the wrong shape -----------------------------------------------------
+
+@pytest.fixture
+def built_index(tmp_path):
+    from audit.provenance.build import build_index
+
+    ix = tmp_path / "ix"
+    build_index("calc", [CORPUS], str(ix), workers=1)
+    return ix
+
+
+@pytest.mark.parametrize("damage", [
+    lambda m: [m],
+    lambda m: {**m, "checksums": ["files.tsv"]},
+    lambda m: {**m, "counts": {"files": "many"}},
+    lambda m: {**m, "params": 7},
+    lambda m: {**m, "sources": 5},
+    lambda m: {**m, "name": None},
+    lambda m: {**m, "checksums": {**m["checksums"], "../../outside.npy": "00000000"}},
+], ids=["list", "checksums-list", "counts-text", "params-number", "sources-number", "no-name",
+        "checksum-path"])
+def test_manifest_of_the_wrong_shape_is_refused(built_index, run_cli, damage):
+    path = built_index / "calc" / "manifest.json"
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    for argv in (("corpus", "info", "calc"), ("scan", CORPUS, "--corpus", "calc", "-q")):
+        code, _, err = run_cli(*argv, "--index-dir", str(built_index))
+        assert code == EXIT_INDEX, (argv, err)
+        assert "damaged manifest" in err and "rebuild it" in err
+    code, out, _ = run_cli("corpus", "list", "--index-dir", str(built_index))
+    assert code == EXIT_OK and "unusable" in out
+
+
+# -- item 8: one build per index name, index files written atomically ----------------------------
+
+def test_a_second_build_of_the_same_name_is_refused_while_one_runs(tmp_path, run_cli):
+    import fcntl
+
+    ix = tmp_path / "ix"
+    ix.mkdir()
+    with open(ix / "calc.lock", "w") as held:  # another build holds the name
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write("4242\n")
+        held.flush()
+        code, _, err = run_cli("corpus", "build", "calc", CORPUS, "--index-dir", str(ix), "-j", "1")
+        assert code == EXIT_USAGE and "being built or removed by another process (process 4242)" in err
+        assert not os.path.exists(ix / "calc.partial") and not os.path.exists(ix / "calc")
+    code, _, err = run_cli("corpus", "build", "calc", CORPUS, "--index-dir", str(ix), "-j", "1")
+    assert code == EXIT_OK, err  # the lock went with its holder
+
+
+def test_a_torn_shard_label_list_does_not_block_later_builds(tmp_path, run_cli, monkeypatch):
+    from audit.provenance import build as build_mod
+
+    ix = tmp_path / "ix"
+    real_merge = build_mod._merge
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt  # the build stops after its shards, before the merge
+
+    monkeypatch.setattr(build_mod, "_merge", killed)
+    code, _, _ = run_cli("corpus", "build", "calc", CORPUS, "--index-dir", str(ix), "-j", "1")
+    assert code == 130
+    labels = sorted((ix / "calc.partial").glob("shard-*.labels.json"))
+    assert labels
+    labels[0].write_text('["calc/lex')  # cut off mid-write, as by kill -9 before it was atomic
+    monkeypatch.setattr(build_mod, "_merge", real_merge)
+    code, out, err = run_cli("corpus", "build", "calc", CORPUS, "--index-dir", str(ix), "-j", "1")
+    assert code == EXIT_OK, err
+    assert f"indexed {len(os.listdir(CORPUS))} files" in out
+
+
+def test_shard_label_lists_are_renamed_into_place(tmp_path, monkeypatch):
+    from audit.provenance import build as build_mod
+
+    opened = []
+    real_open = open
+
+    def spy(path, *a, **k):
+        opened.append(str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr("builtins.open", spy)
+    build_mod.build_index("calc", [CORPUS], str(tmp_path / "ix"), workers=1, shard_files=2)
+    written = [p for p in opened if "shard-" in p]
+    assert written and not [p for p in written if p.endswith(".labels.json")]
+
+
+# -- item 9: silent wrong results --------------------------------------------------------------
+
+@pytest.mark.parametrize("rules_dir", ["missing", "empty"])
+def test_rules_dir_that_holds_no_rule_is_an_error(small_tree, tmp_path, run_cli, rules_dir):
+    (tmp_path / "empty" / "rust").mkdir(parents=True)
+    code, _, err = run_cli("scan", str(small_tree), "--rules-dir", str(tmp_path / rules_dir),
+                           "--fail-on", "info", "-q")
+    assert code == EXIT_USAGE and "--rules-dir" in err
+
+
+def test_damaged_rule_set_cache_is_rebuilt(tmp_path, monkeypatch):
+    from audit.rules import registry
+
+    monkeypatch.setenv("AUDIT_CACHE_DIR", str(tmp_path / "cache"))
+    registry.load.cache_clear()
+    fresh = registry.load()
+    summaries = {r.id: r.summary for r in fresh.rules}
+    (cached,) = (tmp_path / "cache" / "rules-loaded").iterdir()
+    data = bytearray(cached.read_bytes())
+    word = fresh.rules[0].summary.encode()[:12]
+    at = data.find(word)
+    assert at > 0
+    data[at] ^= 0x01  # one bit of a rule's text flipped on disk
+    cached.write_bytes(bytes(data))
+    registry.load.cache_clear()
+    try:
+        again = registry.load()
+        assert {r.id: r.summary for r in again.rules} == summaries
+    finally:
+        registry.load.cache_clear()
+
+
+def test_broken_pyproject_with_tool_audit_is_reported(small_tree, run_cli):
+    (small_tree / "pyproject.toml").write_text('[tool.audit]\nignore = ["unwrap-used"\n')
+    code, _, err = run_cli("scan", str(small_tree), "-q")
+    assert code == EXIT_USAGE and "pyproject.toml: cannot read" in err
+
+
+def test_broken_pyproject_without_tool_audit_is_not_ours(small_tree, run_cli):
+    (small_tree / "pyproject.toml").write_text('[project\nname = "x"\n')
+    code, _, err = run_cli("scan", str(small_tree), "-q", "-j", "1")
+    assert code == EXIT_OK, err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400"])
+def test_thresholds_must_be_finite(small_tree, run_cli, value):
+    (small_tree / "audit.toml").write_text(f"[thresholds]\nlong-function = {value}\n")
+    code, _, err = run_cli("scan", str(small_tree), "-q")
+    assert code == EXIT_USAGE and "finite, non-negative number" in err
+
+
+@pytest.mark.parametrize("argv", [("--select", ""), ("--select", " , "), ("--ignore", "")])
+def test_empty_rule_selection_is_refused(small_tree, run_cli, argv):
+    code, _, err = run_cli("scan", str(small_tree), *argv, "-q")
+    assert code == EXIT_USAGE and "names no rule" in err
+
+
+def test_config_nested_too_deep_is_a_config_error(small_tree, run_cli):
+    depth = 100_000
+    (small_tree / "audit.toml").write_text("select = " + "[" * depth + "]" * depth + "\n")
+    code, _, err = run_cli("scan", str(small_tree), "-q")
+    assert code == EXIT_USAGE and "nested too deeply" in err
+
+
+# -- item 10: an interrupted HTML report has no index.html ----------------------------------------
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_interrupted_html_report_leaves_no_index(small_tree, tmp_path, run_cli, monkeypatch, earlier):
+    from audit.render import html
+
+    report = tmp_path / "report"
+    if earlier:  # a complete report from an earlier run is in the folder
+        assert run_cli("scan", str(small_tree), "--html", str(report), "-q", "-j", "1")[0] == EXIT_OK
+        assert (report / "index.html").exists()
+    real = html._write_bytes
+    calls = []
+
+    def interrupted(path, data):
+        calls.append(path)
+        if len(calls) == 6:
+            raise KeyboardInterrupt  # Ctrl-C while the pages are written
+        real(path, data)
+
+    monkeypatch.setattr(html, "_write_bytes", interrupted)
+    code, _, _ = run_cli("scan", str(small_tree), "--html", str(report), "-q", "-j", "1")
+    assert code == 130
+    assert report.is_dir() and not (report / "index.html").exists()
+
+
+def test_remove_waits_for_no_build_of_the_same_name(built_index, run_cli):
+    import fcntl
+
+    with open(built_index / "calc.lock", "w") as held:  # a rebuild of calc is running
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code, _, err = run_cli("corpus", "remove", "calc", "--index-dir", str(built_index))
+        assert code == EXIT_USAGE and "being built or removed" in err
+        assert (built_index / "calc" / "manifest.json").is_file()
+    assert run_cli("corpus", "remove", "calc", "--index-dir", str(built_index))[0] == EXIT_OK

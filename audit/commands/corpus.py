@@ -216,12 +216,15 @@ def _remove(args, index_dir: str) -> int:
 
     from audit.provenance.index import check_name, is_index
 
+    from audit.provenance.lock import index_lock
+
     path = os.path.join(index_dir, check_name(args.name))
     if os.path.islink(path) or not is_index(path):
         raise CorpusIndexError(f"no corpus index called {args.name!r} in {index_dir}",
                                "see `audit corpus list`; remove takes a name, never a path")
-    shutil.rmtree(path)
-    if os.path.isfile(os.path.join(path + ".partial", "state.json")):
-        shutil.rmtree(path + ".partial", ignore_errors=True)
+    with index_lock(index_dir, args.name):  # never under a build of the same name
+        shutil.rmtree(path)
+        if os.path.isfile(os.path.join(path + ".partial", "state.json")):
+            shutil.rmtree(path + ".partial", ignore_errors=True)
     print(f"removed {path}")
     return EXIT_OK

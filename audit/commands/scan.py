@@ -135,8 +135,10 @@ def run(args: argparse.Namespace) -> int:
     return _exit_code(args, result)
 
 
-# Report files a scan writes: option -> attribute (those of extensions absent when not installed).
-FILE_OUTPUTS = {"--json": "json", "--sarif": "sarif", "--baseline-write": "baseline_write"}
+# What a scan writes: option -> attribute (options of extensions not installed are absent).
+FILE_OUTPUTS = {"--json": "json", "--sarif": "sarif", "--baseline-write": "baseline_write",
+                "--spdx": "spdx", "--markdown": "markdown"}
+DIR_OUTPUTS = {"--html": "html", "--csv": "csv"}
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -144,12 +146,14 @@ def check_outputs(args: argparse.Namespace) -> None:
     from audit.render import outpaths
 
     files = {opt: getattr(args, attr, None) for opt, attr in FILE_OUTPUTS.items()}
+    dirs = {opt: getattr(args, attr, None) for opt, attr in DIR_OUTPUTS.items()}
     for option, path in files.items():
         if path:
             outpaths.check_file(option, path)
-    if getattr(args, "html", None):
-        outpaths.check_dir("--html", args.html)
-    outpaths.check_distinct({**files, "--html": getattr(args, "html", None)})
+    for option, path in dirs.items():
+        if path:
+            outpaths.check_dir(option, path)
+    outpaths.check_distinct({**files, **dirs})
 
 
 def write_output(option: str, path: str, text: str | bytes) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.results import AuditResult
+from audit.walk import display_path as safe  # escape sequences and bidi controls shown as text
 
 RANK_STYLE = {"A": "green", "B": "green", "C": "yellow", "D": "dark_orange", "E": "red", "F": "bold red"}
 
@@ -39,7 +40,7 @@ def _summary(result: AuditResult, console: Console) -> None:
     table = Table(title="audit summary", show_header=False, title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_row("audited", Text(", ".join(result.config.get("paths", [])), overflow="fold"))
+    table.add_row("audited", Text(safe(", ".join(result.config.get("paths", []))), overflow="fold"))
     table.add_row("files measured", f"{t.files:,}")
     table.add_row("files skipped", f"{t.skipped:,}")
     table.add_row("lines (source / comment / blank)",
@@ -68,8 +69,8 @@ def _hotspots(result: AuditResult, console: Console, n: int) -> None:
     for f, u in spots:
         m = u.metrics
         table.add_row(Text(u.rank, style=RANK_STYLE[u.rank]), str(m.cyclomatic), str(m.cognitive),
-                      str(m.nesting), str(m.sloc), Text(u.qualname, overflow="fold"),
-                      Text(f"{f.path}:{u.start_line}", overflow="fold"))
+                      str(m.nesting), str(m.sloc), Text(safe(u.qualname), overflow="fold"),
+                      Text(safe(f"{f.path}:{u.start_line}"), overflow="fold"))
     console.print(table)
 
 
@@ -97,12 +98,12 @@ def _skipped(result: AuditResult, console: Console) -> None:
         console.print(Text(f"skipped {len(result.skipped)} file(s): {parts}"))
         for s in result.skipped[:10]:
             if s.reason != "language-not-audited":
-                console.print(Text(f"  {s.path}: {s.reason} ({s.detail})"))
+                console.print(Text(safe(f"  {s.path}: {s.reason} ({s.detail})")))
     warned = [f for f in result.files if f.warnings]
     for f in warned[:10]:
-        console.print(Text(f"warning: {f.path}: {f.warnings[0]}", style="yellow"))
+        console.print(Text(safe(f"warning: {f.path}: {f.warnings[0]}"), style="yellow"))
     if len(warned) > 10:
         console.print(Text(f"... and {len(warned) - 10} more file(s) with warnings (see --json)"))
     for w in result.warnings:
-        console.print(Text(f"warning: {w}", style="yellow"))
+        console.print(Text(safe(f"warning: {w}"), style="yellow"))
 
