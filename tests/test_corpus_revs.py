@@ -238,3 +238,30 @@ def test_old_format_index_is_refused_with_a_rebuild_hint(history, versioned, tmp
     with pytest.raises(CorpusIndexError) as err:
         CorpusIndex.load(str(copy))
     assert "--revs HEAD" in err.value.hint and "audit corpus build calc-hist" in err.value.hint
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_versioned_build_resumes(history, versioned, tmp_path, monkeypatch):
+    from audit.provenance import build as build_mod
+
+    repo, _ = history
+    real, calls = build_mod.sketch_member, []
+
+    def flaky(member):
+        calls.append(member.label)
+        if len(calls) == 3:
+            raise _Interrupt()
+        return real(member)
+
+    monkeypatch.setattr(build_mod, "sketch_member", flaky)
+    with pytest.raises(_Interrupt):
+        build_index("calc", [str(repo)], str(tmp_path), workers=1, revs="HEAD", shard_files=1)
+    calls.clear()
+    monkeypatch.setattr(build_mod, "sketch_member", lambda m: (calls.append(m.label), real(m))[1])
+    ix = build_index("calc", [str(repo)], str(tmp_path), workers=1, revs="HEAD", shard_files=1)
+    assert len(calls) == 3  # two blobs were done before the interruption
+    assert sorted(f.label for f in ix.files) == sorted(f.label for f in versioned.files)
+    assert [ix.revisions(f.label) for f in ix.files] == [versioned.revisions(f.label) for f in ix.files]
