@@ -20,14 +20,14 @@ OUR_DATA = '<script type="application/json" id="hotspot-data">'
 
 
 @pytest.mark.parametrize("source, language, expected", [
-    ("x = '</script>'", "python", "x = <u class=s>'&lt;/script&gt;'</u>"),
+    ("x = '</script>'", "python", "x = <s>'&lt;/script&gt;'</s>"),
     ('let s = "<img src=x onerror=alert(1)>";', "rust",
-     '<b>let</b> s = <u class=s>"&lt;img src=x onerror=alert(1)&gt;"</u>;'),
+     '<b>let</b> s = <s>"&lt;img src=x onerror=alert(1)&gt;"</s>;'),
     ("// a & b", "rust", "<i>// a &amp; b</i>"),
     ("a\u202eb", "rust", 'a<span class="cc" title="U+202E">U+202E</span>b'),
     ("a\x00b", "python", 'a<span class="cc" title="U+0000">U+0000</span>b'),
     ("fn f() {}", "rust", "<b>fn</b> f() {}"),
-    ('r#"x</script>"#', "rust", '<u class=s>r#"x&lt;/script&gt;"#</u>'),
+    ('r#"x</script>"#', "rust", '<s>r#"x&lt;/script&gt;"#</s>'),
     ("<b>", "unknown", "&lt;b&gt;"),
 ])
 def test_highlight_escapes_every_token(source, language, expected):

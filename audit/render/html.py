@@ -20,7 +20,7 @@ import jinja2
 from audit.data import data_path
 from audit.errors import InputError, UsageError
 from audit.render import determination_view as dview
-from audit.render import sidebyside
+from audit.render import clones_view, sidebyside
 from audit.render import viewmodels as vm
 from audit.render.charts import file_treemap
 from audit.results import AuditResult
@@ -151,8 +151,7 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
            det=dview.view(sections.get("provenance")),
            prov=sidebyside.provenance_page(sections.get("provenance"), sources,
                                    corpus_text or _no_corpus_text, languages))
-    w.page("clones.html", "clones.html.j2", "Clones", "clones.html",
-           clones=sidebyside.clones_page(sections.get("clones"), sources, languages))
+    _clone_pages(w, sections.get("clones"), result, sources, languages)
     remove_stale(outdir, w.written)
     # written last, so an interrupted or failed run leaves no report that looks complete
     w.page("index.html", "overview.html.j2", "Overview", "index.html",
@@ -160,9 +159,24 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     return ReportStats(w.pages, w.bytes)
 
 
-# Names this report writes besides its fixed pages: per-file and per-rule pages, assets.
+def _clone_pages(w: _Writer, clones: dict | None, result: AuditResult, sources, languages) -> None:
+    """The clone index, and the groups on pages of a few each, opened from the index."""
+    index = clones_view.clones_index(clones, clones_view.test_units(result))
+    w.page("clones.html", "clones.html.j2", "Clones", "clones.html", clones=index)
+    groups = (clones or {}).get("groups", [])
+    rows = sorted(index.groups, key=lambda r: r.number)
+    for start in range(0, len(rows), vm.CLONE_GROUPS_PER_PAGE):
+        chunk = rows[start:start + vm.CLONE_GROUPS_PER_PAGE]
+        pages = [clones_view.group_page(r, groups[r.number - 1], sources, languages)
+                 for r in chunk]
+        w.page(vm.clone_page(chunk[0].number), "clone.html.j2",
+               f"Clone groups {chunk[0].number}-{chunk[-1].number}", "clones.html", pages=pages)
+
+
+# Names this report writes besides its fixed pages: per-file, per-rule and clone-group
+# pages, assets.
 _OWN_NAMES = re.compile(r"^(?:(?:file|rule)-[A-Za-z0-9_.-]*-[0-9a-f]{10}\.html"
-                        r"|report\.[0-9a-f]{12}\.(?:css|js))$")
+                        r"|clones-[0-9]+\.html|report\.[0-9a-f]{12}\.(?:css|js))$")
 
 
 def remove_stale(outdir: str, written: set[str]) -> None:

@@ -1,4 +1,4 @@
-"""Side-by-side views for the HTML report: provenance matches and internal clone groups.
+"""Side-by-side views for the HTML report: provenance matches, and the code panes.
 
 Both read their stage's section through its ``to_dict()`` JSON contract. The
 audited side comes from the report's source reader; the corpus side from
@@ -17,7 +17,6 @@ from markupsafe import Markup
 from audit.lang import language_for
 from audit.render.highlight import highlight_lines, plain_lines, visible
 from audit.render.viewmodels import (
-    CLONE_GROUPS_SHOWN,
     ProvenanceSummary,
     SourceText,
     Stat,
@@ -244,37 +243,3 @@ def _match_view(path, i, m, text, language, corpus_text, drawn) -> MatchView:
                      visible(str(m.get("swhid", ""))), _num(m.get("score", 0)), channels,
                      _num(rarity), [s.label for s in discounted_stats(m.get("discounted"))],
                      units, shown, [e for e in evidence if e.left is None])
-
-
-@dataclass(frozen=True)
-class CloneGroupView:
-    anchor: str
-    size: int
-    similarity: str
-    duplicated_sloc: int
-    panes: list[Pane]
-
-
-@dataclass(frozen=True)
-class ClonesPage:
-    ran: bool
-    share: str
-    groups: list[CloneGroupView]
-    total_groups: int
-
-
-def clones_page(clones: dict | None, sources: SourceText, languages: dict[str, str],
-                limit: int = CLONE_GROUPS_SHOWN) -> ClonesPage:
-    """Clone groups with their members side by side, largest duplication first."""
-    if clones is None:
-        return ClonesPage(False, "", [], 0)
-    groups = []
-    for gi, g in enumerate(clones.get("groups", [])[:limit], 1):
-        panes = [pane(sources(m["path"]), languages.get(m["path"], ""),
-                      (m["start_line"], m["end_line"]),
-                      f"{visible(m['path'])}:{m['start_line']} {visible(m['qualname'])}",
-                      file_href(m["path"], m["start_line"])) for m in g.get("members", [])[:4]]
-        groups.append(CloneGroupView(f"G{gi}", g["size"], f"{float(g.get('similarity', 0)):.2f}",
-                                     int(g.get("duplicated_sloc", 0)), panes))
-    share = f"{float(clones.get('duplication_share', 0)):.1%}"
-    return ClonesPage(True, share, groups, len(clones.get("groups", [])))

@@ -31,7 +31,6 @@ from audit.render.charts import (
 from audit.render.highlight import highlight_lines, visible
 from audit.results import AuditResult, FileResult, Finding
 
-CLONE_GROUPS_SHOWN = 200  # clone groups drawn side by side; the rest are counted
 SourceText = Callable[[str], "str | None"]  # report path -> file text, None when unavailable
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -60,6 +59,18 @@ def file_href(path: str, line: int | None = None) -> str:
 
 def rule_href(rule: str) -> str:
     return page_slug("rule", rule)
+
+
+CLONE_GROUPS_PER_PAGE = 8  # clone groups share pages: most are two short functions
+
+
+def clone_page(number: int) -> str:
+    """The page holding clone group ``number`` (1-based, in the clones section's order)."""
+    return f"clones-{(number - 1) // CLONE_GROUPS_PER_PAGE + 1}.html"
+
+
+def clone_href(number: int) -> str:
+    return f"{clone_page(number)}#G{number}"
 
 
 @dataclass(frozen=True)
@@ -277,7 +288,7 @@ def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
         g = groups[0]
         first = g["members"][0]
         out.append(Lead("clones", f"{g['size']} copies of {visible(first['qualname'])}",
-                        f"{visible(first['path'])}:{first['start_line']}", "clones.html#G1",
+                        f"{visible(first['path'])}:{first['start_line']}", clone_href(1),
                         f"{g.get('duplicated_sloc', 0):,} duplicated source lines"))
     for rule, count, severity in _top_rules(result.findings, n):
         out.append(Lead("rule", visible(rule), f"{count:,} occurrences", rule_href(rule),
@@ -348,9 +359,10 @@ def hotspot_data(result: AuditResult) -> Markup:
     for fi, f in enumerate(result.files):
         files.append([visible(f.path), file_href(f.path)])
         counts = unit_finding_counts(f)
+        cut = len(module_prefix([u.qualname for u in f.units]))  # the file column says where
         for u in f.functions:
             m = u.metrics
-            rows.append([fi, visible(u.qualname), u.start_line, u.rank, m.cyclomatic, m.cognitive,
+            rows.append([fi, visible(u.qualname[cut:]), u.start_line, u.rank, m.cyclomatic, m.cognitive,
                          m.nesting, m.sloc, m.params, round(m.mi, 1), counts.get(u.start_line, 0),
                          1 if u.is_test else 0])
     return script_json({"columns": list(HOTSPOT_COLUMNS), "files": files, "rows": rows})
@@ -384,6 +396,49 @@ class SourceLine(NamedTuple):  # a tuple: a 200k-line tree makes 200k of these
     anchor: bool  # has an id: other pages link here (the script finds any other line)
 
 
+class CodeBlock(NamedTuple):
+    """Rows of a file page's source table: a run of lines, a function head or findings."""
+
+    kind: str  # "code", "unit" or "findings"
+    first: int  # first line number of a code run (the script numbers the rest)
+    html: Markup  # the run's highlighted lines, one a line
+    anchor: bool  # a single line other pages link to: it gets an id
+    unit: "FunctionRow | None"
+    findings: list[FindingVM]
+
+
+def code_blocks(lines: list[SourceLine]) -> list[CodeBlock]:
+    """Source lines as runs between function heads and findings; linked-to lines alone.
+
+    A run is one table row (its first line number, and its lines joined by line ends),
+    so the markup does not grow with every line; the report script numbers the other
+    lines of a run and splits a run when a link points inside it.
+    """
+    out: list[CodeBlock] = []
+    run: list[SourceLine] = []
+
+    def flush() -> None:
+        if run:
+            out.append(CodeBlock("code", run[0].no, Markup("\n".join(x.html for x in run)),
+                                 False, None, []))
+            run.clear()
+
+    for line in lines:
+        if line.unit is not None:
+            flush()
+            out.append(CodeBlock("unit", line.no, Markup(""), False, line.unit, []))
+        if line.anchor:
+            flush()
+            out.append(CodeBlock("code", line.no, line.html, True, None, []))
+        else:
+            run.append(line)
+        if line.findings:
+            flush()
+            out.append(CodeBlock("findings", line.no, Markup(""), False, None, line.findings))
+    flush()
+    return out
+
+
 @dataclass(frozen=True)
 class XRef:
     """A pointer from a file page to a provenance match or a clone group."""
@@ -408,8 +463,12 @@ class FilePage:
     xrefs: list[XRef]
     note: str  # why the source is missing or differs from what was measured
 
+    @property
+    def blocks(self) -> list[CodeBlock]:
+        return code_blocks(self.lines)
 
-FUNCTION_ROWS_DRAWN = 30  # a file with more functions gets its table from embedded JSON
+
+FUNCTION_ROWS_DRAWN = 10  # a file with more functions gets its table from embedded JSON
 
 
 def function_rows(f: FileResult, module: str = "") -> list[FunctionRow]:
@@ -490,11 +549,11 @@ def xref_index(sections: dict) -> dict[str, list[XRef]]:
                                   f"{visible(str(m.get('corpus', '')))}, score "
                                   f"{float(m.get('score', 0)):.2f}"))
     for gi, g in enumerate((sections.get("clones") or {}).get("groups", []), 1):
-        href = f"clones.html#G{gi}" if gi <= CLONE_GROUPS_SHOWN else "clones.html"
-        for mem in g.get("members", []):
-            out[mem["path"]].append(XRef(f"clone group {gi}: {visible(mem['qualname'])}", href,
-                                         f"{g['size']} members, similarity "
-                                         f"{float(g.get('similarity', 0)):.2f}"))
+        here = Counter(mem["path"] for mem in g.get("members", []))
+        for path, n in sorted(here.items()):  # one line per group, however many members here
+            out[path].append(XRef(f"clone group {gi}", clone_href(gi),
+                                  f"{n} of its {g['size']} members in this file, similarity "
+                                  f"{float(g.get('similarity', 0)):.2f}"))
     return out
 
 
@@ -524,8 +583,8 @@ class DocSection:
     text: str
 
 
-RULE_ROWS_SHOWN = 200  # occurrences listed one per row on a rule page; all are counted by file
-RULE_LINES_PER_FILE = 40  # line links per file in a rule page's by-file table
+RULE_ROWS_SHOWN = 100  # occurrences listed one per row on a rule page; all are counted by file
+RULE_LINES_PER_FILE = 12  # line links per file in a rule page's by-file table
 
 
 @dataclass(frozen=True)

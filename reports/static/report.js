@@ -41,30 +41,85 @@
 
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
 
-  // Source pages: only lines other pages link to carry an id (a 200k-line report is
-  // megabytes lighter); a link to any other line is resolved here, by counting rows.
+  // Source pages: a row holds a run of lines, and only lines other pages link to have a
+  // row (and an id) of their own, which keeps a 200k-line report megabytes lighter. A
+  // link to a line inside a run splits the run here, moving its nodes (never re-parsing).
   var source = document.querySelector("table.source");
-  function sourceRows() {
+  function codeRows() {
     return source.querySelectorAll("tbody > tr:not(.uh):not(.fx)");
+  }
+  function runOf(row) {
+    var nums = row.cells[0].textContent.split("\n");
+    return { first: Number(nums[0]), nums: nums };
+  }
+  function numberRuns() {  // the page carries each run's first number only
+    Array.prototype.forEach.call(codeRows(), function (row) {
+      var first = Number(row.cells[0].textContent);
+      var count = row.cells[1].textContent.split("\n").length, nums = [];
+      for (var i = 0; i < count; i++) nums.push(first + i);
+      row.cells[0].textContent = nums.join("\n");
+    });
+  }
+  function lineNodes(cell) {  // the cell's nodes, one fragment per line
+    var lines = [document.createDocumentFragment()];
+    Array.prototype.slice.call(cell.childNodes).forEach(function (node) {
+      if (node.nodeType !== 3) { lines[lines.length - 1].appendChild(node); return; }
+      node.data.split("\n").forEach(function (part, i) {
+        if (i > 0) lines.push(document.createDocumentFragment());
+        if (part) lines[lines.length - 1].appendChild(document.createTextNode(part));
+      });
+    });
+    return lines;
+  }
+  function makeRow(nums, frags) {
+    var tr = document.createElement("tr"), a = document.createElement("td");
+    var b = document.createElement("td");
+    a.textContent = nums.join("\n");
+    frags.forEach(function (f, i) {
+      if (i > 0) b.appendChild(document.createTextNode("\n"));
+      b.appendChild(f);
+    });
+    tr.appendChild(a);
+    tr.appendChild(b);
+    return tr;
+  }
+  function isolate(n) {  // the row of line n alone, splitting its run; null if none
+    var rows = codeRows();
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i], run = runOf(row), k = n - run.first;
+      if (k < 0 || k >= run.nums.length) continue;
+      if (run.nums.length === 1) return row;
+      var frags = lineNodes(row.cells[1]), mine = null;
+      [[0, k], [k, k + 1], [k + 1, run.nums.length]].forEach(function (p) {
+        if (p[0] === p[1]) return;
+        var tr = makeRow(run.nums.slice(p[0], p[1]), frags.slice(p[0], p[1]));
+        if (p[0] === k) mine = tr;
+        row.parentNode.insertBefore(tr, row);
+      });
+      row.parentNode.removeChild(row);
+      return mine;
+    }
+    return null;
   }
   function showLine() {
     var m = /^#L(\d+)$/.exec(window.location.hash);
     var old = source.querySelector("tr.target");
     if (old) old.classList.remove("target");
     if (!m || document.getElementById("L" + m[1])) return;  // :target marks it
-    var row = sourceRows()[Number(m[1]) - 1];
+    var row = isolate(Number(m[1]));
     if (!row) return;
     row.id = "L" + m[1];
     row.classList.add("target");  // :target does not follow an id set after navigation
     row.scrollIntoView();
   }
   if (source) {
+    numberRuns();
     source.addEventListener("click", function (ev) {
       var cell = ev.target.closest ? ev.target.closest("td:first-child") : null;
-      if (!cell) return;
-      var row = cell.parentNode;
-      var n = Array.prototype.indexOf.call(sourceRows(), row);
-      if (n >= 0) window.location.hash = "L" + (n + 1);
+      if (!cell || !cell.parentNode.matches("tr:not(.uh):not(.fx)")) return;
+      var run = runOf(cell.parentNode), box = cell.getBoundingClientRect();
+      var k = Math.floor((ev.clientY - box.top) / (box.height / run.nums.length));
+      window.location.hash = "L" + (run.first + Math.max(0, Math.min(k, run.nums.length - 1)));
     });
     window.addEventListener("hashchange", showLine);
     showLine();
