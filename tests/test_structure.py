@@ -1,0 +1,114 @@
+"""Structural provenance: ports found by the order and shape of their units, without names or text."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+from audit.parse import parse
+from audit.provenance import api
+from audit.provenance.channels import extract
+from audit.provenance.structure import best_scores, gumbel_p, sequence, traceback
+from audit.walk import SourceFile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(REPO, "fixtures", "provenance", "structure")
+
+
+@pytest.fixture(scope="module")
+def vm_index(tmp_path_factory):
+    return api.index_paths([os.path.join(FIX, "corpus")], "vm", str(tmp_path_factory.mktemp("idx")), workers=1)
+
+
+def _structure_only(sk):
+    """What survives a careful translator: no identifier words, no comment or string words."""
+    for c in ("ident", "text"):
+        sk.bands[c] = np.zeros_like(sk.bands[c])
+        for d in (sk.fp_hash, sk.fp_start, sk.fp_end):
+            d[c] = d[c][:0]
+        if sk.fp_iface is not None:
+            sk.fp_iface[c] = sk.fp_iface[c][:0]
+    return sk
+
+
+def _report(path, index, structure_only=False):
+    _, payloads = api.scan_tree(path, jobs=1)
+    sketches = [p["sketch"] for p in payloads.values() if p and p.get("sketch") is not None]
+    if structure_only:
+        sketches = [_structure_only(s) for s in sketches]
+    return api.match_sketches(sketches, [index]).to_dict()
+
+
+@pytest.mark.parametrize("name", ["port.rs", "c2rust.rs"])
+@pytest.mark.parametrize("structure_only", [False, True])
+def test_ports_are_found_by_structure(vm_index, name, structure_only):
+    report = _report(os.path.join(FIX, "audited", name), vm_index, structure_only)
+    assert report["verdict"] == "derived"
+    (f,) = report["files"]
+    best = f["structure"][0]
+    assert best["significant"] and best["corpus_path"] == "stackvm.c"
+    assert best["expected_chance"] < 1e-4
+    assert len(best["pairs"]) >= 8  # most of the ten functions, in order
+    lines = [p["corpus_lines"][0] for p in best["pairs"]]
+    assert lines == sorted(lines)
+
+
+def test_independent_implementation_is_not_found(vm_index):
+    for structure_only in (False, True):
+        report = _report(os.path.join(FIX, "audited", "independent.rs"), vm_index, structure_only)
+        assert report["verdict"] == "clean"
+        assert not any(s["significant"] for f in report["files"] for s in f["structure"])
+
+
+def _functions(text: str) -> list[str]:
+    return re.split(r"\n(?=(?:pub )?fn )", text)
+
+
+def test_order_carries_the_evidence(vm_index, tmp_path):
+    """The same functions in another order: the alignment loses most of its significance."""
+    with open(os.path.join(FIX, "audited", "port.rs"), encoding="utf-8") as fh:
+        parts = _functions(fh.read())
+    head, fns = parts[0], parts[1:]
+    order = [fns[i] for i in (9, 2, 6, 0, 8, 4, 1, 7, 3, 5, 10) if i < len(fns)]
+    (tmp_path / "shuffled.rs").write_text(head + "\n" + "\n".join(order))
+    ordered = _report(os.path.join(FIX, "audited", "port.rs"), vm_index, True)["files"][0]["structure"][0]
+    shuffled = _report(str(tmp_path / "shuffled.rs"), vm_index, True)["files"]
+    e_shuffled = min((s["expected_chance"] for f in shuffled for s in f["structure"]), default=1.0)
+    assert e_shuffled > 1000 * ordered["expected_chance"]
+
+
+def test_alignment_score_and_null():
+    rng = np.random.default_rng(1)
+    m = rng.normal(-1.0, 1.0, (12, 15))
+    m[np.arange(10), np.arange(10)] = 3.0  # a diagonal of strong agreements
+    score, pairs = traceback(m, 1.0)
+    assert best_scores(m, 1.0)[0] == pytest.approx(score)
+    assert [(i, i) for i in range(10)] == pairs[:10]
+    null = best_scores(m, 1.0, np.stack([rng.permutation(15) for _ in range(99)]))
+    assert null.max() < score
+    assert gumbel_p(score, null) < 1e-3 < gumbel_p(float(np.median(null)), null)
+
+
+def test_sequence_reads_long_units_by_their_windows():
+    start = np.array([1, 1, 40, 200, 300])
+    end = np.array([100, 50, 100, 250, 320])  # 1-100 holds the windows 1-50 and 40-100
+    assert sequence(start, end).tolist() == [1, 2, 3, 4]
+
+
+def _struct(language: str, code: bytes) -> list[str]:
+    path = "t.rs" if language == "rust" else "t.c"
+    return extract(parse(SourceFile(path, language, code, "0" * 40))).tokens["struct"]
+
+
+def test_c2rust_idioms_read_like_their_c():
+    rust = _struct("rust", b"unsafe extern \"C\" fn f(mut p: *mut u8, mut n: i32) -> u32 {"
+                           b" let mut h: u32 = (*p.offset(n as isize) as u32).wrapping_mul(3 as libc::c_uint);"
+                           b" if p.is_null() { return 0 as u32; } return h; }")
+    c = _struct("c", b"unsigned f(unsigned char *p, int n) { unsigned h = p[n] * 3;"
+                     b" if (p == 0) { return 0; } return h; }")
+    for category in ("INDEX", "MUL", "EQ", "IF", "RET"):
+        assert rust.count(category) == c.count(category), category
+    assert "CALL" not in rust and "CALL" not in c
