@@ -229,3 +229,59 @@ def test_syntax_errors_inside_units_are_tokenised():
     assert parsed.error_spans and len(parsed.units) == 1  # an ERROR node inside the function
     prints = sketch_units(parsed, [11], CloneParams())
     assert len(prints) == 1 and prints[0].tokens > 90
+
+
+# -- the numpy paths give what datasketch and the plain numpy forms give ---------------
+
+@pytest.mark.parametrize("size", [1, 50, 255, 256, 257, 3000])
+def test_minhash_signature_equals_datasketch(size):
+    from datasketch import MinHash
+
+    from audit.clones import minhash_signature
+
+    values = np.unique(np.random.default_rng(size).integers(0, 2**64 - 1, size, dtype=np.uint64))
+    expected = MinHash(num_perm=128, seed=1, scheme="affine64", hashfunc=lambda v: v)
+    expected.update_batch(values.tolist())
+    assert np.array_equal(minhash_signature(values, 128, 1), expected.hashvalues)
+
+
+@pytest.mark.parametrize("n,window", [(40, 4), (100, 6), (7, 6), (500, 6)])
+def test_winnow_equals_the_sliding_window_argmin(n, window):
+    # few distinct values: ties, where the leftmost minimum must win
+    hashes = np.random.default_rng(n).integers(0, 5, n).astype(np.uint64)
+    views = np.lib.stride_tricks.sliding_window_view(hashes, window)
+    expected = np.unique(views.argmin(axis=1) + np.arange(len(views)))
+    assert np.array_equal(winnow(hashes, window), expected)
+
+
+def test_occurrences_equal_unique_and_ranks():
+    from audit.clones import _occurrences
+
+    values = np.random.default_rng(3).integers(0, 20, 300).astype(np.uint64)
+    distinct, counts, ranks = _occurrences(values)
+    u, c = np.unique(values, return_counts=True)
+    assert np.array_equal(distinct, u) and np.array_equal(counts, c)
+    seen: dict = {}
+    for value, rank in zip(values.tolist(), ranks.tolist()):
+        assert rank == seen.get(value, 0)
+        seen[value] = rank + 1
+
+
+def test_candidate_pairs_equal_datasketch_lsh():
+    from datasketch import LeanMinHash, MinHashLSH
+
+    from audit.clones import candidate_pairs
+
+    params = CloneParams()
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 2**40, (30, params.num_perm)).astype(np.uint64)
+    # near copies share some bands with their original
+    sigs = np.vstack([base, np.where(rng.random((30, params.num_perm)) < 0.6, base, base + 1)])
+    units = [dataclasses.replace(_print(range(60), name=f"f{i}", path=f"{i}.rs"), signature=s)
+             for i, s in enumerate(sigs)]
+    lsh = MinHashLSH(threshold=params.lsh_threshold, num_perm=params.num_perm)
+    sketches = [LeanMinHash(seed=params.seed, hashvalues=s, scheme="affine64") for s in sigs]
+    for i, mh in enumerate(sketches):
+        lsh.insert(i, mh)
+    expected = {(i, j) for i, mh in enumerate(sketches) for j in lsh.query(mh) if j > i}
+    assert expected and candidate_pairs(units, params) == expected
