@@ -4,9 +4,10 @@ A file the limits refuse becomes a SkippedFile with a reason (``too-deep``,
 ``line-too-long``, ``error-flood``, ``timeout``, ``too-much-memory``) instead of
 holding up the scan. The deadline is kept three ways, because no single one
 reaches everywhere: tree-sitter's parser calls back into Python (:func:`expired`),
-which stops it in C; a SIGALRM timer interrupts Python code between bytecodes
+which stops it in C; a SIGPROF timer interrupts Python code between bytecodes
 (main thread only); and the pool's supervisor kills a worker that still does not
-answer (see :mod:`audit.workers`). Tree queries cannot be stopped from Python
+answer (see :mod:`audit.workers`). Time is the process's CPU time, so that a busy
+machine does not make files time out (a scan's result should not depend on the load). Tree queries cannot be stopped from Python
 (py-tree-sitter 0.26.1's query progress callback crashes: its options live in a
 block that ends before the matches are read), so the checks before them keep out
 the inputs that make them slow.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from itertools import accumulate, count
 from operator import sub
 
-DEFAULT_FILE_TIMEOUT = 10.0  # seconds per file: parse, walk, measure and every pass
+DEFAULT_FILE_TIMEOUT = 10.0  # CPU seconds per file: parse, walk, measure and every pass
 DEFAULT_MAX_NESTING = 1000  # bracket depth; real code stays under ~50 (CCC: 28)
 DEFAULT_MAX_LINE = 100_000  # bytes in one line; CCC's longest is 318
 DEFAULT_MAX_MEMORY = 2048  # MiB of address space per worker process
@@ -119,12 +120,12 @@ def _longest_unnamed_run(node) -> int:
 
 
 # -- the deadline ------------------------------------------------------------------
-_deadline = 0.0  # time.monotonic() when the current file's time is up; 0: no deadline
+_deadline = 0.0  # time.process_time() when the current file's time is up; 0: no deadline
 
 
 def expired(*_args) -> bool:
     """Whether the current file's time is up (also a tree-sitter progress callback)."""
-    return _deadline != 0.0 and time.monotonic() > _deadline
+    return _deadline != 0.0 and time.process_time() > _deadline
 
 
 def check() -> None:
@@ -139,22 +140,23 @@ def _alarm(signum, frame):
 
 @contextmanager
 def deadline(seconds: float):
-    """Give the work inside ``seconds``; past it, FileTimeout is raised in the block."""
+    """Give the work inside ``seconds`` of CPU time; past it, FileTimeout is raised in
+    the block."""
     global _deadline
     if not seconds:
         yield
         return
     timer = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGALRM, _alarm) if timer else None
-    _deadline = time.monotonic() + seconds
+    previous = signal.signal(signal.SIGPROF, _alarm) if timer else None
+    _deadline = time.process_time() + seconds
     try:
         if timer:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
+            signal.setitimer(signal.ITIMER_PROF, seconds)
         yield
     finally:
         if timer:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
         _deadline = 0.0
 
 
@@ -188,7 +190,7 @@ def add_options(parser) -> None:
     """The per-file limits as command-line options (`audit scan`)."""
     parser.add_argument("--file-timeout", type=float, default=DEFAULT_FILE_TIMEOUT,
                         metavar="SECONDS", help="skip a file whose parse and measuring take "
-                        f"longer (default {DEFAULT_FILE_TIMEOUT:g}; 0: no limit)")
+                        f"more CPU time (default {DEFAULT_FILE_TIMEOUT:g}; 0: no limit)")
     parser.add_argument("--max-nesting", type=int, default=DEFAULT_MAX_NESTING, metavar="N",
                         help="skip a file with brackets nested deeper, unclosed ones included "
                              f"(default {DEFAULT_MAX_NESTING}; 0: no limit)")

@@ -66,7 +66,8 @@ def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult | SkippedFi
     except limits.Refused as exc:
         return SkippedFile(source.path, exc.reason, exc.detail), {}
     except limits.FileTimeout:
-        return SkippedFile(source.path, "timeout", f"not done in {lim.file_timeout:g} s"), {}
+        return SkippedFile(source.path, "timeout",
+                           f"not done in {lim.file_timeout:g} s of CPU time"), {}
     except MemoryError:
         return SkippedFile(source.path, "too-much-memory",
                            f"memory limit {lim.max_memory} MiB" if lim.max_memory else ""), {}

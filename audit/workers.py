@@ -5,14 +5,17 @@ multiprocessing.Pool cannot do this: a task whose worker dies is lost and its
 result never comes. Here each worker has its own pipe and at most ``DEPTH``
 files in hand, so the parent always knows which file a worker is on and since
 when. A worker past the hard deadline (the file timeout twice over, plus a
-margin: the worker's own deadline, see audit.limits, should have stopped it) is
-killed; a worker that dies (a memory limit, a crash in C) costs only its current
-file. Workers are forked, so they start with the parent's modules loaded.
+margin, in CPU time read from /proc: the worker's own deadline, see audit.limits,
+should have stopped it; or ten times that in wall time, for a worker stuck
+without using the CPU) is killed; a worker that dies (a memory limit, a crash in
+C) costs only its current file. Workers are forked, so they start with the
+parent's modules loaded.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import signal
 import time
@@ -25,6 +28,8 @@ from audit.walk import SkippedFile
 
 DEPTH = 2  # files sent to a worker ahead: the next one waits while the current one runs
 GRACE = 5.0  # seconds beyond twice the file timeout before a worker is killed
+WALL = 10  # a worker is also killed after this many times the hard deadline in wall time
+POLL = 1.0  # seconds between checks of the workers' CPU time
 RETIRE = frozenset({"timeout", "too-much-memory"})  # a worker is replaced after these
 
 
@@ -33,7 +38,11 @@ class _Worker:
     process: object
     conn: object
     inflight: deque = field(default_factory=deque)
-    since: float = 0.0  # when the file at the head of inflight started (about)
+    since: float = 0.0  # when the file at the head of inflight started (about), wall time
+    cpu: float = 0.0  # the worker's CPU time then
+
+    def start_head(self) -> None:
+        self.since, self.cpu = time.monotonic(), _cpu_time(self.process.pid)
 
 
 class Pool:
@@ -66,12 +75,11 @@ class Pool:
             yield from self._overdue(todo)
 
     def _feed(self, todo: deque) -> None:
-        now = time.monotonic()
         for w in self.workers:
             while todo and len(w.inflight) < DEPTH:
                 cand = todo.popleft()
                 if not w.inflight:
-                    w.since = now
+                    w.start_head()
                 w.inflight.append(cand)
                 try:
                     w.conn.send(cand)
@@ -79,10 +87,7 @@ class Pool:
                     break
 
     def _next_check(self) -> float | None:
-        if not self.hard:
-            return None
-        heads = [w.since for w in self.workers if w.inflight]
-        return max(0.0, min(heads) + self.hard - time.monotonic()) + 0.01 if heads else None
+        return POLL if self.hard else None
 
     def _receive(self, w: _Worker, todo: deque) -> Iterable:
         try:
@@ -92,7 +97,7 @@ class Pool:
             self._replace(w, todo)
             return
         w.inflight.popleft()
-        w.since = time.monotonic()
+        w.start_head()
         yield out
         if isinstance(out[0], SkippedFile) and out[0].reason in RETIRE:
             self._replace(w, todo)  # the worker leaves after these: its state may be torn
@@ -102,10 +107,11 @@ class Pool:
             return
         now = time.monotonic()
         for w in self.workers:
-            if w.inflight and now - w.since > self.hard:
+            if w.inflight and (_cpu_time(w.process.pid) - w.cpu > self.hard
+                               or now - w.since > WALL * self.hard):
                 cand = w.inflight.popleft()
-                yield SkippedFile(cand.path, "timeout",
-                                  f"no answer in {self.hard:g} s; worker stopped and replaced"), {}
+                yield SkippedFile(cand.path, "timeout", f"no answer after {self.hard:g} s of "
+                                  "CPU time; worker stopped and replaced"), {}
                 self._replace(w, todo)
 
     def _replace(self, w: _Worker, todo: deque) -> None:
@@ -124,6 +130,19 @@ class Pool:
 
     def __exit__(self, *exc):
         self.terminate()
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_time(pid: int) -> float:
+    """A process's CPU seconds (user + system), from /proc; 0 where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _stop(w: _Worker) -> None:
