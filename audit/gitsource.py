@@ -181,11 +181,15 @@ def path_filter(config) -> Callable[[str], bool]:
 
     from audit.lang import language_for
 
-    include = pathspec.PathSpec.from_lines("gitwildmatch", config.include) if config.include else None
-    exclude = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude) if config.exclude else None
+    from audit.walk import matchable
+
+    # RE2: linear-time matching whatever the patterns (see audit.walk.glob_spec)
+    include = pathspec.PathSpec.from_lines("gitwildmatch", config.include, backend="re2") if config.include else None
+    exclude = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude, backend="re2") if config.exclude else None
     skip, audited = set(config.skip_dirs), set(config.languages)
 
     def keep(path: str) -> bool:
+        path = matchable(path)  # RE2 matches UTF-8: a name that is not is matched with U+FFFD
         if path.endswith("/"):
             return path.rstrip("/").rsplit("/", 1)[-1] not in skip and not (exclude and exclude.match_file(path))
         lang = language_for(path)

@@ -293,7 +293,7 @@ class _Walker:
     def _keep_dir(self, entry, rel: str, ignores) -> bool:
         if entry.name in self.skip_dirs or os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
             return False
-        if self.exclude is not None and self.exclude.match_file(_matchable(rel) + "/"):
+        if self.exclude is not None and self.exclude.match_file(matchable(rel) + "/"):
             return False
         if _ignored(ignores, entry.path, True):
             return False
@@ -308,9 +308,9 @@ class _Walker:
             if explicit:
                 self.skip(rel, "unknown-language", "extension not recognised")
             return
-        if self.exclude is not None and self.exclude.match_file(_matchable(rel)):
+        if self.exclude is not None and self.exclude.match_file(matchable(rel)):
             return
-        if self.include is not None and not self.include.match_file(_matchable(rel)):
+        if self.include is not None and not self.include.match_file(matchable(rel)):
             return
         if lang.name not in self.audited:
             self.skip(rel, "language-not-audited", f"{lang.name} source")
@@ -374,7 +374,7 @@ def _real_prefix(path: str) -> str:
     return os.path.join(os.path.realpath(path), "")
 
 
-def _matchable(rel: str) -> str:
+def matchable(rel: str) -> str:
     """A path as patterns see it: valid UTF-8 (RE2 matches UTF-8), bytes that are not
     UTF-8 turned into U+FFFD, as a .gitignore's own are when it is read."""
     if rel.isascii():
@@ -395,7 +395,7 @@ def _is_loop(entry) -> bool:
 def _ignored(ignores, abspath: str, is_dir: bool) -> bool:
     """git's rule: the deepest .gitignore with an opinion on the path decides."""
     for directory, spec in reversed(ignores):
-        rel = _matchable(os.path.relpath(abspath, directory).replace(os.sep, "/"))
+        rel = matchable(os.path.relpath(abspath, directory).replace(os.sep, "/"))
         result = spec.check_file(rel + "/" if is_dir else rel)
         if result.include is not None:
             return bool(result.include)

@@ -114,6 +114,14 @@ def test_backtracking_exclude_glob_is_matched_in_linear_time(tmp_path, hang_guar
     assert [c.path for c in found.candidates] == [f"{long_name}.py"]
 
 
+def test_history_path_filter_matches_in_linear_time_and_takes_any_name(hang_guard, backtracking_default):
+    from audit.gitsource import path_filter
+
+    keep = path_filter(ScanConfig(paths=(".",), exclude=("*a*a*a*a*a*a*a*a*b.py",)))
+    assert keep(os.fsdecode(b"src/bad\xff.py")) and keep("a" * 60 + ".py")
+    assert not keep("aaaaaaaab.py")
+
+
 # -- item 5: symlinks out of the scanned roots ---------------------------------------------
 
 @pytest.fixture
