@@ -204,10 +204,18 @@ def test_fingerprints_ignore_white_space_but_not_rule_or_path():
     assert a == b != c
 
 
-@pytest.mark.parametrize("ratio,band", [(0.0, "A"), (0.01, "A"), (0.015, "B"), (0.05, "C"),
-                                        (0.08, "D"), (0.2, "E")])
-def test_debt_bands(ratio, band):
-    assert scores.rating(ratio) == band
+@pytest.mark.parametrize("per_kloc,band", [(0.0, "A"), (0.99, "A"), (1.0, "B"), (5.9, "C"),
+                                           (9.0, "D"), (19.9, "E"), (20.0, "F")])
+def test_findings_grade_bands(per_kloc, band):
+    assert scores.grade(per_kloc) == band
+
+
+def test_info_findings_stay_out_of_the_debt_and_the_grade(tmp_path):
+    prints = "".join(f"    print({i})\n" for i in range(300))  # 300 info findings
+    (tmp_path / "app.py").write_text(f"def f():\n{prints}")
+    _, doc = scan_json(tmp_path, target=str(tmp_path))
+    debt = doc["rules"]["debt"]
+    assert debt["hours"] == 0 and debt["advisory_hours"] == 10.0 and debt["rating"] == "A"
 
 
 def test_bad_baseline_file_is_a_config_error(tmp_path):

@@ -186,9 +186,9 @@ def _findings_grade(result: AuditResult, sections: dict) -> Grade:
     debt = (sections.get("rules") or {}).get("debt") or {}
     if debt.get("rating"):  # the rules stage's own debt rating, when it ran
         return Grade("findings", str(debt["rating"]),
-                     f"technical debt {int(debt.get('minutes', 0)):,} minutes "
-                     f"(ratio {float(debt.get('ratio', 0)):.2%}); {density:.1f} warnings or "
-                     "errors per 1,000 source lines", "rules.html")
+                     f"{density:.1f} warnings or errors per 1,000 source lines; technical debt "
+                     f"{float(debt.get('hours', 0)):,.1f} h (ratio {float(debt.get('ratio', 0)):.2%})",
+                     "rules.html")
     return Grade("findings", band(density, DENSITY_BANDS),
                  f"{density:.1f} warnings or errors per 1,000 source lines", "rules.html")
 

@@ -152,13 +152,16 @@ def _debt_lines(section, console) -> None:
                      sorted(section.by_category.items(), key=lambda x: -x[1]))
     if cats:
         console.print(Text(f"findings per 1,000 source lines: {cats}"))
-    console.print(Text(f"idiom debt: {section.minutes / 60:,.1f} h to fix, {section.ratio:.2%} of the "
-                       f"time to write the code, rating {section.rating} (A <=1%, B <=2%, C <=5%, D <=10%)"
+    console.print(Text(f"idiom debt: {section.minutes / 60:,.1f} h to fix the errors and warnings "
+                       f"({section.ratio:.2%} of the time to write the code), "
+                       f"{section.advisory_minutes / 60:,.1f} h more for info findings; "
+                       f"findings grade {section.rating}: {section.density:.1f} errors and warnings "
+                       "per 1,000 source lines (A <1, B <3, C <6, D <10, E <20, F 20+)"
                        + (f"; {section.suppressed} suppressed" if section.suppressed else "")
                        + (f"; {section.baselined} in baseline" if section.baselined else "")))
     # most debt in hours first: a ratio alone puts ten-line files on top
     worst = sorted((f for f in section.files if f.minutes), key=lambda f: (-f.minutes, f.path))[:5]
     if worst:
         console.print(Text("files with most idiom debt: " + ", ".join(
-            f"{f.path} {f.minutes / 60:,.1f} h (rating {f.rating}, {f.ratio:.1%})" for f in worst),
+            f"{f.path} {f.minutes / 60:,.1f} h (grade {f.rating})" for f in worst),
             overflow="fold"))
