@@ -74,6 +74,17 @@ def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig 
                    thresholds: Thresholds = THRESHOLDS, skipped_languages: dict | None = None,
                    timings: dict | None = None) -> ProvenanceReport:
     """Match file sketches (audit.provenance.sketch.FileSketch) against loaded indexes."""
+    files, spent = match_files(sketches, indexes, cfg, thresholds)
+    return report(files, indexes, cfg, thresholds, skipped_languages, {**(timings or {}), **spent})
+
+
+def match_files(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
+                thresholds: Thresholds = THRESHOLDS, n_files: int | None = None) -> tuple[list, dict]:
+    """Match a batch of file sketches: their file reports and the seconds spent per phase.
+
+    ``n_files``: how many files the whole audit matches, when this batch is part of it (a
+    structural alignment's significance is corrected for every file tested); default: the batch.
+    """
     docfreq = DocFreq(indexes)
     timing = Timing()
     files = []
@@ -84,13 +95,20 @@ def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig 
         alignments = align_file(sk, indexes, STRUCTURE)
         t_structure += time.perf_counter() - t0
         files.append(file_report(sk, matches, discounted, thresholds, alignments=alignments,
-                                 n_files=len(sketches)))
+                                 n_files=n_files or len(sketches)))
     _name_revisions(files, indexes)
+    return files, {"candidates": timing.candidates, "verification": timing.verification,
+                   "structure": t_structure}
+
+
+def report(files: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
+           thresholds: Thresholds = THRESHOLDS, skipped_languages: dict | None = None,
+           timings: dict | None = None) -> ProvenanceReport:
+    """The project report over matched files (from one match_files call or several batches)."""
     corpora = [{"name": ix.name, "path": ix.path, "files": ix.n_files,
                 "lines": ix.manifest["counts"]["lines"], "sources": ix.manifest["sources"],
                 "created": ix.manifest["created"]} for ix in indexes]
-    all_timings = {**(timings or {}), "candidates": timing.candidates, "verification": timing.verification,
-                   "structure": t_structure}
+    all_timings = dict(timings or {})
     options = {"match": {k: (dict(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()},
                "structure": dict(vars(STRUCTURE)),
                "allow_list": _allow_sources()}

@@ -33,6 +33,9 @@ from contextlib import contextmanager
 from audit.errors import CorpusIndexError, UsageError
 
 TASK_RETRIES = 2
+# Files per shard task: small enough that a cluster has several tasks per worker to balance
+# (GCC alone is 20 shards of 3,000), large enough that a task's overhead is noise.
+CLUSTER_SHARD_FILES = 1000
 CONNECT_TIMEOUT = "30s"
 LAST_BUILD = None  # the last build's Meter in this process: per-shard figures for bench/
 _LOCAL = re.compile(r"local(?::(\d+))?")
@@ -87,6 +90,7 @@ def sketch_all(address: str, members, count: int, partial: str, progress, stats,
                shard_files: int) -> list[str]:
     """Sketch every member on the cluster into shards under ``partial``; the finished shards."""
     global LAST_BUILD
+    shard_files = min(shard_files, CLUSTER_SHARD_FILES)
     with connect(address) as client:
         LAST_BUILD = _submit_shards(client, members, count, partial, progress, stats, shard_files)
     return finished_shards(partial)
@@ -228,27 +232,27 @@ def match_result(address: str, result, payloads: dict, indexes: list):
 
 def match_sketches(address: str, sketches: list, indexes: list, skipped_languages: dict | None = None,
                    timings: dict | None = None):
-    """``api.match_sketches`` on the cluster: batches of files matched by workers, same report."""
+    """``api.match_sketches`` on the cluster: batches of files matched by workers, same report.
+
+    Workers run ``api.match_files`` on their batch, told how many files the whole audit
+    matches; the client orders the file reports as given and makes ``api.report``."""
     from audit.provenance import api
-    from audit.provenance.verdict import project_report
 
     paths = [os.path.abspath(ix.path) for ix in indexes]
     with connect(address) as client:
         batches = balanced_batches(sketches, 4 * workers(client))
         futs = client.map(match_batch, [[sketches[i] for i in b] for b in batches], paths=paths,
-                          retries=TASK_RETRIES, pure=False)
+                          n_files=len(sketches), retries=TASK_RETRIES, pure=False)
         parts = [_result(f) for f in futs]
     files: list = [None] * len(sketches)
-    spent = {"candidates": 0.0, "verification": 0.0}
+    spent: dict[str, float] = {}
     for batch, (reports, t) in zip(batches, parts):
         for i, rep in zip(batch, reports):
             files[i] = rep
-        for k in spent:
-            spent[k] += t.get(k, 0.0)
-    base = api.match_sketches([], indexes, skipped_languages=skipped_languages)
-    all_timings = {**(timings or {}), **spent}
-    return project_report(files, base.corpora, base.thresholds, base.options, all_timings,
-                          skipped_languages or {})
+        for k, v in t.items():
+            spent[k] = spent.get(k, 0.0) + v
+    return api.report(files, indexes, skipped_languages=skipped_languages,
+                      timings={**(timings or {}), **spent})
 
 
 def balanced_batches(sketches: list, n: int) -> list[list[int]]:
@@ -263,12 +267,11 @@ def balanced_batches(sketches: list, n: int) -> list[list[int]]:
     return [sorted(b) for b in batches if b]
 
 
-def match_batch(sketches: list, paths: list[str]):
+def match_batch(sketches: list, paths: list[str], n_files: int):
     """Worker: match a batch against the indexes at ``paths`` (opened once per worker process)."""
     from audit.provenance import api
 
-    report = api.match_sketches(sketches, [_open(p) for p in paths])
-    return report.files, {k: report.timings.get(k, 0.0) for k in ("candidates", "verification")}
+    return api.match_files(sketches, [_open(p) for p in paths], n_files=n_files)
 
 
 def _open(path: str):
