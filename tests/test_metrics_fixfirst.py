@@ -79,3 +79,18 @@ def test_test_code_is_left_out_unless_asked(run_cli, tmp_path):
 def test_findings_count_by_severity():
     assert points(0, 0, 0, {"error": 1, "warning": 2, "info": 4}) == 10 + 6 + 2
     assert points(5, 5, 100, {}) == 5 + 20 + 10
+
+
+def test_terminal_and_html_overview_show_the_list(run_cli, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "enc.rs").write_text(_dispatch(60))
+    (src / "emit.rs").write_text(_nested("emit", "n"))
+    code, out, _ = run_cli("scan", "-j", "1", "--no-color", "--html", str(tmp_path / "html"), str(src))
+    assert code == 0
+    listed = out[out.index("fix first"):]
+    assert listed.index("emit::emit") < listed.index("enc::encode") and "nesting 6" in listed
+    page = (tmp_path / "html" / "index.html").read_text()
+    section = page[page.index("<h2>Fix first</h2>"):]
+    assert section.index("emit::emit") < section.index("enc::encode")
+    assert "points = cognitive" in section

@@ -204,6 +204,8 @@ class Overview:
     grades: list[Grade]
     verdict: ProvenanceSummary | None
     leads: list[Lead]
+    fix_first: list[Lead]  # the fix-first list's top ten (audit.metrics.fixfirst)
+    fix_first_formula: str
     histogram: BarChart
     treemap: TreeMap
     findings_chart: BarChart | None
@@ -232,7 +234,9 @@ def overview(result: AuditResult, sections: dict) -> Overview:
         target=[visible(str(p)) for p in result.config.get("paths", [])],
         created=result.created, versions=_versions(result, sections), stats=stats,
         grades=grades(result, sections), verdict=verdict_summary(sections.get("provenance")),
-        leads=leads(result, sections), histogram=complexity_histogram(result),
+        leads=leads(result, sections), fix_first=fix_first_leads(sections, 10),
+        fix_first_formula=visible(str((sections.get("fix_first") or {}).get("formula", ""))),
+        histogram=complexity_histogram(result),
         treemap=file_treemap(result, file_href), findings_chart=findings_chart(result),
         skipped=[Stat(visible(r), f"{n:,}") for r, n in sorted(skipped.items())],
         warnings=[visible(w) for w in result.warnings])
@@ -277,7 +281,9 @@ def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
     """The few things to look at first, most consequential first: the strongest corpus
     match, the worst functions, the largest clone group, the most frequent rules."""
     out = _provenance_lead(sections.get("provenance"))
-    for f, u in result.hotspots(n):
+    ranked = fix_first_leads(sections, n)
+    out += ranked
+    for f, u in ([] if ranked else result.hotspots(n)):
         m = u.metrics
         out.append(Lead("function", visible(u.qualname), f"{visible(f.path)}:{u.start_line}",
                         file_href(f.path, u.start_line),
@@ -293,6 +299,18 @@ def leads(result: AuditResult, sections: dict, n: int = 3) -> list[Lead]:
     for rule, count, severity in _top_rules(result.findings, n):
         out.append(Lead("rule", visible(rule), f"{count:,} occurrences", rule_href(rule),
                         f"{severity}-level findings"))
+    return out
+
+
+def fix_first_leads(sections: dict, n: int) -> list[Lead]:
+    """The first n functions of the fix-first list, with their score and reasons."""
+    out = []
+    for item in ((sections.get("fix_first") or {}).get("items") or [])[:n]:
+        out.append(Lead("fix first", visible(item["qualname"]),
+                        f"{visible(item['path'])}:{item['start_line']}",
+                        file_href(item["path"], item["start_line"]),
+                        f"score {float(item['score']):,.0f}: "
+                        + visible("; ".join(item.get("reasons", [])))))
     return out
 
 
