@@ -176,6 +176,21 @@ class FileResult:
 
     @property
     def mi(self) -> float:
+        """The file's maintainability index, independent of its length: the mean of its
+        outermost functions' indexes weighted by their source lines (a whole-file MI
+        falls to 0 for any long file, since it grows with log volume and log lines);
+        files without functions get the whole-file formula."""
+        outer, end, weight, total = [], 0, 0, 0.0
+        for u in sorted(self.functions, key=lambda u: (u.start_line, -u.end_line)):
+            if u.start_line > end:  # not nested in the previous outermost function
+                outer.append(u)
+                end = u.end_line
+        for u in outer:
+            sloc = max(u.metrics.sloc, 1)
+            weight += sloc
+            total += u.metrics.mi * sloc
+        if weight:
+            return total / weight
         return maintainability_index(self.halstead.volume, self.cyclomatic, self.lines.source,
                                      self.lines.comment_ratio)
 

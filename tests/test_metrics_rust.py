@@ -176,3 +176,13 @@ def test_halstead_counts():
     # operators: fn ( : ) -> { + }  ; operands: f a i32 a i32 a 1 (distinct f a i32 1)
     assert (h.n1, h.N1, h.n2, h.N2) == (8, 8, 4, 6)
     assert h.volume > 0 and h.difficulty > 0
+
+
+def test_file_maintainability_index_does_not_fall_with_length():
+    func = ("fn f{i}(x: i32) -> i32 {{\n    // keep positive\n    if x > 0 {{ x * 2 }} else {{ -x }}\n}}\n")
+    one = measure_snippet(func.format(i=0), "rust")
+    many = measure_snippet("".join(func.format(i=i) for i in range(400)), "rust")
+    assert one.mi == pytest.approx(one.units[0].metrics.mi)
+    assert many.mi == pytest.approx(one.mi, abs=0.5) and many.mi > 20
+    tables = measure_snippet("const T: [u8; 3] = [1, 2, 3];\n", "rust")  # no function: whole file
+    assert 0 < tables.mi <= 100
