@@ -191,3 +191,76 @@ def test_hostile_fixture_runs_no_script(watch, tmp_path):
     assert "</script><script>" in watch.page.text_content("table.source")
     watch.page.screenshot(path=str(ARTIFACTS / "report-hostile.png"))
     assert watch.dialogs == [] and watch.errors == [] and watch.remote() == []
+
+
+# Text of each matching element that the browser laid out on more than one line.
+WRAPPED = """els => els.filter(e => {
+  const r = document.createRange();
+  r.selectNodeContents(e);
+  return e.textContent.trim() && new Set(Array.from(r.getClientRects(), b => Math.round(b.top))).size > 1;
+}).map(e => e.textContent)"""
+
+
+def test_numbers_never_wrap_in_a_narrow_window(browser, default_report):
+    w = Watch(browser)
+    try:
+        w.page.set_viewport_size({"width": 560, "height": 800})
+        w.open(default_report / "hotspots.html")
+        w.page.check("#hs-tests")  # every function, the longest names squeezing the columns
+        cells = w.page.query_selector_all("#hs-table td.num")
+        assert len(cells) > 100
+        assert w.page.eval_on_selector_all("#hs-table td.num", WRAPPED) == []
+        files = w.page.eval_on_selector_all("#hs-table td.path a", "as => as.map(a => a.href)")
+        w.open(Path(files[0].split("#")[0].replace("file://", "")))
+        w.page.click("details.functions summary")
+        assert w.page.eval_on_selector_all("table.fn-table td:nth-child(n+2)", WRAPPED) == []
+        assert w.errors == []
+    finally:
+        w.close()
+
+
+def test_a_link_into_a_run_of_lines_finds_its_line(watch, default_report):
+    watch.open(default_report / "hotspots.html")
+    href = watch.page.eval_on_selector("#hs-table td.path a", "a => a.getAttribute('href')")
+    page = default_report / href.split("#")[0]
+    watch.open(page)
+    numbers = watch.page.eval_on_selector_all(
+        "table.source tr:not(.uh):not(.fx) td:first-child",
+        "cs => cs.flatMap(c => c.textContent.split('\\n').map(Number))")
+    assert numbers == list(range(1, len(numbers) + 1))  # every line numbered once, in order
+    runs = watch.page.eval_on_selector_all(
+        "table.source tr:not([id]):not(.uh):not(.fx) td:first-child",
+        "cs => cs.map(c => c.textContent.split('\\n').map(Number)).filter(n => n.length > 4)")
+    inside = runs[0][2]  # a line in the middle of a run: it has no id in the page
+    watch.page.goto(f"{page.as_uri()}#L{inside}")
+    row = watch.page.locator(f"#L{inside}")
+    assert row.locator("td").first.text_content() == str(inside)
+    assert "target" in row.get_attribute("class") and row.is_visible()
+    top = row.bounding_box()["y"]
+    assert 0 <= top < 900
+    after = watch.page.eval_on_selector_all(
+        "table.source tr:not(.uh):not(.fx) td:first-child",
+        "cs => cs.flatMap(c => c.textContent.split('\\n').map(Number))")
+    assert after == numbers  # splitting the run kept every line
+    assert watch.errors == []
+
+
+def test_clone_index_opens_groups_with_differences(watch, tmp_path):
+    from audit.cli import main
+
+    out = tmp_path / "report"
+    assert main(["scan", os.path.join(REPO, "fixtures", "clones"), "--html", str(out), "-q"]) == 0
+    watch.open(out / "clones.html")
+    rows = watch.page.locator("table.clone-index tbody tr")
+    assert rows.count() >= 1
+    kinds = watch.page.eval_on_selector_all("table.clone-index tbody tr",
+                                            "rs => rs.map(r => r.cells[1].textContent)")
+    assert set(kinds) <= {"production", "test", "mixed"}
+    assert kinds == sorted(kinds, key=["production", "mixed", "test"].index)  # production first
+    rows.first.locator("a").first.click()
+    watch.page.wait_for_load_state("load")
+    group = watch.page.locator("#" + watch.page.url.split("#")[1])
+    assert group.locator("table.run").count() == 1  # the first member in full
+    changed = group.locator("table.diff tr.chg, table.diff tr.add, table.diff tr.del")
+    assert changed.count() >= 1 and group.locator("ins, mark, tr.add").count() >= 1
+    assert watch.errors == [] and watch.remote() == []
