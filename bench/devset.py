@@ -197,12 +197,7 @@ def structure_only_copy(data: str, target: str) -> tuple[str, dict[str, str]]:
             fh.write(stamp)
     with open(names_file, encoding="utf-8") as fh:
         table = json.load(fh)
-    return os.path.join(home, "tree"), {_opaque(name, n): name for name, n in table.items()}
-
-
-def _opaque(name: str, number: int) -> str:
-    core = name.lstrip("_")
-    return f"{name[:len(name) - len(core)]}{'V' if core[:1].isupper() else 'v'}{number}"
+    return os.path.join(home, "tree"), {structonly.opaque_name(name, n): name for name, n in table.items()}
 
 
 def _read(path: str) -> str | None:

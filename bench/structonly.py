@@ -11,7 +11,7 @@ In a rewritten file
     `f""`; an f-string loses its interpolations too); char literals and ABI names
     (`extern "C"`) are kept,
   - every identifier that is not a keyword or a standard-library/builtin name is
-    renamed to an opaque name, `v12` (or `V12` when the name starts upper-case;
+    renamed to an opaque name, `zzab` (`Zzab` when the name starts upper-case;
     leading underscores kept), the same name to the same opaque name in every file
     of the tree: definitions, uses, fields, methods, macro names, identifiers in
     macro bodies (token trees) and `$metavariables`,
@@ -294,6 +294,18 @@ def _assigned(target, src: bytes, top: bool) -> set[str]:
 
 # ---------------------------------------------------------------- renaming
 
+def opaque_name(name: str, number: int) -> str:
+    """`zz` and the number in letters (1 = a, 27 = aa): no digits and no word, so the
+    sub-words of an opaque name (identifier channels split `v12` into v and 12) match
+    nothing in a corpus, not even a C test's v1, v2, ..."""
+    letters = ""
+    while number:
+        number, digit = divmod(number - 1, 26)
+        letters = chr(ord("a") + digit) + letters
+    core = name.lstrip("_")
+    return f"{name[:len(name) - len(core)]}{'Zz' if core[:1].isupper() else 'zz'}{letters}"
+
+
 @dataclass
 class Renamer:
     """One opaque name per original name, shared by every file of a tree."""
@@ -305,9 +317,7 @@ class Renamer:
         return name in self.keep[lang] or (lang == "python" and is_dunder(name))
 
     def opaque(self, name: str) -> str:
-        core = name.lstrip("_")
-        number = self.table.setdefault(name, len(self.table) + 1)
-        return f"{name[:len(name) - len(core)]}{'V' if core[:1].isupper() else 'v'}{number}"
+        return opaque_name(name, self.table.setdefault(name, len(self.table) + 1))
 
     def rename(self, lang: str, name: str) -> str | None:
         """The new name, or None to keep it. Raw identifiers (r#type) are always user names."""
