@@ -10,8 +10,12 @@ from conftest import REPO
 def test_wheel_contains_package_rules_reports_and_default_target(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), REPO],
                    check=True, capture_output=True, timeout=300)
-    wheel = next(tmp_path.glob("audit-*.whl"))
+    # "audit" on PyPI is an unrelated package: the distribution has a name of its own,
+    # while the import package and the command stay "audit"
+    wheel = next(tmp_path.glob("agent_code_audit-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    assert b"\nName: agent-code-audit\n" in zipfile.ZipFile(wheel).read(metadata)
     assert "audit/cli.py" in names
     assert any(n.startswith("audit/_data/rules/") and n.endswith(".toml") for n in names)
     assert any(n.startswith("audit/_data/reports/templates/") for n in names)
