@@ -133,6 +133,12 @@ def unit_agreement(report, expected: str, names: dict[str, str]) -> tuple[int, i
 FORMS = ("full text", "structure-only")
 
 
+def selected(args) -> list[tuple]:
+    """The pairs named by --pairs (all by default)."""
+    wanted = set(args.pairs.split(",")) if args.pairs else {p[0] for p in PAIRS}
+    return [p for p in PAIRS if p[0] in wanted]
+
+
 def evaluate(args) -> None:
     from audit.provenance import api
 
@@ -143,7 +149,7 @@ def evaluate(args) -> None:
     tables, summary = {}, []
     for form in forms:
         rows = []
-        for pid, target, expected in PAIRS:
+        for pid, target, expected in selected(args):
             tree, names = target_tree(args, target, form)
             t0 = time.perf_counter()
             report, _ = api.scan_against(tree, corpora, jobs=args.jobs)
@@ -291,7 +297,7 @@ def sweep(args) -> None:
         indexes.append(api.open_index(args.distractor))
     print("| id | " + " | ".join(f"entry_min {e}" for e in SWEEP) + " |")
     print("|---" * (len(SWEEP) + 1) + "|")
-    for pid, target, _ in PAIRS:
+    for pid, target, _ in selected(args):
         result, payloads = api.scan_tree(os.path.join(args.data, target), args.jobs)
         cells = []
         for em in SWEEP:
@@ -313,6 +319,7 @@ def main() -> None:
     p.add_argument("--distractor", default="", help="index folder of a distractor corpus")
     p.add_argument("--structure-only", action="store_true",
                    help="eval: also evaluate structure-only copies and print both forms")
+    p.add_argument("--pairs", help="comma-separated pair ids to run (default: all), e.g. D2,N4")
     p.add_argument("--json")
     p.add_argument("-j", "--jobs", type=int, default=1)
     args = p.parse_args()
