@@ -70,10 +70,25 @@ _OPEN_CLOSE = bytes(2 if c in b"([{" else 0 for c in range(256))
 _NOT_BRACKET = bytes(c for c in range(256) if c not in b"()[]{}")
 
 
-def bracket_depth(data: bytes) -> int:
-    """The deepest nesting of (, [ and { (strings and comments included: a cheap bound)."""
+def bracket_depth(data: bytes, limit: int = 0) -> int:
+    """The deepest nesting of (, [ and { (strings and comments included: a cheap bound).
+    A closing bracket with none open is dropped, as a parser's error recovery does.
+    With ``limit``, a depth known to be within it may come back as any value within it."""
     kept = data.translate(_OPEN_CLOSE, _NOT_BRACKET)  # opening 2, closing 0
-    return max(map(sub, accumulate(kept), count(1)), default=0)
+    if not kept:
+        return 0
+    highest = max(_levels(kept))
+    lowest = min(_levels(kept))  # streamed twice: a list of the levels costs more
+    if lowest >= 0 or highest - lowest <= limit:  # no stray closer, or within the limit anyway
+        return highest if lowest >= 0 else highest - lowest
+    levels = list(_levels(kept))
+    before = accumulate(levels, min, initial=0)  # the lowest level before each bracket
+    return max(max(map(sub, levels, before)), 0)
+
+
+def _levels(kept: bytes):
+    """Brackets opened minus closed, after each bracket of ``kept`` (2: opening, 0: closing)."""
+    return map(sub, accumulate(kept), count(1))
 
 
 def precheck(data: bytes, limits: Limits) -> tuple[str, str] | None:
@@ -81,7 +96,7 @@ def precheck(data: bytes, limits: Limits) -> tuple[str, str] | None:
     if limits.max_nesting:
         opening = data.count(b"(") + data.count(b"[") + data.count(b"{")
         if opening > limits.max_nesting:  # fewer brackets cannot nest deeper: skip the count
-            depth = bracket_depth(data)
+            depth = bracket_depth(data, limits.max_nesting)
             if depth > limits.max_nesting:
                 return "too-deep", f"brackets nested {depth:,} deep (limit {limits.max_nesting:,})"
     if limits.max_line and len(data) > limits.max_line:

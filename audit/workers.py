@@ -51,15 +51,18 @@ class Pool:
     def __init__(self, job, size: int, analyse: Callable, prepare: Callable, languages: set[str]):
         self.job, self.analyse, self.prepare, self.languages = job, analyse, prepare, languages
         self.ctx = multiprocessing.get_context("fork")
-        self.workers = [self._spawn() for _ in range(size)]
+        self.workers: list[_Worker] = []
+        for _ in range(size):
+            self.workers.append(self._spawn())
         self.terminated = False
         timeout = job.limits.file_timeout
         self.hard = 2 * timeout + GRACE if timeout else 0.0
 
     def _spawn(self) -> _Worker:
         mine, theirs = self.ctx.Pipe()
+        others = [mine] + [w.conn for w in self.workers]  # the worker closes these: see _serve
         process = self.ctx.Process(target=_serve, daemon=True, args=(
-            theirs, self.job, self.analyse, self.prepare, self.languages))
+            theirs, others, self.job, self.analyse, self.prepare, self.languages))
         process.start()
         theirs.close()  # so that the worker's death reads as end-of-file here
         return _Worker(process, mine)
@@ -167,8 +170,11 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
-def _serve(conn, job, analyse: Callable, prepare: Callable, languages: set[str]) -> None:
+def _serve(conn, others: list, job, analyse: Callable, prepare: Callable,
+           languages: set[str]) -> None:
     """A worker's loop: one file in, one result out, until told to stop or retired."""
+    for other in others:  # the parent's ends of the pipes, its own and the other workers',
+        other.close()     # inherited by the fork: held open here, they would hide its death
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the workers
     limit_memory(job.limits.max_memory)
     prepare(job, languages)

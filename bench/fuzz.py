@@ -16,7 +16,8 @@ a wrapper around the pipeline's per-file function (in the scanning process and
 its workers), so the slowest inputs are named with their times; --keep saves
 them and any failing batch, and the seed and index rebuild any input.
 
-The summary (stdout, and --json) gives inputs, batches, exit codes, skip reasons,
+The summary (stdout, and --json, rewritten after every batch so that a campaign
+stopped early keeps its figures) gives inputs, batches, exit codes, skip reasons,
 hangs, unaccounted inputs, wall and CPU time and the slowest files.
 """
 
@@ -156,14 +157,14 @@ def _account(out: str, names: set[str], code) -> dict:
             "extra": len((measured | skipped) - names)}
 
 
-def _times(folder: str, recipes: dict) -> list[tuple[float, str, str, str]]:
-    """(seconds, name, outcome, recipe) of every input the pipeline timed."""
+def _times(folder: str, recipes: dict) -> list[tuple[float, float, str, str, str]]:
+    """(CPU seconds, wall seconds, name, outcome, recipe) of every input the pipeline timed."""
     rows = []
     for path in glob.glob(os.path.join(folder, "*.tsv")):
         with open(path, encoding="utf-8") as fh:
             for line in fh:
-                seconds, name, outcome = line.rstrip("\n").split("\t")
-                rows.append((float(seconds), name, outcome, recipes.get(name, "")))
+                cpu, wall, name, outcome = line.rstrip("\n").split("\t")
+                rows.append((float(cpu), float(wall), name, outcome, recipes.get(name, "")))
     return rows
 
 
@@ -177,6 +178,7 @@ def campaign(args) -> dict:
               "batches": 0, "hangs": 0}
     codes, reasons, slowest, failures = Counter(), Counter(), [], []
     wall0, cpu0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    summary = {}
     try:
         for first in range(0, args.n, args.batch):
             count = min(args.batch, args.n - first)
@@ -187,11 +189,24 @@ def campaign(args) -> dict:
                 failures.append({k: res[k] for k in ("first", "count", "code", "unaccounted",
                                                      "stderr")})
             _progress(totals, codes, wall0, res)
+            summary = _summary(args, totals, codes, reasons, slowest, failures, wall0, cpu0)
+            _write(args.json, summary)  # after every batch: a stopped campaign keeps its figures
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if args.keep:
         _keep_slowest(args, slowest, pool)
+    return summary
+
+
+def _write(path: str | None, summary: dict) -> None:
+    if path:
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(summary, indent=1) + "\n")
+        os.replace(path + ".tmp", path)
+
+
+def _summary(args, totals, codes, reasons, slowest, failures, wall0, cpu0) -> dict:
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "command": " ".join(["python", "bench/fuzz.py", *sys.argv[1:]]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -201,8 +216,8 @@ def campaign(args) -> dict:
         "wall_s": round(time.monotonic() - wall0, 1),
         "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1),
         "max_rss_mib": round(cpu1.ru_maxrss / 1024),
-        "slowest": [{"seconds": round(s, 3), "input": n, "outcome": o, "recipe": r}
-                    for s, n, o, r in slowest],
+        "slowest": [{"cpu_s": round(c, 3), "wall_s": round(w, 3), "input": n, "outcome": o,
+                     "recipe": r} for c, w, n, o, r in slowest],
         "failures": failures,
     }
 
@@ -227,7 +242,7 @@ def _progress(totals, codes, wall0, res) -> None:
 def _keep_slowest(args, slowest, pool) -> None:
     folder = os.path.join(args.keep, "slowest")
     os.makedirs(folder, exist_ok=True)
-    for _s, name, _o, _r in slowest:
+    for *_cost, name, _outcome, _recipe in slowest:
         ext, data, _ = make_input(args.seed, int(name[1:8]), pool)
         with open(os.path.join(folder, name), "wb") as fh:
             fh.write(data)
@@ -236,7 +251,7 @@ def _keep_slowest(args, slowest, pool) -> None:
 # -- inside the scanning process ---------------------------------------------------
 def scan_with_timings(folder: str, argv: list[str]) -> int:
     """Run `audit` with the pipeline's per-file function timed: one line per file,
-    "seconds<TAB>name<TAB>outcome", in a file per process (workers included)."""
+    "cpu<TAB>wall<TAB>name<TAB>outcome" (seconds), in a file per process (workers included)."""
     import audit.pipeline as pipeline
     from audit.cli import main
 
@@ -244,14 +259,14 @@ def scan_with_timings(folder: str, argv: list[str]) -> int:
     logs: dict[int, object] = {}
 
     def timed(task):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         out = real(task)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         log = logs.get(os.getpid())
         if log is None:
             log = logs[os.getpid()] = open(os.path.join(folder, f"{os.getpid()}.tsv"), "a")
         outcome = getattr(out[0], "reason", "measured")
-        log.write(f"{seconds:.4f}\t{os.path.basename(task[0].path)}\t{outcome}\n")
+        log.write(f"{cpu:.4f}\t{seconds:.4f}\t{os.path.basename(task[0].path)}\t{outcome}\n")
         log.flush()
         return out
 
@@ -277,11 +292,7 @@ def main() -> int:
     p.add_argument("scan_options", nargs="*", help="more `audit scan` options, after --")
     args = p.parse_args()
     summary = campaign(args)
-    text = json.dumps(summary, indent=1)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-    print(text)
+    print(json.dumps(summary, indent=1))
     bad = summary["hangs"] or summary["unaccounted"] or set(summary["exit_codes"]) - {"0"}
     return 1 if bad else 0
 
