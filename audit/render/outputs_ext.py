@@ -47,11 +47,14 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
     if getattr(args, "html", None):
         from audit.render import html
 
+        from audit.render.progress import phase
+
         started = time.perf_counter()
         sources = html.file_sources(result, source_reader(args))
         try:
-            stats = html.write_report(result, args.html, sources, rule_metadata(args),
-                                      corpus_reader(result))
+            with phase("writing the HTML report", enabled=not getattr(args, "quiet", False)) as tick:
+                stats = html.write_report(result, args.html, sources, rule_metadata(args),
+                                          corpus_reader(result), progress=tick)
         except OSError as exc:
             from audit.render.outpaths import write_failed
 
@@ -129,13 +132,15 @@ def rule_metadata(args: argparse.Namespace | None = None) -> dict[str, dict]:
             return {}
         reg = registry.load()
     meta: dict[str, dict] = {}
+    from audit.rules.registry import shared_ids
+
+    shared = shared_ids(reg.rules)
     for r in sorted(reg.rules, key=lambda r: (r.id, r.language)):
-        if r.id in meta:  # the same id in another language: one page, both languages named
-            meta[r.id]["language"] += f", {r.language}"
-            continue
-        meta[r.id] = {"name": r.id, "code": r.code, "category": r.category,
-                      "severity": r.severity, "summary": r.summary, "language": r.language,
-                      "path": r.path, "docs": _docs_text(r.docs)}
+        # an id several packs use: one page per language (see registry.rule_key)
+        key = f"{r.language}/{r.id}" if r.id in shared else r.id
+        meta[key] = {"name": r.id, "code": r.code, "category": r.category,
+                     "severity": r.severity, "summary": r.summary, "language": r.language,
+                     "path": r.path, "docs": _docs_text(r.docs)}
     return meta
 
 

@@ -113,10 +113,13 @@ def _fingerprint(parts: tuple, seen: Counter) -> str:
 
 
 def finding_results(findings: list[Finding]) -> list[dict]:
-    """Rule findings as SARIF results, in a stable order."""
+    """Rule findings as SARIF results, in a stable order (an id several packs share is
+    named ``language/id``, so the descriptor is that language's rule)."""
+    from audit.render.viewmodels import rule_key
+
     out, seen = [], Counter()
     for f in sorted(findings, key=lambda x: (x.path, x.line, x.column, x.rule, x.message)):
-        res = {"ruleId": f.rule, "level": LEVELS.get(f.severity, "warning"),
+        res = {"ruleId": rule_key(f), "level": LEVELS.get(f.severity, "warning"),
                "message": {"text": f.message},
                "locations": [_location(f.path, _region(f.line, f.end_line, f.column,
                                                         f.end_column))],

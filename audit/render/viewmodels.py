@@ -115,8 +115,17 @@ class FindingVM:
     suppressed: str | None
 
 
+def rule_key(f: Finding) -> str:
+    """A finding's rule page key: ``language/id`` for an id several packs share."""
+    try:
+        from audit.rules.registry import rule_key as key
+    except ModuleNotFoundError:
+        return f.rule
+    return key(f.rule, f.path)
+
+
 def finding_vm(f: Finding) -> FindingVM:
-    return FindingVM(visible(f.rule), rule_href(f.rule), f.severity, visible(f.category),
+    return FindingVM(visible(f.rule), rule_href(rule_key(f)), f.severity, visible(f.category),
                      visible(f.message), visible(f.path), file_href(f.path, f.line), f.line,
                      f.end_line, visible(f.unit), None if f.suppressed is None
                      else visible(f.suppressed))
@@ -327,7 +336,7 @@ def _provenance_lead(prov: dict | None) -> list[Lead]:
 def _top_rules(findings: list[Finding], n: int) -> list[tuple[str, int, str]]:
     """The rules with most active findings at the most severe level that has any."""
     for severity in ("error", "warning"):
-        counts = Counter(x.rule for x in findings
+        counts = Counter(rule_key(x) for x in findings
                          if x.suppressed is None and x.severity == severity)
         if counts:
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
@@ -653,7 +662,7 @@ def rule_pages(result: AuditResult, meta: dict[str, dict]) -> list[RulePage]:
     """
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for x in result.findings:
-        by_rule[x.rule].append(x)
+        by_rule[rule_key(x)].append(x)
     pages = []
     for rule in sorted(set(by_rule) | set(meta)):
         hits, info = by_rule.get(rule, []), meta.get(rule, {})

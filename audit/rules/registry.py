@@ -20,7 +20,7 @@ from tree_sitter import Query
 
 from audit.data import data_path, default_cache_dir
 from audit.errors import ConfigError
-from audit.lang import LANGUAGES
+from audit.lang import LANGUAGES, language_for
 from audit.rules.loader import CATEGORIES, SEVERITIES, Rule, load_rules, rule_files
 
 # Patterns the engine itself needs, run in the same pass as the rules.
@@ -51,8 +51,40 @@ def compile_query(language: str, text: str) -> Query:
     return Query(LANGUAGES[language].ts_language, text)
 
 
-@functools.lru_cache(maxsize=4)
+_SHARED: set[str] = set()  # ids used by more than one language's pack, in the last rule set loaded
+
+
 def load(rules_dir: str | None = None) -> Registry:
+    """The rule set in rules_dir (default: the bundled packs); see :func:`_load`.
+
+    Remembers which ids several languages' packs share, for :func:`rule_key`.
+    """
+    registry = _load(rules_dir)
+    _SHARED.clear()
+    _SHARED.update(shared_ids(registry.rules))
+    return registry
+
+
+def shared_ids(rules) -> set[str]:
+    """Rule ids that more than one language's pack uses (e.g. deep-nesting)."""
+    languages: dict[str, set[str]] = {}
+    for r in rules:
+        languages.setdefault(r.id, set()).add(r.language)
+    return {rid for rid, langs in languages.items() if len(langs) > 1}
+
+
+def rule_key(rule_id: str, path: str) -> str:
+    """The key of a finding's rule in per-rule pages and SARIF rule descriptors:
+    ``language/id`` (``rust/deep-nesting``) when packs of several languages share the
+    id, so a Rust finding shows the Rust rule's page and description; else the id."""
+    if rule_id not in _SHARED:
+        return rule_id
+    lang = language_for(path)
+    return f"{lang.name}/{rule_id}" if lang is not None else rule_id
+
+
+@functools.lru_cache(maxsize=4)
+def _load(rules_dir: str | None = None) -> Registry:
     """The rule set in rules_dir (default: the bundled packs), validated, cached per process.
 
     A validated set is also kept in the user cache, named by a hash of everything
@@ -430,3 +462,6 @@ def _owners(query: Query, parts: list, source: bytes) -> tuple:
     if len(set(owners)) < len(parts):
         raise ValueError("a query holds no complete pattern of its own")
     return tuple(parts[k][0] for k in owners)
+
+
+load.cache_clear = _load.cache_clear  # the rule-set cache is _load's; tests clear it through load
