@@ -78,7 +78,10 @@ def _find_clones(args, result, payloads):
     started = time.perf_counter()
     params = params_from_args(args)
     units = [u for payload in payloads.values() for u in payload.get("clones", ())]
-    report = find_clones(units, params, result.totals.lines.source)
+    from audit.render.progress import phase
+
+    with phase(f"finding clones among {len(units):,} functions", enabled=_shown(args)):
+        report = find_clones(units, params, result.totals.lines.source)
     report.elapsed = time.perf_counter() - started
     functions = sum(1 for f in result.files for u in f.units if u.kind in UNIT_KINDS)
     report.skipped_small = max(0, functions - report.units)
@@ -112,3 +115,8 @@ def render_terminal(result, console) -> None:
                            overflow="fold"),
                       Text(others, overflow="fold"))
     console.print(table)
+
+
+def _shown(args) -> bool:
+    """Progress is drawn unless the command was asked to be quiet."""
+    return not getattr(args, "quiet", False)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
+import time
 
 from audit.commands import common_options
 from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
@@ -121,17 +123,20 @@ def run(args: argparse.Namespace) -> int:
     for hook in _hooks("configure"):
         job = hook(args, config, job)
     console = make_console(args.no_color)
+    started = time.perf_counter()
     result, payloads = _scan_with_progress(config, job, console, args.quiet)
     for hook in _hooks("finish"):
         result = hook(args, result, payloads, console)
-    if args.json:
-        write_output("--json", args.json, json_render.dumps(result, config.hotspots))
-    for hook in _hooks("write_outputs"):
-        hook(args, result, console)
-    if not args.quiet:
-        render(result, console, config.hotspots, _hooks("render_terminal"))
+    with console.capture() as written:  # where the outputs went: said after the summary
         if args.json:
+            write_output("--json", args.json, json_render.dumps(result, config.hotspots))
             console.print(f"JSON written to {args.json}")
+        for hook in _hooks("write_outputs"):
+            hook(args, result, console)
+    if not args.quiet:
+        whole_run = dataclasses.replace(result, elapsed=time.perf_counter() - started)
+        render(whole_run, console, config.hotspots, _hooks("render_terminal"))
+        console.file.write(written.get())
     return _exit_code(args, result)
 
 
@@ -167,18 +172,9 @@ def write_output(option: str, path: str, text: str | bytes) -> None:
 
 
 def _scan_with_progress(config, job, console, quiet):
-    if quiet or not console.is_terminal:
-        return scan(config, job)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from audit.render.progress import phase
 
-    columns = (TextColumn("measuring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-               TextColumn("{task.fields[path]}"))
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("scan", total=None, path="")
-
-        def tick(done: int, total: int, path: str) -> None:
-            progress.update(task, completed=done, total=total, path=path[-50:])
-
+    with phase("measuring", enabled=not quiet) as tick:
         return scan(config, job, tick)
 
 

@@ -72,18 +72,21 @@ def index_paths(paths: list[str], name: str, index_dir: str | None = None, worke
 
 def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
                    thresholds: Thresholds = THRESHOLDS, skipped_languages: dict | None = None,
-                   timings: dict | None = None) -> ProvenanceReport:
+                   timings: dict | None = None, progress=None) -> ProvenanceReport:
     """Match file sketches (audit.provenance.sketch.FileSketch) against loaded indexes."""
-    files, spent = match_files(sketches, indexes, cfg, thresholds)
+    files, spent = match_files(sketches, indexes, cfg, thresholds, progress=progress)
     return report(files, indexes, cfg, thresholds, skipped_languages, {**(timings or {}), **spent})
 
 
 def match_files(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
-                thresholds: Thresholds = THRESHOLDS, n_files: int | None = None) -> tuple[list, dict]:
+                thresholds: Thresholds = THRESHOLDS, n_files: int | None = None,
+                progress=None) -> tuple[list, dict]:
     """Match a batch of file sketches: their file reports and the seconds spent per phase.
 
     ``n_files``: how many files the whole audit matches, when this batch is part of it (a
     structural alignment's significance is corrected for every file tested); default: the batch.
+    ``progress(done, total, path)`` is called after each file (candidates, verification and
+    structure).
     """
     docfreq = DocFreq(indexes)
     timing = Timing()
@@ -96,6 +99,8 @@ def match_files(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = M
         t_structure += time.perf_counter() - t0
         files.append(file_report(sk, matches, discounted, thresholds, alignments=alignments,
                                  n_files=n_files or len(sketches)))
+        if progress is not None:
+            progress(len(files), len(sketches), sk.path)
     _name_revisions(files, indexes)
     return files, {"candidates": timing.candidates, "verification": timing.verification,
                    "structure": t_structure}
@@ -116,14 +121,15 @@ def report(files: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
 
 
 def match_result(result, payloads: dict, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
-                 thresholds: Thresholds = THRESHOLDS) -> ProvenanceReport:
+                 thresholds: Thresholds = THRESHOLDS, progress=None) -> ProvenanceReport:
     """Match an AuditResult's files (payloads from a scan run with the "sketch" pass)."""
     sketches = [p["sketch"] for p in payloads.values() if p and p.get("sketch") is not None]
     sketches.sort(key=lambda s: s.path)
     skipped = Counter(_ext(s.path) for s in result.skipped if s.reason == "language-not-audited")
     timings = {"extract": sum(s.timings.get("extract", 0.0) for s in sketches),
                "sketch": sum(s.timings.get("sketch", 0.0) for s in sketches)}
-    return match_sketches(sketches, indexes, cfg, thresholds, dict(sorted(skipped.items())), timings)
+    return match_sketches(sketches, indexes, cfg, thresholds, dict(sorted(skipped.items())),
+                          timings, progress)
 
 
 def scan_tree(path: str, jobs: int = 0):

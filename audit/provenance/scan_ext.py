@@ -43,7 +43,12 @@ def configure(args, config, job):
 
         check_address(args.cluster)
 
-    args.provenance_indexes = [api.open_index(c, args.index_dir) for c in args.corpus]
+    from audit.render.progress import phase
+
+    args.provenance_indexes = []
+    for c in args.corpus:
+        with phase(f"loading corpus index {c}", enabled=_shown(args)):
+            args.provenance_indexes.append(api.open_index(c, args.index_dir))
     return replace(job, passes=(*job.passes, "sketch"))
 
 
@@ -59,7 +64,10 @@ def finish(args, result, payloads, console):
 
         report = cluster.match_result(args.cluster, result, payloads, indexes)
     else:
-        report = api.match_result(result, payloads, indexes)
+        from audit.render.progress import phase
+
+        with phase("matching against the corpus", enabled=_shown(args)) as tick:
+            report = api.match_result(result, payloads, indexes, progress=tick)
     from audit.provenance.determination import attach
     from audit.render.outputs_ext import source_reader
 
@@ -109,3 +117,8 @@ def _files_table(report, console, n: int) -> None:
                       Text(f.path, overflow="fold"), Text(f"{m.corpus}:{m.corpus_path}", overflow="fold"),
                       Text(where, overflow="fold"))
     console.print(table)
+
+
+def _shown(args) -> bool:
+    """Progress is drawn unless the command was asked to be quiet."""
+    return not getattr(args, "quiet", False)

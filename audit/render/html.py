@@ -99,10 +99,12 @@ class ReportStats:
 class _Writer:
     """Renders templates into the output folder and counts what it wrote."""
 
-    def __init__(self, outdir: str, env: jinja2.Environment, assets: dict, result: AuditResult):
+    def __init__(self, outdir: str, env: jinja2.Environment, assets: dict, result: AuditResult,
+                 progress=None, total: int = 0):
         self.outdir, self.env, self.assets, self.result = outdir, env, assets, result
         self.pages = self.bytes = 0
         self.written = set(assets.values())
+        self.progress, self.total = progress, total
 
     def page(self, filename: str, template: str, title: str, active: str, **context) -> None:
         html = self.env.get_template(template).render(
@@ -112,12 +114,17 @@ class _Writer:
         self.written.add(filename)
         self.pages += 1
         self.bytes += len(data)
+        if self.progress is not None:
+            self.progress(self.pages, max(self.total, self.pages), filename)
 
 
 def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
                  rule_meta: dict[str, dict] | None = None,
-                 corpus_text: sidebyside.CorpusText | None = None) -> ReportStats:
+                 corpus_text: sidebyside.CorpusText | None = None,
+                 progress=None) -> ReportStats:
     """Write the whole report into outdir (created if needed); returns pages and bytes.
+
+    ``progress(done, total, page)`` is called after each page.
 
     Pages and assets of an earlier report in the same folder that this one does not
     have (files since deleted, old asset hashes) are removed; nothing else is touched.
@@ -131,7 +138,8 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
         os.unlink(index)
     sections = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
                 for k, v in sorted(result.sections.items())}
-    w = _Writer(outdir, environment(), copy_assets(outdir), result)
+    w = _Writer(outdir, environment(), copy_assets(outdir), result, progress,
+                expected_pages(result, sections, rule_meta))
     languages = {f.path: f.language for f in result.files}
     w.page("hotspots.html", "hotspots.html.j2", "Hotspots", "hotspots.html",
            data=vm.hotspot_data(result), total=result.totals.functions)
@@ -157,6 +165,13 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     w.page("index.html", "overview.html.j2", "Overview", "index.html",
            ov=vm.overview(result, sections), det=dview.view(sections.get("provenance")))
     return ReportStats(w.pages, w.bytes)
+
+
+def expected_pages(result: AuditResult, sections: dict, rule_meta: dict | None) -> int:
+    """About how many pages a report has (for progress): fixed, file, rule and clone pages."""
+    rules = set(rule_meta or {}) | {f.rule for f in result.findings}
+    groups = len((sections.get("clones") or {}).get("groups", []))
+    return 7 + len(result.files) + len(rules) + -(-groups // vm.CLONE_GROUPS_PER_PAGE)
 
 
 def _clone_pages(w: _Writer, clones: dict | None, result: AuditResult, sources, languages) -> None:

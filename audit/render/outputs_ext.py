@@ -52,7 +52,7 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
         started = time.perf_counter()
         sources = html.file_sources(result, source_reader(args))
         try:
-            with phase("writing the HTML report", enabled=not getattr(args, "quiet", False)) as tick:
+            with phase("writing the HTML report", enabled=_shown(args)) as tick:
                 stats = html.write_report(result, args.html, sources, rule_metadata(args),
                                           corpus_reader(result), progress=tick)
         except OSError as exc:
@@ -252,3 +252,8 @@ def help_uri(args: argparse.Namespace) -> str:
 
         return pathlib.Path(os.path.abspath(args.html)).as_uri() + "/{page}"
     return ""
+
+
+def _shown(args) -> bool:
+    """Progress is drawn unless the command was asked to be quiet."""
+    return not getattr(args, "quiet", False)
