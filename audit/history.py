@@ -180,6 +180,7 @@ class HistoryOptions:
     exclude_commit_paths: tuple[str, ...] = ()
     workers: int = 1
     clone_samples: int = 16  # commits where duplication share is measured (0: never)
+    last: int = 0  # only the last N commits of the range (0: all)
 
 
 @dataclass
@@ -199,33 +200,46 @@ class HistoryResult:
                 "points": self.points}
 
 
-def walk_history(opts: HistoryOptions, keep, job, cache, progress=None) -> HistoryResult:
-    """Analyse every selected commit (each (blob, path) once, through the cache) and roll up."""
+def walk_history(opts: HistoryOptions, keep, job, cache, progress=None,
+                 show: bool = False) -> HistoryResult:
+    """Analyse every selected commit (each (blob, path) once, through the cache) and roll up.
+
+    ``progress(done, total, path)`` follows the analysis of files; ``show`` draws progress
+    of every phase (audit.render.progress) instead.
+    """
     import time
 
     from audit.cache import BlobTask, fill
     from audit.gitsource import GitSource
     from audit.lang import language_for
+    from audit.render.progress import phase
 
     started = time.perf_counter()
     with GitSource(opts.repo) as src:
         commits = src.commits(opts.rev_range)
         kept, excluded = _drop_bookkeeping(src, commits, opts.exclude_commit_paths)
-        chosen = select(kept, opts.every, opts.max_commits)
+        chosen = select(kept[-opts.last:] if opts.last else kept, opts.every, opts.max_commits)
         keys = {}
         for c in chosen:
             for path, blob in src.tree_files(c.tree.encode(), "", keep):
                 keys[(blob, path)] = None
         tasks = [BlobTask(opts.repo, b, p, language_for(p).name) for b, p in keys]
         listed = time.perf_counter()
-        analysed = fill(cache, tasks, job, summarise, opts.workers, progress)
+        with phase(f"analysing files of {len(chosen):,} commits", len(tasks), show) as tick:
+            analysed = fill(cache, tasks, job, summarise, opts.workers, tick if show else progress)
         summaries = cache.summaries(keys)
         leaves = {k: Totals.of_summary(s) for k, s in summaries.items()}
         roll = TreeTotals(src, keep, leaves)
-        points = [_point(c, roll.of(c.tree)) for c in chosen]
+        points = []
+        with phase("adding up each commit", len(chosen), show) as tick:
+            for c in chosen:
+                points.append(_point(c, roll.of(c.tree)))
+                tick(len(points), None, c.sha[:8])
         rolled = time.perf_counter()
         if "clones" in job.passes and opts.clone_samples:
-            add_duplication(points, chosen, src, keep, cache, job, opts.clone_samples)
+            with phase("duplication at sampled commits", min(opts.clone_samples, len(chosen)),
+                       show) as tick:
+                add_duplication(points, chosen, src, keep, cache, job, opts.clone_samples, tick)
     stats = {"commits_in_range": len(commits), "commits_excluded": excluded,
              "commits_analysed": len(chosen), "blobs": len(keys), "blobs_analysed": analysed,
              "blobs_from_cache": len(keys) - analysed, "cache_bytes": cache.size_bytes(),
@@ -233,6 +247,7 @@ def walk_history(opts: HistoryOptions, keep, job, cache, progress=None) -> Histo
              "duplication_seconds": round(time.perf_counter() - rolled, 2),
              "seconds": round(time.perf_counter() - started, 2)}
     config = {"rev_range": opts.rev_range, "every": opts.every, "max_commits": opts.max_commits,
+              "last": opts.last,
               "exclude_commit_paths": list(opts.exclude_commit_paths), "passes": list(job.passes),
               "python_engine": job.python_engine, "clone_samples": opts.clone_samples}
     keys = TREND_KEYS + (("duplication_share",) if any("duplication_share" in p for p in points) else ())
@@ -254,7 +269,8 @@ def _point(commit, totals: Totals) -> dict:
             "merge": len(commit.parents) > 1, **totals.point()}
 
 
-def add_duplication(points: list[dict], commits: list, src, keep, cache, job, samples: int) -> None:
+def add_duplication(points: list[dict], commits: list, src, keep, cache, job, samples: int,
+                    progress=None) -> None:
     """Duplication share (audit.clones) at up to ``samples`` evenly spread commits, from the
     cached clone sketches; the other points get None. Each share is cached under the digest
     of the commit's measured (blob, path) set, so a warm run groups nothing."""
@@ -262,6 +278,7 @@ def add_duplication(points: list[dict], commits: list, src, keep, cache, job, sa
 
     params = CloneParams(**job.options.get("clones", {}))
     picked = {id(c) for c in select(commits, max_commits=samples)}
+    done = 0
     prints: dict = {}
     for point, commit in zip(points, commits):
         if id(commit) not in picked:
@@ -276,6 +293,9 @@ def add_duplication(points: list[dict], commits: list, src, keep, cache, job, sa
             share = round(find_clones(units, params, point["sloc"]).duplication_share, 4)
             cache.put_derived(key, share)
         point["duplication_share"] = share
+        done += 1
+        if progress is not None:
+            progress(done, None, commit.sha[:8])
 
 
 def _key_set_digest(keys: list[tuple[str, str]]) -> str:

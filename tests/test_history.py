@@ -140,6 +140,17 @@ def test_rev_range_and_sampling(repo, tmp_path):
     assert len(sampled.points) == 3 and sampled.points[-1]["subject"] == "merge side"
 
 
+def test_last_n_commits(repo, tmp_path):
+    every = run(repo, tmp_path)
+    last = run(repo, tmp_path, last=3)
+    assert [p["commit"] for p in last.points] == [p["commit"] for p in every.points][-3:]
+    assert last.config["last"] == 3 and last.stats["commits_in_range"] == len(every.points)
+    bookkept = run(repo, tmp_path, last=2, exclude_commit_paths=("current_tasks/*",))
+    assert "Lock task" not in {p["subject"] for p in run(repo, tmp_path, last=5,
+                                                        exclude_commit_paths=("current_tasks/*",)).points}
+    assert [p["subject"] for p in bookkept.points] == [p["subject"] for p in every.points][-2:]
+
+
 @pytest.mark.parametrize("n, every, max_commits, expected", [
     (10, 0, 0, list(range(10))),
     (10, 3, 0, [0, 3, 6, 9]),

@@ -30,6 +30,7 @@ from audit.errors import EXIT_OK
 from audit.gitsource import GitSource, RepoRev, parse_repo_rev, path_filter
 from audit.pipeline import Job, analyse_source, scan
 from audit.render import json as json_render
+from audit.render.progress import phase
 from audit.render.terminal import make_console
 from audit.walk import SkippedFile, discover, read_source, source_from_bytes
 
@@ -92,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
     console = make_console(args.no_color)
     # the same job as `audit history`, so both share cached results
     job = make_job(args.max_file_size, args.python_engine, rules=not args.no_rules, clones=True)
-    side_a = load_side(args, args.a, job)
-    side_b = load_side(args, args.b, job)
+    side_a = load_side(args, args.a, job, "A")
+    side_b = load_side(args, args.b, job, "B")
     config = {"a": args.a, "b": args.b, "hotspots": args.hotspots, "passes": list(job.passes),
               "python_engine": job.python_engine, "include": args.include, "exclude": args.exclude}
     result = compare(side_a.snapshot, side_b.snapshot, args.hotspots, config)
@@ -102,11 +103,14 @@ def run(args: argparse.Namespace) -> int:
         result = replace(result, tracked=tracked_delta(side_a.tracked, side_b.tracked, measured))
     if not args.no_provenance:
         corpora = None if args.no_cache else os.path.join(args.cache_dir or default_cache_dir(), "corpora")
-        result = add_derivation(result, side_a, side_b, scan_config(args, ".").workers, corpora)
+        result = add_derivation(result, side_a, side_b, scan_config(args, ".").workers, corpora,
+                                show=not args.quiet)
+    with console.capture() as written:  # where the outputs went: said after the summary
+        write_outputs(args, result, console)
     result = _with_elapsed(result, time.perf_counter() - started)
-    write_outputs(args, result, console)
     if not args.quiet:
         render_terminal(result, console)
+        console.file.write(written.get())
     return EXIT_OK
 
 
@@ -141,16 +145,20 @@ class Side:
         self.tracked = tracked  # every tracked file -> blob id (git revisions only)
 
 
-def load_side(args, spec: str, job: Job) -> Side:
+def load_side(args, spec: str, job: Job, name: str = "") -> Side:
     """A folder is scanned in place; REPO@REV is read from git through the blob cache."""
     rev = parse_repo_rev(spec)
+    show = not getattr(args, "quiet", False)
     if rev is None:
-        return _load_folder(args, spec, job)
+        with phase(f"measuring {name or spec}", enabled=show) as tick:
+            return _load_folder(args, spec, job, tick)
     with GitSource(rev.repo) as src:
         commit = src.resolve(rev.rev)
         listing = src.files(commit, path_filter(scan_config(args, rev.repo)))
-        with open_cache(args.cache_dir, args.no_cache, job) as cache:
-            results = results_for(cache, rev.repo, listing, job, scan_config(args, rev.repo).workers)
+        with open_cache(args.cache_dir, args.no_cache, job) as cache, \
+                phase(f"measuring {name or spec} ({rev.rev})", len(listing), show) as tick:
+            results = results_for(cache, rev.repo, listing, job,
+                                  scan_config(args, rev.repo).workers, tick)
         data = {path: src.read_blob(blob) for path, blob in listing}
         tracked = dict(src.files(commit, lambda path: True))
     files = tuple(r for r in results if not isinstance(r, SkippedFile))
@@ -161,9 +169,9 @@ def load_side(args, spec: str, job: Job) -> Side:
                 data={f.path: data[f.path] for f in files}, tracked=tracked)
 
 
-def _load_folder(args, folder: str, job: Job) -> Side:
+def _load_folder(args, folder: str, job: Job, progress=None) -> Side:
     config = scan_config(args, folder)
-    result, _payloads = scan(config, job)
+    result, _payloads = scan(config, job, progress)
     by_path = {c.path: c for c in discover(config).candidates}
     data = {}
     for f in result.files:
@@ -174,7 +182,7 @@ def _load_folder(args, folder: str, job: Job) -> Side:
 
 
 def add_derivation(result: CompareResult, side_a: Side, side_b: Side, workers: int = 1,
-                   corpora: str | None = None) -> CompareResult:
+                   corpora: str | None = None, show: bool = False) -> CompareResult:
     """How much of B derives from A: B's added files matched against A indexed as a corpus.
     A git revision's index is kept under ``corpora`` (when given) and reused."""
     try:
@@ -186,17 +194,28 @@ def add_derivation(result: CompareResult, side_a: Side, side_b: Side, workers: i
     if not added:
         return result
     with tempfile.TemporaryDirectory(prefix="audit-compare-") as tmp:
-        if side_a.folder or corpora is None:
-            folder = side_a.folder or _materialise(side_a, os.path.join(tmp, "a"))
-            index = api.index_paths([folder], "A", index_dir=os.path.join(tmp, "index"), workers=workers)
-        else:
-            index = _cached_index(api, side_a, corpora, os.path.join(tmp, "a"), workers)
-        report = api.match_sketches(_sketches(side_b, added, workers), [index])
+        with phase("indexing A as a corpus", len(side_a.data), show) as tick:
+            if side_a.folder or corpora is None:
+                folder = side_a.folder or _materialise(side_a, os.path.join(tmp, "a"))
+                index = api.index_paths([folder], "A", index_dir=os.path.join(tmp, "index"),
+                                        workers=workers, progress=_files_done(tick))
+            else:
+                index = _cached_index(api, side_a, corpora, os.path.join(tmp, "a"), workers,
+                                      _files_done(tick))
+        with phase(f"sketching B's {len(added):,} added files", enabled=show):
+            sketches = _sketches(side_b, added, workers)
+        with phase("matching B's added files against A", len(sketches), show) as tick:
+            report = api.match_sketches(sketches, [index], progress=tick)
     section = derivation(result, report)
     return replace(result, sections={**result.sections, "derivation": section})
 
 
-def _cached_index(api, side: Side, corpora: str, scratch: str, workers: int):
+def _files_done(tick):
+    """The index builder's progress (files, fraction read, label) as a phase's tick."""
+    return lambda done, fraction, label: tick(done, None, label)
+
+
+def _cached_index(api, side: Side, corpora: str, scratch: str, workers: int, progress=None):
     """A git side's corpus index, built once per set of measured blobs and provenance code.
     Built in a private folder and renamed into place, so concurrent runs never share a
     half-built index; a corrupt one is rebuilt."""
@@ -216,7 +235,8 @@ def _cached_index(api, side: Side, corpora: str, scratch: str, workers: int):
     os.makedirs(corpora, exist_ok=True)
     build = tempfile.mkdtemp(prefix="build-", dir=corpora)
     try:
-        api.index_paths([_materialise(side, scratch)], "A", index_dir=build, workers=workers)
+        api.index_paths([_materialise(side, scratch)], "A", index_dir=build, workers=workers,
+                        progress=progress)
         try:
             os.rename(os.path.join(build, "A"), final)
         except OSError:

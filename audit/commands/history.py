@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
     pick.add_argument("--every", type=int, default=0, metavar="N", help="analyse every Nth commit")
     pick.add_argument("--max-commits", type=int, default=0, metavar="N",
                       help="analyse at most N commits, spread evenly over the range")
+    pick.add_argument("--last", type=int, default=0, metavar="N",
+                      help="analyse only the last N commits of the range (after bookkeeping "
+                           "commits are left out)")
     p.add_argument("--exclude-commit-paths", action="append", default=[], metavar="GLOB",
                    help="leave out commits that only touch paths matching this glob, such as "
                         "task-lock files: 'current_tasks/*' (repeatable)")
@@ -46,50 +49,31 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.every < 0 or args.max_commits < 0 or args.clone_samples < 0:
-        raise UsageError("--every, --max-commits and --clone-samples take a positive number",
-                         "e.g. --every 10")
+    if min(args.every, args.max_commits, args.clone_samples, args.last) < 0:
+        raise UsageError("--every, --max-commits, --last and --clone-samples take a positive "
+                         "number", "e.g. --last 200")
     if not is_git_repo(args.repo):
         raise InputError(f"not a git repository: {args.repo}", "name a repository folder")
     config = scan_config(args, args.repo)
     job = make_job(args.max_file_size, args.python_engine, rules=not args.no_rules,
                    clones=args.clone_samples > 0)
     opts = HistoryOptions(args.repo, args.rev_range, args.every, args.max_commits,
-                          tuple(args.exclude_commit_paths), config.workers, args.clone_samples)
+                          tuple(args.exclude_commit_paths), config.workers, args.clone_samples,
+                          args.last)
     console = make_console(args.no_color)
     with open_cache(args.cache_dir, args.no_cache, job) as cache:
-        result = _walk_with_progress(opts, path_filter(config), job, cache, console, args.quiet)
+        result = walk_history(opts, path_filter(config), job, cache, show=not args.quiet)
     if "rules" not in job.passes:
         result.warnings.append("findings not counted: rules are off or not installed")
     if "clones" not in job.passes:
         result.warnings.append("duplication share not tracked: clone detection is off "
                                "(--clone-samples 0) or not installed")
-    _write(args, result, console)
+    with console.capture() as written:  # where the outputs went: said after the summary
+        _write(args, result, console)
     if not args.quiet:
         render_terminal(result, console)
+        console.file.write(written.get())
     return EXIT_OK
-
-
-def _walk_with_progress(opts, keep, job, cache, console, quiet) -> HistoryResult:
-    if quiet or not console.is_terminal:
-        return walk_history(opts, keep, job, cache)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (TextColumn("analysing blobs"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn(), TextColumn("{task.fields[path]}"))
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("history", total=None, path="")
-
-        def tick(done: int, total: int, path: str) -> None:
-            progress.update(task, completed=done, total=total, path=path[-50:])
-
-        return walk_history(opts, keep, job, cache, tick)
 
 
 def _write(args, result: HistoryResult, console) -> None:
