@@ -50,9 +50,7 @@ def configure(args, config, job):
     if getattr(args, "no_clones", True):
         return job
     params = params_from_args(args)
-    import datasketch  # noqa: F401  loaded once here, before the worker pool forks
-
-    import audit.clones  # noqa: F401  (numpy too)
+    import audit.clones  # noqa: F401  loaded once here (numpy too), before the worker pool forks
     options = {**job.options, "clones": dataclasses.asdict(params)}
     return dataclasses.replace(job, passes=(*job.passes, "clones"), options=options)
 

@@ -285,3 +285,28 @@ def test_candidate_pairs_equal_datasketch_lsh():
         lsh.insert(i, mh)
     expected = {(i, j) for i, mh in enumerate(sketches) for j in lsh.query(mh) if j > i}
     assert expected and candidate_pairs(units, params) == expected
+
+
+@pytest.mark.parametrize("num_perm", [64, 128, 256])
+def test_lsh_bands_and_permutations_equal_datasketch(num_perm):
+    from datasketch import MinHash, MinHashLSH
+
+    from audit.clones import affine64_permutations, lsh_bands
+
+    for threshold in (0.1, 0.2, 0.3, 0.45, 0.5, 0.7, 0.9):
+        assert lsh_bands(threshold, num_perm) == \
+            MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges
+    a, b = MinHash(num_perm=num_perm, seed=3, scheme="affine64").permutations
+    mine = affine64_permutations(num_perm, 3)
+    assert np.array_equal(a, mine[0]) and np.array_equal(b, mine[1])
+
+
+def test_a_scan_with_clones_does_not_load_datasketch(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "a.rs").write_text("fn f() {}\n")
+    code = ("import sys\nfrom audit.cli import main\nmain(['scan', '-q', '-j', '1', sys.argv[1]])\n"
+            "print('datasketch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
