@@ -1,17 +1,24 @@
-"""Time a full metric scan against lizard on the same files, in the same run.
+"""Time audit's scans against lizard on the same files, in the same run.
 
-    python bench/scan_bench.py $AUDIT_BENCH_DATA/wangdalian+claudes-c-compiler [--repeat 3]
+    python bench/scan_bench.py $AUDIT_BENCH_DATA/wangdalian+claudes-c-compiler [--repeat 5]
+        [--before DIR] [--no-memory]
 
-Each tool runs --repeat times, alternating, and the median wall time and the
-peak memory (process tree) are printed as a Markdown table row for
-bench/RESULTS.md. lizard runs with its defaults (one process) and with
-`-t 2` (two worker processes, like audit's pool on this machine).
+The commands run --repeat rounds, alternating. Per command the median wall time,
+the median CPU time (user + system of the process and its workers, from the
+children's rusage) and the median of the per-round ratios to lizard's wall time
+are printed as a Markdown table for bench/RESULTS.md (ratios within a round are
+what survives a busy machine). lizard runs with its defaults (one process) and
+with `-t 2` (two worker processes, like audit's pool on a 2-core machine).
+``--before DIR`` adds audit's default scan run from another checkout's source
+tree (PYTHONPATH=DIR), to compare two versions in the same run. Peak memory is
+one more run per command, sampled (see proctime.py), unless --no-memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,36 +49,51 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("tree")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--before", metavar="DIR", help="another checkout's source tree to time too")
+    ap.add_argument("--no-memory", action="store_true")
     args = ap.parse_args()
     out = os.path.join(tempfile.mkdtemp(), "scan.json")
+    audit = [sys.executable, "-m", "audit", "scan", "-q"]
     tools = {
-        "audit scan, metrics only": [sys.executable, "-m", "audit", "scan", "-q", *METRICS_ONLY, args.tree],
-        "audit scan, metrics only, --json": [sys.executable, "-m", "audit", "scan", "-q", *METRICS_ONLY,
-                                             "--json", out, args.tree],
-        "audit scan, defaults, --json": [sys.executable, "-m", "audit", "scan", "-q", "--json", out,
-                                         args.tree],
-        "lizard (1 process)": ["lizard", "-l", "rust", args.tree],
-        "lizard -t 2": ["lizard", "-l", "rust", "-t", "2", args.tree],
+        "audit scan, metrics only": (audit + [*METRICS_ONLY, args.tree], None),
+        "audit scan, metrics only, --json": (audit + [*METRICS_ONLY, "--json", out, args.tree], None),
+        "audit scan, defaults, --json": (audit + ["--json", out, args.tree], None),
+        "lizard (1 process)": (["lizard", "-l", "rust", args.tree], None),
+        "lizard -t 2": (["lizard", "-l", "rust", "-t", "2", args.tree], None),
     }
-    # Wall times come from plain runs; the memory sampler reads /proc every 20 ms and
-    # would take CPU from the tool it watches, so peak memory is one more sampled run.
-    walls: dict[str, list[float]] = {name: [] for name in tools}
+    if args.before:
+        tools["audit scan, defaults, --json (before)"] = (
+            audit + ["--json", out, args.tree], {**os.environ, "PYTHONPATH": args.before})
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
     for _ in range(args.repeat):
-        for name, cmd in tools.items():
-            walls[name].append(wall_time(cmd))
-    print("| tool | median wall (s) | runs (s) | peak memory (MB) | exit |")
-    print("|---|---|---|---|---|")
-    for name, cmd in tools.items():
-        _, peak, code = measure(cmd)
-        ws = walls[name]
-        print(f"| {name} | {statistics.median(ws):.2f} | {', '.join(f'{w:.2f}' for w in ws)} "
-              f"| {peak:.0f} | {code} |")
+        for name, (cmd, env) in tools.items():
+            runs[name].append(timed(cmd, env))
+    print("| command | median wall (s) | median CPU (s) | wall / lizard | wall / lizard -t 2 "
+          "| walls (s) | peak memory (MB) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (cmd, env) in tools.items():
+        walls = [w for w, _ in runs[name]]
+        cpus = [c for _, c in runs[name]]
+        ratio1 = _ratio(walls, [w for w, _ in runs["lizard (1 process)"]])
+        ratio2 = _ratio(walls, [w for w, _ in runs["lizard -t 2"]])
+        peak = "-" if args.no_memory else f"{measure(cmd)[1]:.0f}"
+        print(f"| {name} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} "
+              f"| {ratio1:.2f} | {ratio2:.2f} | {', '.join(f'{w:.2f}' for w in walls)} | {peak} |")
 
 
-def wall_time(cmd: list[str]) -> float:
+def _ratio(walls: list[float], lizard: list[float]) -> float:
+    """Median of the per-round ratios (a round's runs share the machine's load)."""
+    return statistics.median(w / z for w, z in zip(walls, lizard))
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the command and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 if __name__ == "__main__":
