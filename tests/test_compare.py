@@ -213,6 +213,16 @@ def test_cli_compares_git_revisions(repo, tmp_path):
     assert deriv["examples"] and "g.rs" in deriv["examples"][0]["source"]
     page = (html / "compare.html").read_text()
     assert "src/new/g2.rs" in page and "How much of B derives from A" in page
+    # drill-down: the added file's page shows B's lines beside A's, the changed file its diff
+    from audit.render.compare_pages import file_page_href
+
+    assert f'href="{file_page_href("src/new/g2.rs")}"' in page
+    added = (html / file_page_href("src/new/g2.rs")).read_text()
+    assert "What derives from A" in added and added.count('class="pane"') >= 2
+    assert "B src/new/g2.rs lines" in added and "A src/g.rs lines" in added
+    assert added.count('class="hit"') >= 4  # matched lines flagged on both sides
+    changed = (html / file_page_href("src/a.rs")).read_text()
+    assert "Lines that differ" in changed and ("<tr class=chg>" in changed or "<tr class=add>" in changed)
 
 
 def test_cli_compares_folders(tmp_path, capsys):

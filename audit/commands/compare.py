@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         result = add_derivation(result, side_a, side_b, scan_config(args, ".").workers, corpora,
                                 show=not args.quiet)
     with console.capture() as written:  # where the outputs went: said after the summary
-        write_outputs(args, result, console)
+        write_outputs(args, result, console, side_a, side_b)
     result = _with_elapsed(result, time.perf_counter() - started)
     if not args.quiet:
         render_terminal(result, console)
@@ -118,7 +118,7 @@ def _with_elapsed(result: CompareResult, elapsed: float) -> CompareResult:
     return replace(result, config={**result.config, "elapsed": round(elapsed, 2)})
 
 
-def write_outputs(args, result: CompareResult, console) -> None:
+def write_outputs(args, result: CompareResult, console, side_a=None, side_b=None) -> None:
     import json
 
     if args.json:
@@ -128,7 +128,7 @@ def write_outputs(args, result: CompareResult, console) -> None:
     if args.html:
         from audit.render.compare_html import write_page
 
-        page = write_page(result, args.html)
+        page = write_page(result, args.html, side_a and side_a.text, side_b and side_b.text)
         if not args.quiet:
             console.print(f"HTML written to {page}")
 
@@ -143,6 +143,11 @@ class Side:
         self.rev = rev
         self.data = data or {}  # path -> bytes, kept for matching
         self.tracked = tracked  # every tracked file -> blob id (git revisions only)
+
+    def text(self, path: str) -> str | None:
+        """A measured file's text (for the report's drill-down pages)."""
+        data = self.data.get(path)
+        return None if data is None else data.decode("utf-8", "replace")
 
 
 def load_side(args, spec: str, job: Job, name: str = "") -> Side:

@@ -193,12 +193,13 @@ def member_diff(base: list[str] | None, first: dict, m: dict, sources: SourceTex
     return MemberDiff(*head, rows, note)
 
 
-def diff_rows(a: list[str], b: list[str], a_start: int, b_start: int) -> list[DiffRow]:
+def diff_rows(a: list[str], b: list[str], a_start: int, b_start: int,
+              context: int = DIFF_CONTEXT) -> list[DiffRow]:
     """Rows of a line diff of b against a, indentation ignored, with context around changes."""
     matcher = difflib.SequenceMatcher(None, [x.strip() for x in a], [x.strip() for x in b],
                                       autojunk=False)
     rows: list[DiffRow] = []
-    for hunk in matcher.get_grouped_opcodes(DIFF_CONTEXT):
+    for hunk in matcher.get_grouped_opcodes(context):
         if rows or hunk[0][1] > 0 or hunk[0][3] > 0:
             rows.append(DiffRow("gap", None, None, Markup("")))
         for tag, i1, i2, j1, j2 in hunk:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from audit import __version__
 from audit.compare import CompareResult
+from audit.render.compare_pages import Text, file_page_href, file_pages
 from audit.render.html import CSP, Chrome, NavItem, copy_assets, environment
 
 TOTAL_ROWS = (("files", "files"), ("sloc", "source lines"), ("units", "units"),
@@ -36,6 +37,7 @@ class DeltaRow:
     cyclomatic: str
     sloc: str
     extra: str
+    href: str = ""  # the file's drill-down page, when it has one
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class ComparePage:
     warnings: list[str]
 
 
-def page(result: CompareResult) -> ComparePage:
+def page(result: CompareResult, linked: set[str] = frozenset()) -> ComparePage:
     """The view model: every string the template shows, already formatted."""
     a, b = result.totals
     sizes = ("files", "units", "functions", "functions_non_test", "sloc")  # growth is not "worse"
@@ -74,7 +76,8 @@ def page(result: CompareResult) -> ComparePage:
         added_dirs=result.added_by_directory()[:10],
         hotspots_new=[_unit_row(u) for u in result.hotspots_new],
         hotspots_fixed=[_unit_row(u) for u in result.hotspots_fixed],
-        files=[_file_row(f) for f in result.files if f.status != "unchanged"][:ROW_LIMIT],
+        files=[_file_row(f, f.path in linked) for f in result.files
+               if f.status != "unchanged"][:ROW_LIMIT],
         units=[_unit_row(u) for u in changed_units[:ROW_LIMIT]],
         units_hidden=max(0, len(changed_units) - ROW_LIMIT),
         findings_new=list(result.findings_new[:ROW_LIMIT]),
@@ -84,10 +87,10 @@ def page(result: CompareResult) -> ComparePage:
     )
 
 
-def _file_row(f) -> DeltaRow:
+def _file_row(f, linked: bool = False) -> DeltaRow:
     sim = f" (similarity {f.similarity:.0%})" if f.status == "moved" else ""
     return DeltaRow(f.status, f.path, f.language, f.old_path + sim, _pair(f.cyclomatic), _pair(f.sloc),
-                    _pair(f.findings))
+                    _pair(f.findings), file_page_href(f.path) if linked else "")
 
 
 def _unit_row(u) -> DeltaRow:
@@ -109,17 +112,37 @@ def _fmt(v, sign: bool = False) -> str:
     return f"{v:+,}" if sign else f"{v:,}"
 
 
-def write_page(result: CompareResult, outdir: str) -> str:
-    """Write compare.html and the report's assets into outdir; returns the page's path."""
+def write_page(result: CompareResult, outdir: str, text_a: Text | None = None,
+               text_b: Text | None = None) -> str:
+    """Write compare.html, a page per changed or added file (when the texts of both sides
+    are given) and the report's assets into outdir; returns compare.html's path."""
     os.makedirs(outdir, exist_ok=True)
     assets = copy_assets(outdir)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     chrome = Chrome("Compare", [NavItem("compare.html", "Compare", True)], assets["report.css"],
                     assets["report.js"], CSP, created, __version__)
-    html = environment().get_template("compare.html.j2").render(chrome=chrome, c=page(result))
+    env = environment()
+    pages = _file_pages(result, text_a, text_b) if text_a and text_b else []
+    for fp in pages:
+        sub = Chrome(fp.path, chrome.nav, chrome.css, chrome.js, CSP, created, __version__)
+        _write(os.path.join(outdir, fp.href),
+               env.get_template("compare_file.html.j2").render(chrome=sub, f=fp))
+    linked = {f.path for f in result.files if file_page_href(f.path) in {fp.href for fp in pages}}
     path = os.path.join(outdir, "compare.html")
+    _write(path, env.get_template("compare.html.j2").render(chrome=chrome, c=page(result, linked)))
+    return path
+
+
+def _file_pages(result: CompareResult, text_a: Text, text_b: Text) -> list:
+    changed = [u for u in result.units if u.status != "unchanged" and u.kind != "class"]
+    by_path: dict[str, list[DeltaRow]] = {}
+    for u in changed:
+        by_path.setdefault(u.path, []).append(_unit_row(u))
+    return file_pages(result, by_path, text_a, text_b)
+
+
+def _write(path: str, html: str) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(html)
     os.replace(tmp, path)
-    return path
