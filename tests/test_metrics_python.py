@@ -185,3 +185,24 @@ def test_radon_failure_falls_back_and_says_so():
 def test_test_files_are_marked():
     assert measure_snippet("def test_x():\n    pass\n", "python", "tests/test_x.py").is_test
     assert not measure_snippet("def x():\n    pass\n", "python", "pkg/x.py").is_test
+
+
+SPEC_FILE_CASES = [  # fixtures/metrics/spec_cases.py: (function, cyclomatic, cognitive)
+    ("nested_def", 1, 2), ("ternary_in_condition", 3, 2), ("comment_in_chain", 3, 1),
+    ("assert_and", 2, 1),
+]
+
+
+def test_a_scan_of_the_spec_cases_file(run_cli, tmp_path):
+    import json
+    import os
+
+    from conftest import FIXTURES
+
+    out = tmp_path / "out.json"
+    code, _, err = run_cli("scan", "-q", "-j", "1", "--no-rules", "--no-clones", "--json", str(out),
+                           os.path.join(FIXTURES, "metrics", "spec_cases.py"))
+    assert code == 0, err
+    units = {u["name"]: u["metrics"] for f in json.loads(out.read_text())["files"] for u in f["units"]}
+    got = [(name, units[name]["cyclomatic"], units[name]["cognitive"]) for name, _, _ in SPEC_FILE_CASES]
+    assert got == SPEC_FILE_CASES

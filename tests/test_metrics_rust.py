@@ -186,3 +186,24 @@ def test_file_maintainability_index_does_not_fall_with_length():
     assert many.mi == pytest.approx(one.mi, abs=0.5) and many.mi > 20
     tables = measure_snippet("const T: [u8; 3] = [1, 2, 3];\n", "rust")  # no function: whole file
     assert 0 < tables.mi <= 100
+
+
+SPEC_FILE_CASES = [  # fixtures/metrics/spec_cases.rs: (function, cyclomatic, cognitive)
+    ("two_question_marks", 3, 0), ("bound_closure", 3, 5), ("macro_arguments", 3, 3),
+    ("nested_fn", 1, 3), ("if_in_condition", 3, 4),
+]
+
+
+def test_a_scan_of_the_spec_cases_file(run_cli, tmp_path):
+    import json
+    import os
+
+    from conftest import FIXTURES
+
+    out = tmp_path / "out.json"
+    code, _, err = run_cli("scan", "-q", "-j", "1", "--no-rules", "--no-clones", "--json", str(out),
+                           os.path.join(FIXTURES, "metrics", "spec_cases.rs"))
+    assert code == 0, err
+    units = {u["name"]: u["metrics"] for f in json.loads(out.read_text())["files"] for u in f["units"]}
+    got = [(name, units[name]["cyclomatic"], units[name]["cognitive"]) for name, _, _ in SPEC_FILE_CASES]
+    assert got == SPEC_FILE_CASES
