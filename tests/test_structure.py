@@ -112,3 +112,23 @@ def test_c2rust_idioms_read_like_their_c():
     for category in ("INDEX", "MUL", "EQ", "IF", "RET"):
         assert rust.count(category) == c.count(category), category
     assert "CALL" not in rust and "CALL" not in c
+
+
+def test_the_trees_own_c_files_are_matched(vm_index, tmp_path):
+    """A copy of the original's C file shipped beside the port is checked, not skipped."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name, src in (("port.rs", os.path.join(FIX, "audited", "port.rs")),
+                      ("tests/vm_copy.c", os.path.join(FIX, "corpus", "stackvm.c"))):
+        (tree / name).parent.mkdir(exist_ok=True)
+        with open(src, "rb") as fh:
+            (tree / name).write_bytes(fh.read())
+    result, payloads = api.scan_tree(str(tree), jobs=1)
+    report = api.match_result(result, payloads, [vm_index]).to_dict()
+    verdicts = {f["path"]: f["verdict"] for f in report["files"]}
+    assert verdicts["tests/vm_copy.c"] == "derived"
+    assert verdicts["port.rs"] == "derived"
+    assert ".c" not in report["not_audited"]
+    skipped = api.match_result(result, payloads, [vm_index], c_files=False).to_dict()
+    assert "tests/vm_copy.c" not in {f["path"] for f in skipped["files"]}
+    assert skipped["not_audited"] == {".c": 1}

@@ -121,11 +121,21 @@ def report(files: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
 
 
 def match_result(result, payloads: dict, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
-                 thresholds: Thresholds = THRESHOLDS, progress=None) -> ProvenanceReport:
-    """Match an AuditResult's files (payloads from a scan run with the "sketch" pass)."""
+                 thresholds: Thresholds = THRESHOLDS, progress=None, c_files: bool = True) -> ProvenanceReport:
+    """Match an AuditResult's files (payloads from a scan run with the "sketch" pass).
+
+    ``c_files``: also match the tree's own C and C++ files, which the scan does not measure."""
     sketches = [p["sketch"] for p in payloads.values() if p and p.get("sketch") is not None]
+    checked: set[str] = set()
+    if c_files:  # the tree's own C and C++ files (headers, copied tests) are matched too
+        from audit.provenance.cfiles import own_c_sketches
+
+        own, _ = own_c_sketches(result)
+        sketches.extend(own)
+        checked = {s.path for s in own}
     sketches.sort(key=lambda s: s.path)
-    skipped = Counter(_ext(s.path) for s in result.skipped if s.reason == "language-not-audited")
+    skipped = Counter(_ext(s.path) for s in result.skipped
+                      if s.reason == "language-not-audited" and s.path not in checked)
     timings = {"extract": sum(s.timings.get("extract", 0.0) for s in sketches),
                "sketch": sum(s.timings.get("sketch", 0.0) for s in sketches)}
     return match_sketches(sketches, indexes, cfg, thresholds, dict(sorted(skipped.items())),
