@@ -201,18 +201,72 @@ def parse(parser, data: bytes):
     return parser.parse(data, old_tree=first)
 
 
+# -- settings: audit.toml `[limits]` and the scan's options -------------------------
+SETTINGS = {  # key in [limits] -> (Limits field, command-line option)
+    "file-timeout": ("file_timeout", "--file-timeout"),
+    "max-nesting": ("max_nesting", "--max-nesting"),
+    "max-line-length": ("max_line", "--max-line-length"),
+    "max-memory": ("max_memory", "--max-memory"),
+}
+
+
 def add_options(parser) -> None:
-    """The per-file limits as command-line options (`audit scan`)."""
-    parser.add_argument("--file-timeout", type=float, default=DEFAULT_FILE_TIMEOUT,
-                        metavar="SECONDS", help="skip a file whose parse and measuring take "
-                        f"more CPU time (default {DEFAULT_FILE_TIMEOUT:g}; 0: no limit)")
-    parser.add_argument("--max-nesting", type=int, default=DEFAULT_MAX_NESTING, metavar="N",
+    """The per-file limits as command-line options (`audit scan`); a value given here
+    wins over the settings file's ``[limits]`` table."""
+    parser.add_argument("--file-timeout", type=float, metavar="SECONDS",
+                        help="skip a file whose parse and measuring take more CPU time "
+                             f"(default {DEFAULT_FILE_TIMEOUT:g}; 0: no limit)")
+    parser.add_argument("--max-nesting", type=int, metavar="N",
                         help="skip a file with brackets nested deeper, unclosed ones included "
                              f"(default {DEFAULT_MAX_NESTING}; 0: no limit)")
-    parser.add_argument("--max-line-length", type=int, default=DEFAULT_MAX_LINE, metavar="BYTES",
+    parser.add_argument("--max-line-length", type=int, metavar="BYTES",
                         help=f"skip a file with a longer line (default {DEFAULT_MAX_LINE}; "
                              "0: no limit)")
-    parser.add_argument("--max-memory", type=int, default=DEFAULT_MAX_MEMORY, metavar="MIB",
+    parser.add_argument("--max-memory", type=int, metavar="MIB",
                         help="address space of each worker process; a file that needs more "
                              f"is skipped (default {DEFAULT_MAX_MEMORY}; 0: no limit; -j 1 "
                              "and scans of a few files run in one process, without it)")
+
+
+def resolve(args, paths: tuple[str, ...]) -> Limits:
+    """The limits of a scan: ``[limits]`` in the settings file (``--config``, else the
+    nearest audit.toml or pyproject.toml with [tool.audit]), then the options given."""
+    from audit.rules.config import find_config
+
+    path = getattr(args, "config", None) or find_config(paths)
+    values = read_settings(path) if path else {}
+    for field, option in SETTINGS.values():
+        given = getattr(args, option[2:].replace("-", "_"), None)
+        if given is not None:
+            values[field] = given
+    return Limits(**values)
+
+
+def read_settings(path: str) -> dict:
+    """The ``[limits]`` table of a settings file as Limits fields; ConfigError lists
+    every problem (an unknown key, a value that is not a number)."""
+    from audit.errors import ConfigError
+    from audit.rules.config import load_toml
+
+    try:
+        data = load_toml(path)
+    except ValueError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"], "fix or remove the file") from exc
+    if path.endswith("pyproject.toml") or "tool" in data:
+        data = data.get("tool", {}).get("audit", {})
+    table = data.get("limits", {})
+    if not isinstance(table, dict):
+        raise ConfigError([f"{path}: [limits] must be a table"], "see docs/limits.md")
+    problems, values = [], {}
+    for key, value in table.items():
+        if key not in SETTINGS:
+            problems.append(f"{path}: [limits] unknown key {key!r} (known: {', '.join(SETTINGS)})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or (key != "file-timeout" and not isinstance(value, int)):
+            problems.append(f"{path}: [limits] {key} = {value!r} must be a "
+                            f"{'number' if key == 'file-timeout' else 'whole number'}")
+        else:
+            values[SETTINGS[key][0]] = value
+    if problems:
+        raise ConfigError(problems, "see docs/limits.md")
+    return values

@@ -7,6 +7,7 @@ came out (measured, or skipped with its reason).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 
@@ -181,3 +182,31 @@ def test_limits_are_validated():
         ScanConfig(paths=("x",), limits=Limits(file_timeout=float("nan")))
     with pytest.raises(ConfigError, match="max nesting"):
         ScanConfig(paths=("x",), limits=Limits(max_nesting=-1))
+
+
+# -- settings ----------------------------------------------------------------------
+def test_limits_from_audit_toml_and_the_command_line(tmp_path, run_cli):
+    write(tmp_path, "audit.toml", "[limits]\nmax-nesting = 10\nfile-timeout = 5\n")
+    write(tmp_path, "deep.rs", "fn f() -> i32 { " + "(" * 20 + "1" + ")" * 20 + " }\n")
+    out = tmp_path / "out.json"
+    assert run_cli("scan", str(tmp_path), "--json", str(out), "-q")[0] == 0
+    doc = json.loads(out.read_text())
+    assert [(s["path"], s["reason"]) for s in doc["skipped"]] == [("deep.rs", "too-deep")]
+    assert doc["config"]["limits"]["file_timeout"] == 5
+    assert run_cli("scan", str(tmp_path), "--json", str(out), "-q", "--max-nesting", "0")[0] == 0
+    doc = json.loads(out.read_text())
+    assert [f["path"] for f in doc["files"]] == ["deep.rs"] and doc["skipped"] == []
+
+
+@pytest.mark.parametrize("table, problem", [
+    ("max-nesting = -1", "max nesting must be 0 (none) or more"),
+    ("max-depth = 3", "unknown key 'max-depth'"),
+    ("file-timeout = \"10\"", "must be a number"),
+    ("max-memory = 1.5", "must be a whole number"),
+    ("file-timeout = nan", "file timeout must be"),
+])
+def test_bad_limits_in_audit_toml_are_refused(tmp_path, run_cli, table, problem):
+    write(tmp_path, "audit.toml", f"[limits]\n{table}\n")
+    write(tmp_path, "a.rs", "fn a() {}\n")
+    code, _out, err = run_cli("scan", str(tmp_path), "-q")
+    assert code == 2 and problem in err

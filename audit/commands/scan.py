@@ -10,7 +10,7 @@ import time
 
 from audit.commands import common_options
 from audit.config import DEFAULT_MAX_FILE_SIZE, ScanConfig
-from audit.limits import Limits, add_options
+from audit import limits
 from audit.data import default_target
 from audit.errors import EXIT_OK, InputError, UsageError
 from audit.pipeline import Job, scan
@@ -68,7 +68,7 @@ def add_parser(sub) -> None:
                         "so a hostile tree cannot pull other files into the report)")
     p.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, metavar="BYTES",
                    help=f"skip files larger than this (default {DEFAULT_MAX_FILE_SIZE})")
-    add_options(p)
+    limits.add_options(p)
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
                    help="worker processes (default: one per core)")
     p.add_argument("--hotspots", type=int, default=10, metavar="N",
@@ -108,7 +108,7 @@ def build_config(args: argparse.Namespace) -> ScanConfig:
         use_gitignore=not args.no_gitignore, max_file_size=args.max_file_size,
         follow_external_symlinks=getattr(args, "follow_external_symlinks", False),
         jobs=args.jobs, hotspots=args.hotspots,
-        limits=Limits(args.file_timeout, args.max_nesting, args.max_line_length, args.max_memory),
+        limits=limits.resolve(args, paths),
         extra={"python_engine": args.python_engine},
     )
 
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 # What a scan writes: option -> attribute (options of extensions not installed are absent).
-FILE_OUTPUTS = {"--json": "json", "--sarif": "sarif", "--baseline-write": "baseline_write",
+FILE_OUTPUTS = {"--json": "json", "--sarif": "sarif", "--html-single": "html_single", "--baseline-write": "baseline_write",
                 "--spdx": "spdx", "--markdown": "markdown"}
 DIR_OUTPUTS = {"--html": "html", "--csv": "csv"}
 

@@ -16,7 +16,7 @@ import tomllib
 
 from audit.errors import ConfigError, UsageError
 
-KEYS = {"select", "ignore", "severity", "thresholds", "include-tests"}
+KEYS = {"select", "ignore", "severity", "thresholds", "include-tests", "limits"}  # limits: audit.limits
 FILES = ("audit.toml", "pyproject.toml")
 
 
@@ -112,7 +112,7 @@ def read_settings(path: str) -> dict:
         problems.append(f"{path}: include-tests must be true or false")
     if problems:
         raise ConfigError(problems, "see docs/rules.md, section Configuration")
-    out = {k.replace("-", "_"): v for k, v in data.items()}
+    out = {k.replace("-", "_"): v for k, v in data.items() if k != "limits"}
     return out
 
 
