@@ -136,6 +136,9 @@ def test_only_an_old_revision_matches_and_the_match_names_it(history, versioned,
     as_json = report.to_dict()["files"][0]["matches"][0]
     assert as_json["revisions"]["first"]["date"] == "2020-01-02T12:00:00+00:00"
     assert as_json["revisions"]["count"] == 2
+    best = report.to_dict()["corpora"][0]["best_versions"]  # where the port most likely started
+    assert (best["first"]["commit"], best["last"]["commit"], best["count"]) == (shas[1], shas[2], 2)
+    assert best["share"] == 1.0
 
 
 def test_a_function_kept_through_versions_counts_once_in_document_frequency(versioned):

@@ -113,6 +113,7 @@ def report(files: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
     corpora = [{"name": ix.name, "path": ix.path, "files": ix.n_files,
                 "lines": ix.manifest["counts"]["lines"], "sources": ix.manifest["sources"],
                 "created": ix.manifest["created"]} for ix in indexes]
+    _best_versions(files, indexes, corpora)
     all_timings = dict(timings or {})
     options = {"match": {k: (dict(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()},
                "structure": dict(vars(STRUCTURE)),
@@ -172,6 +173,23 @@ def _name_revisions(files, indexes: list[CorpusIndex]) -> None:
         for m in f.matches:
             if m.corpus in by_name:
                 m.revisions = by_name[m.corpus].revisions(m.corpus_path)
+
+
+def _best_versions(files, indexes: list[CorpusIndex], corpora: list[dict]) -> None:
+    """A versioned corpus names the versions holding most of what matched (by lines covered)."""
+    from audit.provenance.versions import best_versions
+
+    for ix, entry in zip(indexes, corpora):
+        if ix.versioned is None:
+            continue
+        ids = {row.label: i for i, row in enumerate(ix.files)}
+        weights: dict[int, float] = {}
+        for f in files:
+            for m in f.matches:
+                if m.corpus == ix.name and m.corpus_path in ids:
+                    k = ids[m.corpus_path]
+                    weights[k] = weights.get(k, 0.0) + m.score * f.code_lines
+        entry["best_versions"] = best_versions(ix, weights)
 
 
 def _ext(path: str) -> str:

@@ -292,3 +292,31 @@ def read_table(folder: str) -> list[Version]:
             vid, t, subject = line.rstrip("\n").split("\t", 2)
             out.append(Version(vid, int(t), subject))
     return out
+
+
+def file_runs(ix, f: int) -> np.ndarray:
+    """The runs (first, last version) that hold file ``f`` of a loaded index."""
+    off = ix.a["file_ver_offset"]
+    return np.asarray(ix.a["file_ver_runs"][int(off[f]):int(off[f + 1])], dtype=np.int64).reshape(-1, 2)
+
+
+def best_versions(ix, weights: dict[int, float]) -> dict | None:
+    """The versions that hold the largest weight of matched corpus files (file id -> weight,
+    e.g. audited lines covered): where a port most likely started. The first run of versions
+    reaching the maximum, and the share of the weight they hold."""
+    total = sum(weights.values())
+    if ix.versioned is None or total <= 0:
+        return None
+    acc = np.zeros(len(ix.versions) + 1)
+    for f, w in weights.items():
+        for a, b in file_runs(ix, f).tolist():
+            acc[a] += w
+            acc[b + 1] -= w
+    held = np.cumsum(acc)[:-1]
+    first = int(np.argmax(held))
+    last = first
+    while last + 1 < len(held) and np.isclose(held[last + 1], held[first]):
+        last += 1
+    kind = ix.versioned
+    return {"first": ix.versions[first].to_dict(kind), "last": ix.versions[last].to_dict(kind),
+            "count": last - first + 1, "share": round(float(held[first] / total), 4)}
