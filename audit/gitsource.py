@@ -112,9 +112,12 @@ class GitSource:
                           c.tree.decode())
 
     def commits(self, rev_range: str) -> list[CommitInfo]:
-        """Commits reachable from the range's tip (``A..B``: not from A), oldest first."""
+        """Commits reachable from the range's tip (``A..B``: not from A; ``REV^!``: REV alone),
+        oldest first."""
         from dulwich.walk import ORDER_TOPO
 
+        if rev_range.endswith("^!"):
+            return [self.commit_info(self.resolve(rev_range[:-2]))]
         start, sep, tip = rev_range.rpartition("..")
         include = [self.resolve(tip or "HEAD").encode()]
         exclude = [self.resolve(start).encode()] if sep and start else []

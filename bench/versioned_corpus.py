@@ -7,6 +7,7 @@ Run on demand (not by pytest). Inputs come from arguments or the data folder
 
     python bench/versioned_corpus.py                       # --revs HEAD: the whole history
     python bench/versioned_corpus.py --every 10            # every 10th revision
+    python bench/versioned_corpus.py --revs 'HEAD^!'       # HEAD alone, for comparison
     python bench/versioned_corpus.py --per-blob            # ablation: every blob its own document
     python bench/versioned_corpus.py --reuse --top-candidates 50   # match again, wider candidate lists
 
@@ -39,11 +40,13 @@ def cpu_seconds() -> float:
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
+from audit.provenance import versions  # noqa: E402
+
+
 def per_blob() -> None:
     """Ablation: each blob its own document, every entry in the LSH table."""
     import numpy as np
 
-    from audit.provenance import versions
     from audit.provenance.index import CorpusIndex
 
     versions.once_per_document = lambda dfh, ndf, doc: dfh
@@ -71,7 +74,8 @@ def match(args, ix) -> dict:
 
     t0 = time.perf_counter()
     result, payloads = api.scan_tree(args.target, args.jobs)
-    report = api.match_result(result, payloads, [ix], MatchConfig(top_candidates=args.top_candidates))
+    report = api.match_result(result, payloads, [ix], MatchConfig(top_candidates=args.top_candidates),
+                              c_files=not args.rust_python_only)
     top = []
     for f in sorted(report.files, key=lambda f: -f.score)[:args.top]:
         if f.matches:
@@ -83,7 +87,28 @@ def match(args, ix) -> dict:
                         "last": (r.get("last") or {}).get("subject"), "count": r.get("count")})
     return {"verdict": report.verdict, "score": round(report.score, 4), "top_corpus": report.top_corpus,
             "wall_s": round(time.perf_counter() - t0, 1), "files": top,
-            "first_revision": positions(args, report)}
+            "first_revision": positions(args, report),
+            "best_versions": report.to_dict()["corpora"][0].get("best_versions"),
+            "identical_files": identical(args, ix)}
+
+
+def identical(args, ix) -> dict:
+    """The target's files whose bytes are a corpus blob: how many, and how many of those the
+    repository's HEAD still holds."""
+    from audit.walk import git_blob_sha1
+
+    blobs = {row.sha1: i for i, row in enumerate(ix.files)}
+    last = len(ix.versions) - 1
+    same = at_head = 0
+    for folder, _, names in os.walk(args.target):
+        for n in names:
+            with open(os.path.join(folder, n), "rb") as fh:
+                f = blobs.get(git_blob_sha1(fh.read()))
+            if f is not None:
+                same += 1
+                runs = versions.file_runs(ix, f)
+                at_head += int(runs[-1, 1] == last)
+    return {"files": same, "held_at_head": at_head}
 
 
 def positions(args, report) -> list[int]:
@@ -110,6 +135,8 @@ def main() -> None:
     ap.add_argument("--top-candidates", type=int, default=12,
                     help="MatchConfig.top_candidates (diagnostic: how much near-duplicate versions crowd it)")
     ap.add_argument("--reuse", action="store_true", help="match against the index built before")
+    ap.add_argument("--rust-python-only", action="store_true",
+                    help="match only the target's Rust and Python files (not its own C/C++ files)")
     ap.add_argument("--index-dir", help="default DATA/idx/versions")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
@@ -119,7 +146,8 @@ def main() -> None:
     os.makedirs(args.index_dir, exist_ok=True)
     if args.per_blob:
         per_blob()
-    name = f"hist-every{args.every}" + ("-perblob" if args.per_blob else "")
+    revs = "".join(ch if ch.isalnum() or ch in "._+-" else "_" for ch in args.revs)
+    name = f"hist-{revs}-every{args.every}" + ("-perblob" if args.per_blob else "")
     if args.reuse:
         from audit.provenance.index import CorpusIndex
 

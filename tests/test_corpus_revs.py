@@ -189,6 +189,13 @@ def test_range_and_bare_repository(history, tmp_path):
     assert not os.path.exists(bare / "eval.c")  # read from the object store, never checked out
 
 
+def test_one_revision_alone(history, tmp_path):
+    repo, shas = history
+    ix = build_index("calc", [str(repo)], str(tmp_path), workers=1, revs=f"{shas[1][:10]}^!")
+    assert [v.id for v in ix.versions] == [shas[1]]
+    assert sorted(f.sha1 for f in ix.files) == sorted(_distinct_code_blobs(repo, [shas[1]]))
+
+
 def test_releases_share_identical_files(tmp_path):
     old, new = tmp_path / "calc-1.0", tmp_path / "calc-2.0"
     for root, evaluator in ((old, "eval_v1.c"), (new, "eval_v2.c")):
