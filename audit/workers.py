@@ -110,11 +110,13 @@ class Pool:
             return
         now = time.monotonic()
         for w in self.workers:
-            if w.inflight and (_cpu_time(w.process.pid) - w.cpu > self.hard
-                               or now - w.since > WALL * self.hard):
+            if not w.inflight:
+                continue
+            cpu, wall = _cpu_time(w.process.pid) - w.cpu, now - w.since
+            if cpu > self.hard or wall > WALL * self.hard:
                 cand = w.inflight.popleft()
-                yield SkippedFile(cand.path, "timeout", f"no answer after {self.hard:g} s of "
-                                  "CPU time; worker stopped and replaced"), {}
+                yield SkippedFile(cand.path, "timeout", f"no answer after {cpu:.0f} s of CPU "
+                                  f"time ({wall:.0f} s); worker stopped and replaced"), {}
                 self._replace(w, todo)
 
     def _replace(self, w: _Worker, todo: deque) -> None:
