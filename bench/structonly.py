@@ -412,11 +412,13 @@ def is_docstring(stmt) -> bool:
 
 
 def docstring_edit(stmt, src: bytes):
-    """Remove a docstring; `pass` when it is the only statement of a class or function."""
+    """Remove a docstring; `pass` when it is the only statement of a class or function, or
+    when a `;` follows it on its line."""
     parent = stmt.parent
     alone = sum(c.type != "comment" for c in parent.named_children) == 1
     keep_lines = newlines(src[stmt.start_byte:stmt.end_byte])
-    filler = b"pass" if alone and parent.type == "block" else b""
+    semicolon = src[stmt.end_byte:].lstrip(b" \t").startswith(b";")
+    filler = b"pass" if (alone and parent.type == "block") or semicolon else b""
     return stmt.start_byte, stmt.end_byte, filler + keep_lines
 
 

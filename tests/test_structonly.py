@@ -253,3 +253,12 @@ def test_refuses_an_existing_destination(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         structonly.main([str(tmp_path / "src"), str(tmp_path / "out")])
     assert exc.value.code == 2 and "exists" in capsys.readouterr().err
+
+
+def test_docstring_followed_by_a_statement_on_its_line(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "m.py").write_text('def f():\n    """Doc."""; x = 1\n    return x\n')
+    conv = structonly.convert_tree(src, tmp_path / "out")
+    code = (tmp_path / "out" / "m.py").read_text()
+    assert code.startswith("def zza():\n    pass; zzb = 1\n") and conv.stats["python"].errors_out == 0
