@@ -49,7 +49,7 @@ def per_blob() -> None:
 
     from audit.provenance.index import CorpusIndex
 
-    versions.once_per_document = lambda dfh, ndf, doc: dfh
+    versions.peak_document_frequency = lambda dfh, ndf, offset, runs: np.unique(dfh, return_counts=True)
     versions.representatives = lambda parts, entry_doc: np.ones(len(entry_doc), dtype=bool)
     CorpusIndex.n_docs = property(lambda self: self.n_files)
 

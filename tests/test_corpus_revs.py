@@ -175,6 +175,21 @@ def test_sample_keeps_first_and_last():
         sample(5, 0)
 
 
+def test_document_frequency_is_the_peak_over_versions():
+    import numpy as np
+
+    from audit.provenance.versions import peak_document_frequency
+
+    # file 0 holds {1, 2} in versions 0-1; file 1 holds {1} in 2-3 (its path's next blob);
+    # file 2 holds {1, 3} in 1-2; file 3 holds {4} in 0 and again in 3 (a revert)
+    dfh = np.array([1, 2, 1, 1, 3, 4], dtype=np.uint64)
+    ndf = np.array([2, 1, 2, 1])
+    offset = np.array([0, 1, 2, 3, 5], dtype=np.uint64)
+    runs = np.array([[0, 1], [2, 3], [1, 2], [0, 0], [3, 3]], dtype=np.uint32)
+    hashes, counts = peak_document_frequency(dfh, ndf, offset, runs)
+    assert dict(zip(hashes.tolist(), counts.tolist())) == {1: 2, 2: 1, 3: 1, 4: 1}
+
+
 def test_runs_of_versions():
     assert runs([0, 1, 2, 5, 7, 8]) == [(0, 2), (5, 5), (7, 8)]
 

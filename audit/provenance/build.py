@@ -254,10 +254,10 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
                                         for s in sources])
     arrays.update(ver.file_arrays(plan, [m["sha1"] for m in files], [m["label"] for m in files]))
     versioned = plan.kind != "sources"
-    doc = arrays["file_doc"] if versioned else None
-    lsh_keep = ver.representatives(parts, doc[arrays["entry_file"]]) if versioned else None
+    held = (arrays["file_ver_offset"], arrays["file_ver_runs"]) if versioned else None
+    lsh_keep = ver.representatives(parts, arrays["file_doc"][arrays["entry_file"]]) if versioned else None
     for c in CHANNELS:
-        arrays.update(_channel_arrays(parts, c, arrays["entry_file"], len(files), doc, lsh_keep))
+        arrays.update(_channel_arrays(parts, c, arrays["entry_file"], len(files), held, lsh_keep))
     _write_text(tmp, files)
     sums = write_arrays(tmp, arrays)
     table = ver.write_table(tmp, plan)
@@ -295,12 +295,13 @@ def _entry_arrays(parts) -> dict[str, np.ndarray]:
             "entry_shape": np.concatenate([p["shape"] for p in parts]).astype(np.uint16)}
 
 
-def _channel_arrays(parts, c, entry_file, n_files, doc=None, lsh_keep=None) -> dict[str, np.ndarray]:
+def _channel_arrays(parts, c, entry_file, n_files, held=None, lsh_keep=None) -> dict[str, np.ndarray]:
     """Sorted LSH band keys, fingerprints grouped by file, and document frequencies.
 
-    In a versioned corpus (``doc``: each file's document) a fingerprint counts once per
-    document, and only the first of identical entries of one document is in the LSH table
-    (``lsh_keep``), so a function kept through many versions fills one bucket slot, not many."""
+    In a versioned corpus (``held``: per file the runs of versions holding it) a fingerprint's
+    document frequency is its largest count in any one version, and only the first of identical
+    entries of one path is in the LSH table (``lsh_keep``), so a function kept through many
+    versions counts and fills a bucket slot once, not once per version."""
     bands = np.concatenate([p[f"bands_{c}"] for p in parts])
     rows, _ = np.nonzero(bands)
     keys = bands[bands != 0]
@@ -312,9 +313,11 @@ def _channel_arrays(parts, c, entry_file, n_files, doc=None, lsh_keep=None) -> d
     offset = np.zeros(n_files + 1, dtype=np.uint64)
     np.cumsum(nfp, out=offset[1:])
     dfh = np.concatenate([p[f"dfh_{c}"] for p in parts])
-    if doc is not None:
-        dfh = ver.once_per_document(dfh, np.concatenate([p[f"ndf_{c}"] for p in parts]), doc)
-    df_hash, df_count = np.unique(dfh, return_counts=True)
+    if held is not None:
+        ndf = np.concatenate([p[f"ndf_{c}"] for p in parts])
+        df_hash, df_count = ver.peak_document_frequency(dfh, ndf, *held)
+    else:
+        df_hash, df_count = np.unique(dfh, return_counts=True)
     return {
         f"lsh_{c}_key": keys[order], f"lsh_{c}_entry": rows[order].astype(np.uint32),
         f"fp_{c}_hash": fph, f"fp_{c}_offset": offset,

@@ -6,7 +6,8 @@ is indexed once and labelled ``PATH@VERSION`` after the first version that
 holds it; the index records every version that holds it (as runs of version
 numbers, oldest first). All the blobs of one path form one *document*, so a
 function kept unchanged through 150 revisions counts once towards document
-frequency, as it would in an index of one revision.
+frequency, as it would in an index of one revision (a fingerprint's document frequency
+is its count in the version where it is most widespread).
 
 Histories are read through dulwich (audit.gitsource), never checked out;
 releases (folders or archives, e.g. gcc-11 and gcc-12 source tarballs) are
@@ -244,14 +245,33 @@ def _pack(doc: list[int], all_runs: list[list[tuple[int, int]]]) -> dict[str, np
             "file_ver_runs": np.array(flat, dtype=np.uint32).reshape(-1, 2)}
 
 
-def once_per_document(dfh: np.ndarray, ndf: np.ndarray, doc: np.ndarray) -> np.ndarray:
-    """Per-file distinct fingerprints (runs of ``ndf``) reduced to one per (document, hash)."""
-    d = np.repeat(doc, ndf)
-    order = np.lexsort((d, dfh))
-    h, d = dfh[order], d[order]
-    first = np.ones(len(h), dtype=bool)
-    first[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
-    return h[first]
+def peak_document_frequency(dfh: np.ndarray, ndf: np.ndarray, offset: np.ndarray,
+                            runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each fingerprint's document frequency in the version where it is most widespread.
+
+    ``dfh``: per file its distinct fingerprints (``ndf`` of them), ``offset``/``runs``: per file
+    the runs of versions holding it. A path holds one blob per version, so counting the blobs
+    that hold a fingerprint at one version counts paths: a function kept through 150 versions
+    counts once, and code that moved between files over time is not counted in both (as a
+    union over versions would).
+    """
+    file_of = np.repeat(np.arange(len(ndf)), ndf)
+    reps = np.diff(offset.astype(np.int64))[file_of]
+    h = np.repeat(dfh, reps)
+    k = np.arange(len(h)) - np.repeat(np.cumsum(reps) - reps, reps)
+    r = np.asarray(runs, dtype=np.int64)[np.repeat(offset[:-1].astype(np.int64)[file_of], reps) + k]
+    # +1 where a run starts, -1 after it ends; at one version the ends go first
+    hashes = np.concatenate([h, h])
+    at = np.concatenate([r[:, 0], r[:, 1] + 1])
+    step = np.concatenate([np.ones(len(h), np.int64), -np.ones(len(h), np.int64)])
+    order = np.lexsort((step, at, hashes))
+    hashes, level = hashes[order], np.cumsum(step[order])
+    if len(hashes) == 0:
+        return hashes, np.zeros(0, dtype=np.uint32)
+    starts = np.concatenate(([0], np.nonzero(hashes[1:] != hashes[:-1])[0] + 1))
+    before = np.concatenate(([0], level))[starts]
+    level = level - np.repeat(before, np.diff(np.append(starts, len(hashes))))
+    return hashes[starts], np.maximum.reduceat(level, starts).astype(np.uint32)
 
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
