@@ -386,12 +386,15 @@ def test_rules_dir_that_holds_no_rule_is_an_error(small_tree, tmp_path, run_cli,
 
 
 def test_damaged_rule_set_cache_is_rebuilt(tmp_path, monkeypatch):
+    import shutil
+
     from audit.rules import registry
 
     monkeypatch.setenv("AUDIT_CACHE_DIR", str(tmp_path / "cache"))
-    registry.load.cache_clear()
-    fresh = registry.load()
-    summaries = {r.id: r.summary for r in fresh.rules}
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(os.path.join(REPO, "rules"), rules_dir)
+    fresh = registry.load(str(rules_dir))
+    summaries = {(r.language, r.id): r.summary for r in fresh.rules}
     (cached,) = (tmp_path / "cache" / "rules-loaded").iterdir()
     data = bytearray(cached.read_bytes())
     word = fresh.rules[0].summary.encode()[:12]
@@ -399,12 +402,9 @@ def test_damaged_rule_set_cache_is_rebuilt(tmp_path, monkeypatch):
     assert at > 0
     data[at] ^= 0x01  # one bit of a rule's text flipped on disk
     cached.write_bytes(bytes(data))
-    registry.load.cache_clear()
-    try:
-        again = registry.load()
-        assert {r.id: r.summary for r in again.rules} == summaries
-    finally:
-        registry.load.cache_clear()
+    again = registry.load(str(rules_dir) + os.sep)  # the same folder, past the per-process cache
+    assert {(r.language, r.id): r.summary for r in again.rules} == summaries
+    assert cached.read_bytes() != bytes(data)  # rewritten whole
 
 
 def test_broken_pyproject_with_tool_audit_is_reported(small_tree, run_cli):
