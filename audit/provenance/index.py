@@ -169,15 +169,26 @@ class CorpusIndex:
         return cls(path, manifest, arrays, files, names, versions)
 
     # -- queries -------------------------------------------------------------
-    def candidates(self, channel: str, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-        """(query row, entry) for every shared band key; buckets over ``cap`` are common shapes, skipped."""
+    def bucket_sizes(self, channel: str, keys: np.ndarray) -> np.ndarray:
+        """How many entries share each band key (0 for an empty key); same shape as ``keys``."""
+        skeys = self.a[f"lsh_{channel}_key"]
+        sizes = np.searchsorted(skeys, keys, "right") - np.searchsorted(skeys, keys, "left")
+        sizes[keys == 0] = 0
+        return sizes
+
+    def candidates(self, channel: str, keys: np.ndarray, cap: int,
+                   total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, entry) for every shared band key; buckets over ``cap`` are common shapes, skipped.
+
+        ``total``: bucket sizes summed over every loaded corpus (same shape as ``keys``), so a
+        shape common across several corpora is skipped as it would be in their union."""
         skeys, sent = self.a[f"lsh_{channel}_key"], self.a[f"lsh_{channel}_entry"]
         rows, cols = np.nonzero(keys)
         flat = keys[rows, cols]
         lo = np.searchsorted(skeys, flat, "left")
         hi = np.searchsorted(skeys, flat, "right")
         size = hi - lo
-        keep = (size > 0) & (size <= cap)
+        keep = (size > 0) & ((size if total is None else total[rows, cols]) <= cap)
         rows, lo, size = rows[keep], lo[keep], size[keep]
         if len(rows) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

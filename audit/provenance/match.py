@@ -160,39 +160,45 @@ class FileMatcher:
 
     def run(self) -> list[EntryMatch]:
         best: dict[int, EntryMatch] = {}
-        for ix in self.indexes:
-            t0 = time.perf_counter()
-            pairs = self._candidates(ix)
-            t1 = time.perf_counter()
-            for q, e in pairs:
-                m = self._verify(ix, q, e)
-                if m is not None and (q not in best or m.score > best[q].score):
-                    best[q] = m
-            self.timing.candidates += t1 - t0
-            self.timing.verification += time.perf_counter() - t1
+        t0 = time.perf_counter()
+        pairs = self._candidates()
+        t1 = time.perf_counter()
+        for n, q, e in pairs:
+            m = self._verify(self.indexes[n], q, e)
+            if m is not None and (q not in best or m.score > best[q].score):
+                best[q] = m
+        self.timing.candidates += t1 - t0
+        self.timing.verification += time.perf_counter() - t1
         for m in best.values():
             m.fragments = self.fragments(m)
             m.shared = {}
         self._count_discounted()
         return sorted(best.values(), key=lambda m: m.entry)
 
-    def _candidates(self, ix) -> list[tuple[int, int]]:
-        qs, es = [], []
+    def _candidates(self) -> list[tuple[int, int, int]]:
+        """(index number, audited entry, corpus entry): the entries sharing the most band keys
+        with each audited entry over all loaded corpora, as if they were one index; a bucket
+        over ``bucket_cap`` across all of them is a common shape and proposes nothing."""
+        ns, qs, es = [], [], []
         for c in CHANNELS:
-            q, e = ix.candidates(c, self.sk.bands[c], self.cfg.bucket_cap)
-            qs.append(q)
-            es.append(e)
-        q, e = np.concatenate(qs), np.concatenate(es)
-        if len(q) == 0:
+            keys = self.sk.bands[c]
+            total = sum(ix.bucket_sizes(c, keys) for ix in self.indexes) if len(self.indexes) > 1 else None
+            for n, ix in enumerate(self.indexes):
+                q, e = ix.candidates(c, keys, self.cfg.bucket_cap, total)
+                ns.append(np.full(len(q), n, dtype=np.int64))
+                qs.append(q)
+                es.append(e)
+        if not qs or sum(len(q) for q in qs) == 0:
             return []
-        key = q * np.int64(1 << 32) + e
+        n, q, e = np.concatenate(ns), np.concatenate(qs), np.concatenate(es)
+        key = (q << np.int64(40)) | (n << np.int64(32)) | e
         uniq, hits = np.unique(key, return_counts=True)
-        q, e = uniq >> 32, uniq & 0xFFFFFFFF
+        q, n, e = uniq >> 40, (uniq >> 32) & 0xFF, uniq & 0xFFFFFFFF
         order = np.lexsort((-hits, q))
-        q, e = q[order], e[order]
+        q, n, e = q[order], n[order], e[order]
         first = np.searchsorted(q, q, "left")
         keep = (np.arange(len(q)) - first) < self.cfg.top_candidates
-        return list(zip(q[keep].tolist(), e[keep].tolist()))
+        return list(zip(n[keep].tolist(), q[keep].tolist(), e[keep].tolist()))
 
     def _verify(self, ix, q: int, e: int) -> EntryMatch | None:
         sims, shared_by, score_w, total_w, voters = {}, {}, 0.0, 0.0, 0

@@ -183,10 +183,12 @@ def _corpus_entries(ix, f: int) -> tuple[int, int]:
 def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple[object, int, int]]:
     """Corpus files sharing the most LSH band keys with the audited file: (index, file, hits)."""
     counts: dict[tuple[int, int], int] = {}
-    for n, ix in enumerate(indexes):
-        ef = ix.a["entry_file"]
-        for c in CHANNELS:
-            _, e = ix.candidates(c, sk.bands[c], cfg.bucket_cap)
+    for c in CHANNELS:
+        keys = sk.bands[c]
+        total = sum(ix.bucket_sizes(c, keys) for ix in indexes) if len(indexes) > 1 else None
+        for n, ix in enumerate(indexes):
+            ef = ix.a["entry_file"]
+            _, e = ix.candidates(c, keys, cfg.bucket_cap, total)
             if len(e):
                 files, hits = np.unique(np.asarray(ef[e]), return_counts=True)
                 for f, h in zip(files.tolist(), hits.tolist()):
