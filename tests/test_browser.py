@@ -147,7 +147,10 @@ def test_provenance_side_by_side_renders(watch, tmp_path):
     assert box_r["x"] > box_l["x"] + box_l["width"] - 1  # side by side, not stacked
     watch.page.screenshot(path=str(ARTIFACTS / "report-provenance.png"))
     watch.open(tmp_path / "clones.html")
-    assert watch.page.locator(".clone-group .pane").count() == 2
+    assert watch.page.locator("table.clone-index tbody tr").count() == 1
+    watch.open(tmp_path / "clones-1.html")
+    group = watch.page.locator("#G1")
+    assert group.locator("table.run").count() == 1 and group.locator("h3").count() == 2
     assert watch.errors == [] and watch.remote() == []
 
 
@@ -264,3 +267,30 @@ def test_clone_index_opens_groups_with_differences(watch, tmp_path):
     changed = group.locator("table.diff tr.chg, table.diff tr.add, table.diff tr.del")
     assert changed.count() >= 1 and group.locator("ins, mark, tr.add").count() >= 1
     assert watch.errors == [] and watch.remote() == []
+
+
+def test_single_file_report_navigates_every_kind_of_page(watch, tmp_path):
+    from audit.cli import main
+
+    single = tmp_path / "report.html"
+    assert main(["scan", os.path.join(REPO, "fixtures", "clones"), "--html-single", str(single),
+                 "-q"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # one file, nothing beside it
+    watch.open(single)
+    page = watch.page
+    assert page.locator(".grade").count() >= 5 and page.title().startswith("Overview")
+    page.click("header.top nav a:has-text('Hotspots')")
+    page.locator("#hs-table tbody tr").first.wait_for()  # pages mount on hashchange: wait
+    assert page.url.endswith("#/hotspots.html") and page.locator("#hs-table tbody tr").count() > 5
+    page.locator("#hs-table tbody tr td.path a").first.click()  # a link the script drew
+    page.locator("tr.target").wait_for()
+    assert "/file-" in page.url and page.locator("tr.target").count() == 1
+    assert page.locator("tr.target").is_visible()
+    page.click("header.top nav a:has-text('Clones')")
+    page.locator("table.clone-index tbody tr a").first.click()  # waits for the index
+    page.locator("table.diff").first.wait_for()
+    assert page.locator("table.diff").count() >= 1 and page.locator("table.run").count() >= 1
+    page.go_back()
+    page.locator("table.clone-index").wait_for()
+    assert page.url.endswith("#/clones.html") and page.title().startswith("Clones")
+    assert watch.errors == [] and watch.remote() == [] and watch.dialogs == []

@@ -373,3 +373,26 @@ def test_a_second_report_removes_only_its_own_stale_pages(tmp_path, result):
     assert keep.read_text() == "mine"
     assert not any(p.exists() for p in stale)
     assert (tmp_path / vm.file_href("src/eval.rs")).exists()
+
+
+def test_single_file_report_holds_every_page_and_allows_only_its_own_assets(tmp_path, result):
+    import base64
+    import hashlib
+
+    from audit.render.single import write_single
+
+    prov = result.sections["provenance"]
+    folder = tmp_path / "folder"
+    html.write_report(result, str(folder), _sources(), None, prov.corpus_text)
+    single = tmp_path / "one.html"
+    stats = write_single(result, str(single), _sources(), None, prov.corpus_text)
+    text = single.read_text(encoding="utf-8")
+    pages = sorted(n for n in os.listdir(folder) if n.endswith(".html"))
+    assert sorted(re.findall(r'<template data-page="([^"]+)"', text)) == pages
+    assert stats.pages == len(pages) and stats.bytes == len(text.encode("utf-8"))
+    for tag in ("style", "script"):
+        body = re.search(rf"<{tag}>(.*?)</{tag}>", text, re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+        assert f"{tag}-src &#39;sha256-{digest}&#39;" in text
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+    assert "'unsafe-inline'" not in text and "&#39;unsafe-inline&#39;" not in text

@@ -19,6 +19,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     """Options for the report outputs."""
     parser.add_argument("--html", metavar="DIR",
                         help="write a self-contained HTML report into DIR (open DIR/index.html)")
+    parser.add_argument("--html-single", metavar="FILE",
+                        help="write the whole HTML report as one self-contained file, to attach "
+                             "to a mail or a ticket (it needs JavaScript to show its pages)")
     parser.add_argument("--sarif", metavar="FILE", help="write findings as SARIF 2.1.0 to FILE")
     parser.add_argument("--sarif-help-uri", metavar="TEMPLATE", default="",
                         help="help URI of each SARIF rule, with {rule} for the rule id "
@@ -62,6 +65,8 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
         if not args.quiet:
             console.print(f"HTML report written to {args.html}/index.html ({stats.pages:,} pages, "
                           f"{stats.bytes / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
+    if getattr(args, "html_single", None):
+        _write_single(args, result, console)
     if getattr(args, "sarif", None):
         from audit.commands.scan import write_output
         from audit.render import sarif
@@ -71,6 +76,25 @@ def write_outputs(args: argparse.Namespace, result, console) -> None:
         if not args.quiet:
             console.print(f"SARIF written to {args.sarif}")
     write_exports(args, result, console)
+
+
+def _write_single(args: argparse.Namespace, result, console) -> None:
+    from audit.render import html
+    from audit.render.progress import phase
+    from audit.render.single import write_single
+
+    sources = html.file_sources(result, source_reader(args))
+    try:
+        with phase("writing the single-file report", enabled=_shown(args)) as tick:
+            stats = write_single(result, args.html_single, sources, rule_metadata(args),
+                                 corpus_reader(result), progress=tick)
+    except OSError as exc:
+        from audit.render.outpaths import write_failed
+
+        raise write_failed("--html-single", args.html_single, exc) from exc
+    if not args.quiet:
+        console.print(f"single-file HTML report written to {args.html_single} "
+                      f"({stats.pages:,} pages, {stats.bytes / 1e6:.1f} MB)")
 
 
 def write_exports(args: argparse.Namespace, result, console) -> None:

@@ -39,12 +39,14 @@
     });
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
+  function initSortable() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
+  }
 
   // Source pages: a row holds a run of lines, and only lines other pages link to have a
   // row (and an id) of their own, which keeps a 200k-line report megabytes lighter. A
   // link to a line inside a run splits the run here, moving its nodes (never re-parsing).
-  var source = document.querySelector("table.source");
+  var source = null;
   function codeRows() {
     return source.querySelectorAll("tbody > tr:not(.uh):not(.fx)");
   }
@@ -101,33 +103,33 @@
     }
     return null;
   }
-  function showLine() {
-    var m = /^#L(\d+)$/.exec(window.location.hash);
-    var old = source.querySelector("tr.target");
+  function goLine(n) {  // mark line n and scroll to it; false when the page has no such line
+    var old = source ? source.querySelector("tr.target") : null;
     if (old) old.classList.remove("target");
-    if (!m || document.getElementById("L" + m[1])) return;  // :target marks it
-    var row = isolate(Number(m[1]));
-    if (!row) return;
-    row.id = "L" + m[1];
+    var row = source && (document.getElementById("L" + n) || isolate(n));
+    if (!row) return false;
+    row.id = "L" + n;
     row.classList.add("target");  // :target does not follow an id set after navigation
     row.scrollIntoView();
+    return true;
   }
-  if (source) {
+  function initSource(onLine) {
+    source = document.querySelector("table.source");
+    if (!source) return;
     numberRuns();
     source.addEventListener("click", function (ev) {
       var cell = ev.target.closest ? ev.target.closest("td:first-child") : null;
       if (!cell || !cell.parentNode.matches("tr:not(.uh):not(.fx)")) return;
       var run = runOf(cell.parentNode), box = cell.getBoundingClientRect();
       var k = Math.floor((ev.clientY - box.top) / (box.height / run.nums.length));
-      window.location.hash = "L" + (run.first + Math.max(0, Math.min(k, run.nums.length - 1)));
+      onLine(run.first + Math.max(0, Math.min(k, run.nums.length - 1)));
     });
-    window.addEventListener("hashchange", showLine);
-    showLine();
   }
 
   // A file's function table, from embedded rows when the file has many functions.
-  var fnData = document.getElementById("fn-data");
-  if (fnData) {
+  function initFunctions() {
+    var fnData = document.getElementById("fn-data");
+    if (!fnData) return;
     var fnBody = document.getElementById("fn-rows");
     var details = fnBody.closest("details");
     var fill = function () {
@@ -156,6 +158,7 @@
   }
 
   // The hotspot table: every function, rendered from embedded JSON in pages of rows.
+  function initHotspots() {
   var dataEl = document.getElementById("hotspot-data");
   if (!dataEl) return;
   var data = JSON.parse(dataEl.textContent);
@@ -265,4 +268,82 @@
   document.getElementById("hs-filters").addEventListener("submit", function (ev) { ev.preventDefault(); });
   more.addEventListener("click", function () { shown += PAGE; render(); });
   update();
+  }
+
+  function init(onLine) {
+    initSortable();
+    initSource(onLine);
+    initFunctions();
+    initHotspots();
+  }
+
+  // A single-file report (--html-single) holds every page in a <template>; the router
+  // mounts the one the address names (#/PAGE/ANCHOR) and rewrites its links to that form.
+  var single = document.getElementById("single-pages");
+  if (!single) {
+    var fromHash = function () {
+      var m = /^#L(\d+)$/.exec(window.location.hash);
+      if (m) goLine(Number(m[1]));
+    };
+    init(function (n) { window.location.hash = "L" + n; });
+    window.addEventListener("hashchange", fromHash);
+    fromHash();
+    return;
+  }
+  var main = document.getElementById("single-main"), current = null;
+  function local(href, page) {  // a report link as a single-file address; null for others
+    if (!href || /^[a-z]+:/i.test(href) || href.indexOf("#/") === 0) return null;
+    var at = href.indexOf("#");
+    var target = at < 0 ? href : href.slice(0, at), anchor = at < 0 ? "" : href.slice(at + 1);
+    return "#/" + (target || page) + (anchor ? "/" + anchor : "");
+  }
+  function rewrite(root, page) {
+    Array.prototype.forEach.call(root.querySelectorAll("a[href]"), function (a) {
+      var to = local(a.getAttribute("href"), page);
+      if (to) a.setAttribute("href", to);
+    });
+  }
+  function mount(page) {
+    var tpl = single.querySelector('template[data-page="' + page.replace(/["\\]/g, "") + '"]') ||
+      single.querySelector("template");
+    page = tpl.getAttribute("data-page");
+    main.textContent = "";
+    main.appendChild(document.importNode(tpl.content, true));
+    document.title = tpl.getAttribute("data-title");
+    Array.prototype.forEach.call(document.querySelectorAll("header.top nav a"), function (a) {
+      var on = a.getAttribute("data-page") === (tpl.getAttribute("data-nav") || page);
+      a.classList.toggle("active", on);
+    });
+    rewrite(main, page);
+    current = page;
+    init(function (n) { window.location.hash = "#/" + current + "/L" + n; });
+  }
+  function route() {
+    var line = /^#L(\d+)$/.exec(window.location.hash);  // a link the page made itself
+    if (line && current) {
+      window.history.replaceState(null, "", "#/" + current + "/L" + line[1]);
+      goLine(Number(line[1]));
+      return;
+    }
+    var m = /^#\/([^\/]+)(?:\/(.*))?$/.exec(window.location.hash);
+    var page = m ? decodeURIComponent(m[1]) : "index.html", anchor = m && m[2];
+    if (page !== current) mount(page);
+    if (anchor && /^L\d+$/.test(anchor)) { goLine(Number(anchor.slice(1))); return; }
+    var el = anchor ? document.getElementById(decodeURIComponent(anchor)) : null;
+    if (el) el.scrollIntoView(); else window.scrollTo(0, 0);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("header.top nav a"), function (a) {
+    a.setAttribute("data-page", a.getAttribute("href"));
+  });
+  rewrite(document.querySelector("header.top"), "index.html");
+  document.addEventListener("click", function (ev) {  // links drawn by the scripts
+    var a = ev.target.closest ? ev.target.closest("a[href]") : null;
+    var to = a && local(a.getAttribute("href"), current);
+    if (!to || ev.button !== 0 || ev.ctrlKey || ev.metaKey) return;
+    ev.preventDefault();
+    window.location.hash = to;
+  });
+  window.addEventListener("hashchange", route);
+  route();
+
 })();
