@@ -50,14 +50,14 @@ def skipped_by_path(discovery):
 def test_fifos_and_devices_are_skipped_never_opened(tmp_path, hang_guard):
     write(tmp_path, "ok.rs", "fn ok() {}\n")
     os.mkfifo(tmp_path / "pipe.rs")
-    os.symlink("/dev/stdin", tmp_path / "stdin.py")
+    os.symlink(tmp_path / "pipe.rs", tmp_path / "stdin.py")  # as /dev/stdin is when piped to
     os.symlink("/dev/zero", tmp_path / "zero.rs")
+    os.symlink("/dev/null", tmp_path / "null.py")
     found = discover(ScanConfig(paths=(str(tmp_path),), follow_external_symlinks=True))
     assert [c.path for c in found.candidates] == ["ok.rs"]
     skipped = skipped_by_path(found)
-    assert skipped["pipe.rs"] == ("not-a-file", "a FIFO, not a regular file")
-    assert skipped["stdin.py"][0] == "not-a-file"
-    assert skipped["zero.rs"] == ("not-a-file", "a character device, not a regular file")
+    assert skipped["pipe.rs"] == skipped["stdin.py"] == ("not-a-file", "a FIFO, not a regular file")
+    assert skipped["zero.rs"] == skipped["null.py"] == ("not-a-file", "a character device, not a regular file")
 
 
 def test_reader_refuses_a_fifo_that_replaced_a_file(tmp_path, hang_guard):
