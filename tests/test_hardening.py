@@ -284,8 +284,23 @@ def test_reports_are_written_with_the_umask_and_to_pipes(small_tree, tmp_path, r
     for name in ("r.json", "r.sarif", "b.json"):
         assert oct(os.stat(tmp_path / name).st_mode & 0o777) == oct(0o644), name
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".audit-")]  # no temp file left
-    code, _, _ = run_cli("scan", str(small_tree), "--json", "/dev/null", "-q", "-j", "1")
-    assert code == EXIT_OK and os.path.exists("/dev/null")
+
+
+def test_a_report_to_a_pipe_is_streamed_not_renamed_over_it(small_tree, tmp_path, run_cli, hang_guard):
+    """As `--json /dev/stdout` in CI: renaming a temporary file over it would replace the
+    device (as root, /dev/null itself) with a regular file."""
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    code, _, _ = run_cli("scan", str(small_tree), "--json", str(pipe), "-q", "-j", "1")
+    assert code == EXIT_OK and stat.S_ISFIFO(os.stat(pipe).st_mode)
+    reader.join()
+    assert json.loads(got[0])["totals"]["files"] == 1
 
 
 # -- item 7: manifests of the wrong shape -----------------------------------------------------
