@@ -103,14 +103,17 @@ def render_terminal(result, console) -> None:
     for col, just in (("size", "right"), ("sim", "right"), ("dup sloc", "right"),
                       ("first member", "left"), ("other members", "left")):
         table.add_column(col, justify=just)
+    from audit.render.terminal import fit, flex, short_name
+
+    width = flex(console, 36, 2)
     for g in report.groups[:SHOWN_GROUPS]:
         first, rest = g.members[0], g.members[1:]
-        others = ", ".join(f"{m.path}:{m.start_line}" for m in rest[:3])
+        # file names, not whole paths: a cell then wraps between members, never inside one
+        others = ", ".join(f"{m.path.rsplit('/', 1)[-1]}:{m.start_line}" for m in rest[:3])
         if len(rest) > 3:
             others += f", +{len(rest) - 3} more"
         table.add_row(str(g.size), f"{g.similarity:.2f}", f"{g.duplicated_sloc:,}",
-                      Text(f"{first.qualname} ({first.path}:{first.start_line}-{first.end_line})",
-                           overflow="fold"),
+                      fit(f"{short_name(first.qualname)} {first.path}:{first.start_line}", width),
                       Text(others, overflow="fold"))
     console.print(table)
 

@@ -31,7 +31,7 @@ from audit.gitsource import GitSource, RepoRev, parse_repo_rev, path_filter
 from audit.pipeline import Job, analyse_source, scan
 from audit.render import json as json_render
 from audit.render.progress import phase
-from audit.render.terminal import make_console
+from audit.render.terminal import make_console, short_name
 from audit.walk import SkippedFile, discover, read_source, source_from_bytes
 
 
@@ -323,7 +323,8 @@ def _hotspot_lines(console, title: str, units) -> None:
     console.print(f"{title}:")
     for u in units:
         console.print(f"  cyclomatic {u.cyclomatic[0]:>4} -> {u.cyclomatic[1]:<4} "
-                      f"{u.qualname}  ({u.path}:{u.start_line})", markup=False, highlight=False)
+                      f"{short_name(u.qualname)}  ({u.path}:{u.start_line})", markup=False,
+                      highlight=False)
 
 
 def _num(x, sign: bool = False) -> str:

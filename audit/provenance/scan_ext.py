@@ -104,6 +104,9 @@ def _files_table(report, console, n: int) -> None:
     ranked = sorted((f for f in report.files if f.matches), key=lambda f: (-f.score, f.path))[:n]
     if not ranked:
         return
+    from audit.render.terminal import fit, flex
+
+    width = flex(console, 40, 3)  # paths cut at the left, never broken mid-word
     table = Table(title="files with the strongest corpus matches", title_justify="left")
     for col, just in (("verdict", "left"), ("score", "right"), ("file", "left"),
                       ("top match", "left"), ("evidence", "left")):
@@ -114,7 +117,7 @@ def _files_table(report, console, n: int) -> None:
         where = (f"{ev.kind} {ev.lines[0]}-{ev.lines[1]} ~ {ev.corpus_lines[0]}-{ev.corpus_lines[1]} "
                  f"(rarity {ev.rarity:.3f})") if ev else ""
         table.add_row(Text(f.verdict, style=VERDICT_STYLE[f.verdict]), f"{f.score:.2f}",
-                      Text(f.path, overflow="fold"), Text(f"{m.corpus}:{m.corpus_path}", overflow="fold"),
+                      fit(f.path, width), fit(f"{m.corpus}:{m.corpus_path}", width),
                       Text(where, overflow="fold"))
     console.print(table)
 

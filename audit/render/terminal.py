@@ -6,6 +6,7 @@ terminal or ``--no-color`` is given, so logs and pipes stay readable.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from rich.console import Console
@@ -25,6 +26,36 @@ def make_console(no_color: bool = False, file=None) -> Console:
     return console
 
 
+def fit(text: str, width: int, style: str = "") -> Text:
+    """A path or name cut at the left to ``width`` ("…/encoder/gp_integer.rs:272"): a table
+    never breaks a path mid-word, and the end (file, line, function) stays."""
+    width = max(8, width)
+    if len(text) > width:
+        text = "…" + text[-(width - 1):]
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def flex(console: Console, fixed: int, parts: int = 1) -> int:
+    """The width each of ``parts`` flexible columns gets beside ``fixed`` columns' cells."""
+    return max(12, (console.width - fixed) // parts)
+
+
+def short_name(qualname: str) -> str:
+    """The last two parts of a qualified name (the table's path column says where)."""
+    sep = "::" if "::" in qualname else "."
+    return sep.join(qualname.split(sep)[-2:])
+
+
+_QUALIFIED = re.compile(r"\b(?:\w+::)+(\w+::\w+)\b")
+_IN_FOLDER = re.compile(r"\b(?:[\w.-]+/)+([\w.-]+:\d+)")
+
+
+def compact(text: str) -> str:
+    """Prose with long names shortened (a::b::c::d to c::d, src/x/y.rs:12 to y.rs:12), so
+    a narrow column wraps it between words instead of inside a name."""
+    return _IN_FOLDER.sub(r"\1", _QUALIFIED.sub(r"\1", text))
+
+
 def render(result: AuditResult, console: Console, hotspots: int = 10, sections=()) -> None:
     """Print the summary a reviewer reads first; ``sections`` add later stages' parts."""
     _summary(result, console)
@@ -40,7 +71,8 @@ def _summary(result: AuditResult, console: Console) -> None:
     table = Table(title="audit summary", show_header=False, title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_row("audited", Text(safe(", ".join(result.config.get("paths", []))), overflow="fold"))
+    table.add_row("audited", fit(safe(", ".join(result.config.get("paths", []))),
+                                 flex(console, 40)))
     table.add_row("files measured", f"{t.files:,}")
     table.add_row("files skipped", f"{t.skipped:,}")
     table.add_row("lines (source / comment / blank)",
@@ -66,11 +98,12 @@ def _hotspots(result: AuditResult, console: Console, n: int) -> None:
     for col, just in (("rank", "center"), ("cyclo", "right"), ("cogn", "right"),
                       ("nest", "right"), ("sloc", "right"), ("function", "left"), ("where", "left")):
         table.add_column(col, justify=just)
+    width = flex(console, 46, 2)
     for f, u in spots:
         m = u.metrics
         table.add_row(Text(u.rank, style=RANK_STYLE[u.rank]), str(m.cyclomatic), str(m.cognitive),
-                      str(m.nesting), str(m.sloc), Text(safe(u.qualname), overflow="fold"),
-                      Text(safe(f"{f.path}:{u.start_line}"), overflow="fold"))
+                      str(m.nesting), str(m.sloc), fit(safe(short_name(u.qualname)), width),
+                      fit(safe(f"{f.path}:{u.start_line}"), width))
     console.print(table)
 
 
@@ -84,10 +117,11 @@ def _fix_first(result: AuditResult, console: Console, n: int) -> None:
     for col, just in (("#", "right"), ("score", "right"), ("function", "left"), ("where", "left"),
                       ("why", "left")):
         table.add_column(col, justify=just)
+    width = flex(console, 30, 4)  # the reasons column takes two shares and wraps at spaces
     for i, item in enumerate(ranked.items[:n], 1):
-        table.add_row(str(i), f"{item.score:,.0f}", Text(item.qualname, overflow="fold"),
-                      Text(f"{item.path}:{item.start_line}", overflow="fold"),
-                      Text("; ".join(item.reasons), overflow="fold"))
+        table.add_row(str(i), f"{item.score:,.0f}", fit(safe(short_name(item.qualname)), width),
+                      fit(safe(f"{item.path}:{item.start_line}"), width),
+                      Text(compact("; ".join(item.reasons)), overflow="fold"))
     console.print(table)
 
 

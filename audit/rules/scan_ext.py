@@ -120,6 +120,8 @@ def render_terminal(result, console) -> None:
 
 
 def _rule_table(section, groups, console, limit) -> None:
+    from audit.render.terminal import fit, flex
+
     if not groups:
         console.print(Text(f"idiom rules: no findings ({section.active} rules active)"))
         return
@@ -137,7 +139,7 @@ def _rule_table(section, groups, console, limit) -> None:
         path, n = Counter(x.path for x in items).most_common(1)[0]
         table.add_row(rule, Text(sev, style=SEVERITY_STYLE.get(sev, "")), cat, f"{len(items):,}",
                       f"{section.per_kloc(len(items)):.2f}", f"{minutes[key] / 60:,.1f} h",
-                      Text(f"{path} ({n:,})", overflow="fold"))
+                      fit(f"{path} ({n:,})", flex(console, 70)))
     if len(ranked) > limit:
         rest = sum(len(groups[k]) for k in ranked[limit:])
         table.caption = (f"{len(ranked) - limit} more rule(s) with {rest:,} finding(s): --findings N "
