@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -105,11 +106,17 @@ def write_atomic(path: str, text: str | bytes) -> None:
 
 
 def _is_stream(path: str) -> bool:
+    """Whether path is a pipe or character device, written through; other files that are
+    not regular (sockets, block devices) are refused, never renamed over."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return True
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise OSError(errno.EINVAL, "not a regular file, a pipe or a terminal", path)
+    return False
 
 
 def _new_file_mode(path: str) -> int:
