@@ -20,6 +20,10 @@ The names kept are data in structonly_names.toml (documented there), plus names 
 tree itself takes from the standard library: the segments of `std::`/`core::`/
 `alloc::`/`libc::` paths and `use` declarations, and in Python the names imported
 from a standard-library module and the attributes read through one (`os.path.join`).
+A name the tree defines (an item, field, variant, function, class, assigned
+attribute or module of its own) is renamed even when a list holds it: a port's
+`fn next` or `self.code` is the author's name, not the standard library's.
+Decisions are per name, never per occurrence, so one name has one opaque name.
 
 Every output file is parsed again; the tool prints, per language, the error nodes
 (ERROR or MISSING) of the input and of the output, and names any file that gained
