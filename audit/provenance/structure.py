@@ -40,8 +40,9 @@ class StructureConfig:
 
     candidates: int = 8  # corpus files aligned per audited file (by shared LSH band keys)
     min_entries: int = 3  # shorter sequences carry no order to test
-    offset: float = 1.0  # similarity z-score a pair must exceed to add to an alignment
-    gap: float = 1.0
+    offset: float = 0.5  # similarity z-score a pair must exceed to add to an alignment
+    gap: float = 0.5
+    min_pairs: int = 3  # agreeing pairs an alignment needs to count at all
     screen: int = 19  # shuffles that screen a pair; a promising one gets ``shuffles`` more
     shuffles: int = 99
     screen_p: float = 0.05
@@ -151,10 +152,15 @@ def traceback(m: np.ndarray, gap: float) -> tuple[float, list[tuple[int, int]]]:
 
 
 def gumbel_p(score: float, null: np.ndarray) -> float:
-    """Upper-tail p-value of ``score`` under a Gumbel fitted to ``null`` by moments."""
+    """Upper-tail p-value of ``score`` under a Gumbel fitted to ``null`` by moments.
+
+    A Gumbel describes the best of many local alignments; where most shuffles align
+    nothing at all the fit would extrapolate wildly, so the plain permutation p-value
+    ((r + 1) / (N + 1), never below 1/(N + 1)) is used instead.
+    """
     sd = float(null.std())
-    if sd <= 1e-12:
-        return 1.0 if score <= float(null.mean()) else 1.0 / (len(null) + 1)
+    if sd <= 1e-12 or float(np.mean(null <= 0)) > 0.5:
+        return float((np.sum(null >= score) + 1) / (len(null) + 1))
     beta = sd * math.sqrt(6.0) / math.pi
     mu = float(null.mean()) - EULER_GAMMA * beta
     return float(min(1.0, -math.expm1(-math.exp(-(score - mu) / beta))))
@@ -212,7 +218,7 @@ def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig()
             continue
         m = score_matrix(qv, unit_vectors(np.asarray(ix.a["entry_shape"][cseq])), cfg.offset)
         score, pairs = traceback(m, cfg.gap)
-        if not pairs:
+        if len(pairs) < cfg.min_pairs:
             continue
         p = _p_value(m, score, cfg, np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1)))
         row = ix.files[f]
