@@ -382,6 +382,88 @@ def similarity(a: UnitPrint, b: UnitPrint, k: int) -> tuple[float, int]:
     return min(1.0, covered / (a.tokens + b.tokens)), int(in_b.sum())
 
 
+def similarities(units: list[UnitPrint], pairs: list[tuple[int, int]], k: int) -> list[tuple[float, int]]:
+    """:func:`similarity` of many pairs at once, with whole-array operations.
+
+    Every unit's distinct fingerprint hashes and their counts go in one table,
+    sorted by a 64-bit key mixing hash and unit; each side's fingerprints look
+    their partner's count up there, and coverage is summed per pair. The lookup
+    checks hash and unit, so a key shared by two entries is the only way to go
+    wrong: then every pair is verified one by one instead. Same numbers as
+    :func:`similarity` (tested on CCC's 16,802 candidate pairs).
+    """
+    if not pairs:
+        return []
+    table = _CountTable(units)
+    if table.ambiguous:
+        return [similarity(units[i], units[j], k) for i, j in pairs]
+    left = np.array([i for i, _ in pairs], dtype=np.int64)
+    right = np.array([j for _, j in pairs], dtype=np.int64)
+    cover_a, shared = _covered(units, table, left, right, k)
+    cover_b, _ = _covered(units, table, right, left, k)
+    out = []
+    for n, (i, j) in enumerate(pairs):
+        a, b = units[i], units[j]
+        if a.digest == b.digest:
+            out.append((1.0, len(a.fp_set)))
+        elif not shared[n]:
+            out.append((0.0, 0))
+        else:
+            covered = int(cover_a[n]) + int(cover_b[n])
+            out.append((min(1.0, covered / (a.tokens + b.tokens)), int(shared[n])))
+    return out
+
+
+_UNIT_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: spreads unit numbers over the key space
+
+
+class _CountTable:
+    """(unit, distinct fingerprint hash) -> occurrences, for a batch lookup."""
+
+    def __init__(self, units: list[UnitPrint]):
+        sizes = np.array([len(u.fp_set) for u in units], dtype=np.int64)
+        unit = np.repeat(np.arange(len(units), dtype=np.int64), sizes)
+        hashes = np.concatenate([u.fp_set for u in units])
+        counts = np.concatenate([u.fp_count for u in units])
+        keys = _key(hashes, unit)
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.unit, self.hashes = keys[order], unit[order], hashes[order]
+        self.counts = counts[order]
+        self.ambiguous = bool(len(keys) > 1 and (self.keys[1:] == self.keys[:-1]).any())
+
+    def lookup(self, unit: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """Occurrences of each hash in the given unit (0 when absent)."""
+        keys = _key(hashes, unit)
+        order = np.argsort(keys)  # sorted queries let the binary searches share their path
+        at = np.empty(len(keys), dtype=np.int64)
+        at[order] = np.searchsorted(self.keys, keys[order])
+        at[at == len(self.keys)] = 0
+        hit = (self.unit[at] == unit) & (self.hashes[at] == hashes)
+        return np.where(hit, self.counts[at], 0)
+
+
+def _key(hashes: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return hashes ^ (unit.astype(np.uint64) * _UNIT_MIX)
+
+
+def _covered(units, table: _CountTable, side: np.ndarray, other: np.ndarray, k: int):
+    """Per pair: tokens of ``side`` covered by fingerprints matched in ``other``, and how
+    many of its fingerprints matched (occurrence by occurrence, as :func:`_matched`)."""
+    sizes = np.array([len(units[u].fp_hash) for u in side.tolist()], dtype=np.int64)
+    pair = np.repeat(np.arange(len(side)), sizes)
+    hashes = np.concatenate([units[u].fp_hash for u in side.tolist()])
+    ranks = np.concatenate([units[u].fp_rank for u in side.tolist()])
+    pos = np.concatenate([units[u].fp_pos for u in side.tolist()]).astype(np.int64)
+    matched = ranks < table.lookup(np.repeat(other, sizes), hashes)
+    pair, pos = pair[matched], pos[matched]
+    shared = np.bincount(pair, minlength=len(side))
+    same = pair[1:] == pair[:-1]
+    gaps = np.where(same, np.minimum(np.diff(pos), k), 0)
+    covered = np.bincount(pair[1:], weights=gaps, minlength=len(side)) + k * (shared > 0)
+    return covered, shared
+
+
 def _matched(a: UnitPrint, b: UnitPrint) -> np.ndarray:
     """Mask of a's fingerprints matched in b, occurrence by occurrence.
 
@@ -576,13 +658,11 @@ def find_clones(units: list[UnitPrint], params: CloneParams, total_sloc: int) ->
     """Candidates by LSH, exact verification, then groups as connected components."""
     units = sorted(units, key=lambda u: (u.path, u.start_line, u.qualname))
     cands = candidate_pairs(units, params) if len(units) > 1 else set()
-    pairs = []
-    for i, j in sorted(cands):
-        if not _can_reach(units[i].tokens, units[j].tokens, params.threshold):
-            continue
-        sim, shared = similarity(units[i], units[j], params.kgram)
-        if sim >= params.threshold:
-            pairs.append(Pair(i, j, sim, shared))
+    reach = [(i, j) for i, j in sorted(cands)
+             if _can_reach(units[i].tokens, units[j].tokens, params.threshold)]
+    pairs = [Pair(i, j, sim, shared)
+             for (i, j), (sim, shared) in zip(reach, similarities(units, reach, params.kgram))
+             if sim >= params.threshold]
     groups = _components(units, pairs, params)
     groups.sort(key=lambda g: (-g.duplicated_sloc, -g.size, g.members[0].path,
                                g.members[0].start_line))

@@ -310,3 +310,22 @@ def test_a_scan_with_clones_does_not_load_datasketch(tmp_path):
             "print('datasketch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_batch_similarities_equal_one_by_one():
+    from audit.clones import similarities
+
+    rng = np.random.default_rng(11)
+    base = rng.integers(0, 40, 400)
+    units = []
+    for n in range(12):  # edited copies of one stream, some repeating a pattern, one identical
+        codes = base.copy() if n == 0 else np.where(rng.random(400) < 0.1 * (n % 4), rng.integers(0, 40, 400), base)
+        if n % 5 == 4:
+            codes = np.concatenate([codes[:100]] * 4)
+        units.append(_print(codes.astype(np.uint64), name=f"f{n}", path=f"{n}.rs"))
+    units.append(_print(base.astype(np.uint64), name="same", path="same.rs"))
+    pairs = [(i, j) for i in range(len(units)) for j in range(i + 1, len(units))]
+    params = CloneParams()
+    assert similarities(units, pairs, params.kgram) == \
+        [similarity(units[i], units[j], params.kgram) for i, j in pairs]
+    assert similarities(units, [], params.kgram) == []
