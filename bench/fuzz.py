@@ -47,6 +47,7 @@ INSERTS = [
     "\x1b[31m", "\t", "\n", "fn ", "def ", "impl ", "class ", "match ", "if ", "else ",
     "lambda ", "async ", "await ", "macro_rules! m { ($x:expr) => { $x } }", "@decorator\n",
 ]
+NOTABLE = {"analysis-error", "crashed", "timeout", "too-much-memory", "error-flood"}  # listed
 RUNS = [1] * 6 + [2, 3, 10, 100, 1000]  # how many times an insertion repeats
 HUGE_RUNS = (20_000, 100_000)  # one insertion in HUGE_EVERY repeats this often
 HUGE_EVERY = 100
@@ -143,7 +144,7 @@ def run_batch(args, first: int, count: int, pool, scratch: str) -> dict:
 
 def _account(out: str, names: set[str], code) -> dict:
     measured, reasons = set(), Counter()
-    skipped = set()
+    skipped, notable = set(), []
     if code != "hang" and os.path.exists(out):
         with open(out, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -151,10 +152,12 @@ def _account(out: str, names: set[str], code) -> dict:
         for s in doc["skipped"]:
             skipped.add(s["path"])
             reasons[s["reason"]] += 1
+            if s["reason"] in NOTABLE:
+                notable.append({"input": s["path"], "reason": s["reason"], "detail": s["detail"]})
     accounted = (measured | skipped) & names
     return {"measured": len(measured & names), "skipped": len(skipped & names),
             "reasons": reasons, "unaccounted": len(names - accounted),
-            "extra": len((measured | skipped) - names)}
+            "extra": len((measured | skipped) - names), "notable": notable}
 
 
 def _times(folder: str, recipes: dict) -> list[tuple[float, float, str, str, str]]:
@@ -176,7 +179,7 @@ def campaign(args) -> dict:
         os.makedirs(args.keep, exist_ok=True)
     totals = {"inputs": 0, "measured": 0, "skipped": 0, "unaccounted": 0, "extra": 0,
               "batches": 0, "hangs": 0}
-    codes, reasons, slowest, failures = Counter(), Counter(), [], []
+    codes, reasons, slowest, failures, notable = Counter(), Counter(), [], [], []
     wall0, cpu0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = {}
     try:
@@ -184,12 +187,14 @@ def campaign(args) -> dict:
             count = min(args.batch, args.n - first)
             res = run_batch(args, first, count, pool, scratch)
             _add(totals, codes, reasons, res)
+            notable += res["notable"]
             slowest = sorted(slowest + res["times"], reverse=True)[:args.slowest]
             if res["code"] != 0 or res["unaccounted"] or res["extra"]:
                 failures.append({k: res[k] for k in ("first", "count", "code", "unaccounted",
                                                      "stderr")})
             _progress(totals, codes, wall0, res)
             summary = _summary(args, totals, codes, reasons, slowest, failures, wall0, cpu0)
+            summary["notable"] = notable[:200]  # timeouts, crashes, analysis errors: what and why
             _write(args.json, summary)  # after every batch: a stopped campaign keeps its figures
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
