@@ -95,14 +95,41 @@ def source_identity(path: str) -> dict:
     """How to cite one corpus source again: kind, version and a checksum or commit."""
     path = os.path.abspath(path)
     if os.path.isfile(path):
-        return {"path": path, "kind": "archive", "version": version_from_name(path),
-                "sha256": sha256_file(path)}
+        out = {"path": path, "kind": "archive", "version": version_from_name(path),
+               "sha256": sha256_file(path), **debian_package(path)}
+        if not out["version"] and out.get("package_version"):  # linux-source-6.1.tar.xz
+            out["version"] = out["package_version"].rsplit("-", 1)[0]
+        return out
     commit = git_head(path)
     if commit:
         return {"path": path, "kind": "git", "version": commit["commit"][:12], **commit}
     from audit.provenance.swhid import dir_swhid
 
     return {"path": path, "kind": "directory", "version": "", "swhid": dir_swhid(path)["swhid"]}
+
+
+def debian_package(path: str) -> dict:
+    """``{"package", "package_version"}`` of the installed Debian package shipping this file, else {}.
+
+    Debian's source tarballs (gcc-12-source, linux-source-6.1, ...) are cited with the exact
+    package version (patch level included), which the file name does not always carry."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("dpkg-query"):
+        return {}
+    try:
+        owner = subprocess.run(["dpkg-query", "-S", os.path.realpath(path)], capture_output=True,
+                               text=True, timeout=30)
+        package = owner.stdout.split(":", 1)[0].strip() if owner.returncode == 0 else ""
+        if not package or "," in package:  # a diversion or a file shared by packages: no single owner
+            return {}
+        ver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True,
+                             text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    version = ver.stdout.strip() if ver.returncode == 0 else ""
+    return {"package": package, "package_version": version} if version else {}
 
 
 def git_head(path: str) -> dict | None:
