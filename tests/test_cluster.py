@@ -163,3 +163,24 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, monkeypatch):
 def test_shards_are_named_after_their_files():
     assert cluster.shard_name(["a.c", "b.c"]) == cluster.shard_name(["a.c", "b.c"])
     assert cluster.shard_name(["a.c", "b.c"]) != cluster.shard_name(["a.c", "c.c"])
+
+
+TOOLCHAIN = ("gcc-12", "binutils", "glibc", "linux", "newlib")
+
+
+def test_the_debian_toolchain_resolves_by_name_with_versions():
+    from audit.provenance.licence import source_identity
+    from audit.provenance.sources import resolve
+
+    from audit.errors import InputError
+
+    try:
+        paths = [resolve(n)[0] for n in TOOLCHAIN]
+    except InputError as exc:
+        pytest.skip(f"{exc.message} (apt-get install gcc-12-source binutils-source glibc-source "
+                    "linux-source-6.1 newlib-source)")
+    for path in paths:
+        assert path.startswith("/usr/src/") and ".tar." in path
+        ident = source_identity(path)
+        assert ident["version"][0].isdigit() and len(ident["sha256"]) == 64
+        assert ident.get("package", "").endswith(("-source", "-source-6.1"))
