@@ -55,14 +55,17 @@ def _bar(console: Console, label: str, total: int | None) -> Iterator[Tick]:
         TimeRemainingColumn,
     )
 
-    columns = (SpinnerColumn(), TextColumn(label), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-               TextColumn("{task.fields[detail]}", markup=False))
+    # fixed widths, and the detail (a path) cut to what is left: a narrow terminal
+    # shortens the path instead of squeezing the counts into "9/…"
+    room = console.width - len(label) - 58
+    columns = (SpinnerColumn(), TextColumn(label), BarColumn(bar_width=16),
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn(), TextColumn("{task.fields[detail]}", markup=False))
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=total, detail="")
 
         def tick(done: int, total_now: int | None = None, detail: str = "") -> None:
-            progress.update(task, completed=done, detail=_tail(detail, 40),
+            progress.update(task, completed=done, detail=_tail(detail, room) if room >= 12 else "",
                             **({"total": total_now} if total_now is not None else {}))
 
         yield tick

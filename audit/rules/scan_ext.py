@@ -120,8 +120,6 @@ def render_terminal(result, console) -> None:
 
 
 def _rule_table(section, groups, console, limit) -> None:
-    from audit.render.terminal import fit, flex
-
     if not groups:
         console.print(Text(f"idiom rules: no findings ({section.active} rules active)"))
         return
@@ -130,16 +128,21 @@ def _rule_table(section, groups, console, limit) -> None:
     total = sum(len(v) for v in groups.values())
     table = Table(title=f"idiom findings: {total:,} from {len(groups)} of {section.active} active rules "
                         "(errors and warnings first, then by fix effort)", title_justify="left")
-    for col, just in (("rule", "left"), ("severity", "left"), ("category", "left"), ("count", "right"),
-                      ("/kloc", "right"), ("effort", "right"), ("most in", "left")):
-        table.add_column(col, justify=just)
+    widest = max(len(k[0]) for k in ranked[:limit])  # rule ids are never cut or folded
+    wide = console.width >= 110  # a narrow terminal leaves out category and /kloc
+    cols = [("rule", "left"), ("severity", "left"), ("category", "left"), ("count", "right"),
+            ("/kloc", "right"), ("effort", "right"), ("most in", "left")]
+    keep = [i for i, (c, _) in enumerate(cols) if wide or c not in ("category", "/kloc")]
+    for i in keep:
+        table.add_column(cols[i][0], justify=cols[i][1], min_width=widest if i == 0 else None)
     for key in ranked[:limit]:
         rule, sev, cat = key
         items = groups[key]
         path, n = Counter(x.path for x in items).most_common(1)[0]
-        table.add_row(rule, Text(sev, style=SEVERITY_STYLE.get(sev, "")), cat, f"{len(items):,}",
-                      f"{section.per_kloc(len(items)):.2f}", f"{minutes[key] / 60:,.1f} h",
-                      fit(f"{path} ({n:,})", flex(console, 70)))
+        cells = (rule, Text(sev, style=SEVERITY_STYLE.get(sev, "")), cat, f"{len(items):,}",
+                 f"{section.per_kloc(len(items)):.2f}", f"{minutes[key] / 60:,.1f} h",
+                 Text(f"{path.rsplit('/', 1)[-1]} ({n:,})", overflow="fold"))
+        table.add_row(*(cells[i] for i in keep))
     if len(ranked) > limit:
         rest = sum(len(groups[k]) for k in ranked[limit:])
         table.caption = (f"{len(ranked) - limit} more rule(s) with {rest:,} finding(s): --findings N "
