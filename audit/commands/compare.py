@@ -207,8 +207,8 @@ def add_derivation(result: CompareResult, side_a: Side, side_b: Side, workers: i
             else:
                 index = _cached_index(api, side_a, corpora, os.path.join(tmp, "a"), workers,
                                       _files_done(tick))
-        with phase(f"sketching B's {len(added):,} added files", enabled=show):
-            sketches = _sketches(side_b, added, workers)
+        with phase("sketching B's added files", len(added), show) as tick:
+            sketches = _sketches(side_b, added, workers, tick)
         with phase("matching B's added files against A", len(sketches), show) as tick:
             report = api.match_sketches(sketches, [index], progress=tick)
     section = derivation(result, report)
@@ -269,18 +269,25 @@ def _sketch_one(args):
     return analyse_source(source, job)[1].get("sketch")
 
 
-def _sketches(side: Side, paths: list[str], workers: int) -> list:
+def _sketches(side: Side, paths: list[str], workers: int, progress=None) -> list:
     """Provenance sketches of some of a side's files (the pipeline's "sketch" pass)."""
     import multiprocessing
 
     langs = {f.path: f.language for f in side.snapshot.files}
     job = Job(max(len(d) for d in side.data.values()) + 1, passes=("sketch",))
     args = [(p, langs[p], side.data[p], job) for p in sorted(paths)]
+    out = []
     if workers > 1 and len(args) >= 8:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            out = pool.map(_sketch_one, args, chunksize=1)
+            for sketch in pool.imap(_sketch_one, args, chunksize=1):
+                out.append(sketch)
+                if progress is not None:
+                    progress(len(out), len(args), "")
     else:
-        out = [_sketch_one(a) for a in args]
+        for a in args:
+            out.append(_sketch_one(a))
+            if progress is not None:
+                progress(len(out), len(args), a[0])
     return [s for s in out if s is not None]
 
 

@@ -1,0 +1,74 @@
+"""Size and opening time of an HTML report's pages (issue 19's budgets), measured in Chromium.
+
+    python bench/report_pages.py REPORT_DIR [--single FILE] [--open clones.html ...]
+
+Prints the page count, the total, the largest pages and, for each page named with
+--open, how long headless Chromium (Debian's /usr/bin/chromium through Playwright)
+takes from navigation to the load event, with its DOM node count and height: the
+median of five loads. A report is made with `audit scan TREE --html REPORT_DIR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+
+
+def sizes(folder: str) -> list[tuple[int, str]]:
+    return sorted(((os.path.getsize(os.path.join(folder, n)), n) for n in os.listdir(folder)),
+                  reverse=True)
+
+
+def open_times(paths: list[str], rounds: int = 5) -> list[tuple[str, float, int, int]]:
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for path in paths:
+            times = []
+            for _ in range(rounds):
+                page.goto("file://" + os.path.abspath(path))
+                page.wait_for_load_state("load")
+                times.append(page.evaluate(
+                    "() => { const t = performance.getEntriesByType('navigation')[0];"
+                    " return t.loadEventEnd - t.startTime; }"))
+            nodes = page.evaluate("() => document.getElementsByTagName('*').length")
+            height = page.evaluate("() => document.documentElement.scrollHeight")
+            out.append((path, statistics.median(times), nodes, height))
+        browser.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("report")
+    ap.add_argument("--single", help="a --html-single file to measure as well")
+    ap.add_argument("--open", action="append", default=[], metavar="PAGE")
+    args = ap.parse_args()
+    listing = sizes(args.report)
+    pages = [(b, n) for b, n in listing if n.endswith(".html")]
+    total = sum(b for b, _ in listing)
+    print(f"{len(pages):,} pages, {total / 1e6:.2f} MB in all (assets included)")
+    print(f"pages over 1 MB: {sum(1 for b, _ in pages if b > 1e6)}")
+    for b, n in pages[:8]:
+        print(f"  {b / 1e3:9,.1f} KB  {n}")
+    for name in args.open:
+        b = os.path.getsize(os.path.join(args.report, name))
+        print(f"{name}: {b / 1e3:,.1f} KB")
+    paths = [os.path.join(args.report, n) for n in args.open]
+    if args.single:
+        print(f"single file {args.single}: {os.path.getsize(args.single) / 1e6:.2f} MB")
+        paths.append(args.single)
+    for path, ms, nodes, height in open_times(paths):
+        print(f"open {os.path.basename(path)}: {ms:,.0f} ms to load (median of 5), "
+              f"{nodes:,} elements, {height:,} px tall")
+
+
+if __name__ == "__main__":
+    main()
