@@ -382,25 +382,26 @@ def python_edits(root, src: bytes, ren: Renamer):
         elif t == "expression_statement" and is_docstring(n):
             yield docstring_edit(n, src)
         elif t == "string":
-            edit = python_string_edit(n, src)
-            if edit:
-                yield edit
+            yield from python_string_edits(n, src)
         elif t == "identifier":
             yield from _rename(ren, "python", n, src, n.start_byte)
         else:
             stack.extend(reversed(n.children))
 
 
-def python_string_edit(node, src: bytes):
+def python_string_edits(node, src: bytes):
     """Blank between string_start and string_end; a one-line string keeps a line break
-    as a backslash continuation, so the next lines keep their numbers."""
+    as a backslash continuation, so the next lines keep their numbers. Two literals
+    written without a space ('a''b') get one, or the blanks would open a triple quote."""
     kids = node.children
     if len(kids) < 2 or kids[0].type != "string_start" or kids[-1].type != "string_end":
-        return None
+        return
     start, end = kids[0].end_byte, kids[-1].start_byte
     triple = src[kids[0].start_byte:start].endswith((b'"""', b"'''"))
     breaks = newlines(src[start:end])
-    return start, end, breaks if triple else breaks.replace(b"\n", b"\\\n")
+    yield start, end, breaks if triple else breaks.replace(b"\n", b"\\\n")
+    if src[node.end_byte:node.end_byte + 1] in (b"'", b'"'):
+        yield node.end_byte, node.end_byte, b" "
 
 
 def is_docstring(stmt) -> bool:

@@ -262,3 +262,12 @@ def test_docstring_followed_by_a_statement_on_its_line(tmp_path):
     conv = structonly.convert_tree(src, tmp_path / "out")
     code = (tmp_path / "out" / "m.py").read_text()
     assert code.startswith("def zza():\n    pass; zzb = 1\n") and conv.stats["python"].errors_out == 0
+
+
+def test_adjacent_string_literals_stay_apart(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "m.py").write_text("FLAGS = ('--a ''--b' \"--c\"\"--d\")\n")
+    conv = structonly.convert_tree(src, tmp_path / "out")
+    assert (tmp_path / "out" / "m.py").read_text() == "Zza = ('' '' \"\" \"\")\n"
+    assert conv.stats["python"].errors_out == 0
