@@ -237,6 +237,22 @@ def test_versions_options_are_checked(history, tmp_path):
         build_index("calc", [FIX], str(tmp_path), workers=1, revs="HEAD")
     assert main(["corpus", "build", "calc", str(repo), "--revs", "HEAD", "--every", "0",
                  "--index-dir", str(tmp_path)]) == 2
+    with pytest.raises(UsageError, match="names no revision"):
+        build_index("calc", [str(repo)], str(tmp_path), workers=1, revs="HEAD..HEAD")
+
+
+def test_same_content_at_two_paths_counts_each_revision_once(tmp_path):
+    repo = tmp_path / "copies"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    for name in ("a.c", "b.c"):
+        shutil.copy(os.path.join(FIX, "main.c"), repo / name)
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=A", "-c", "user.email=a@example.org", "commit", "-q", "-m", "Two copies")
+    ix = build_index("copies", [str(repo)], str(tmp_path / "idx"), workers=1, revs="HEAD")
+    [row] = ix.files
+    assert row.label.startswith("a.c@") and ix.revisions(row.label)["count"] == 1
+    assert ix.manifest["versions"]["occurrences"] == 2
 
 
 def test_cli_build_and_info(history, tmp_path, capsys):

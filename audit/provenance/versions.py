@@ -110,6 +110,9 @@ def git_plan(repo: str, revspec: str, every: int, exclude: tuple[str, ...], stat
 
     with GitSource(repo) as src:
         commits = src.commits(revspec)
+        if not commits:
+            raise UsageError(f"--revs {revspec} names no revision in {repo}",
+                             "give a range with commits in it, e.g. HEAD (the whole history) or A..B")
         picked = [commits[i] for i in sample(len(commits), every)]
         head = src.resolve("HEAD")
         plan = Plan("git", [Version(c.sha, c.time, c.subject) for c in picked],
@@ -125,7 +128,9 @@ def git_plan(repo: str, revspec: str, every: int, exclude: tuple[str, ...], stat
                 if blob in skipped or (blob not in plan.held and _skip(path, exclude, blob, skipped)):
                     continue
                 plan.occurrences += 1
-                plan.held.setdefault(blob, []).append(k)
+                held = plan.held.setdefault(blob, [])
+                if not held or held[-1] != k:  # the same content at two paths of one revision
+                    held.append(k)
                 plan.path.setdefault(blob, path)
     stats.skipped_language += sum(1 for r in skipped.values() if r == "language")
     stats.skipped_excluded += sum(1 for r in skipped.values() if r == "excluded")
