@@ -15,7 +15,9 @@ shuffled) and destroys only the order. The alignment scores of ``shuffles``
 permutations are fitted with an extreme-value (Gumbel) distribution by the
 method of moments; the p-value of the real score is its upper tail, and the
 *expected number of chance alignments* this good is ``p`` times the number of
-corpus files the audited file was compared with (an E-value, as in BLAST).
+corpus files searched (an E-value, as in BLAST: every file of every loaded
+corpus, not only the candidates aligned, so the figure holds however the
+candidates were picked).
 Permutations are seeded from the file pair, so results are reproducible.
 """
 
@@ -166,14 +168,32 @@ def gumbel_p(score: float, null: np.ndarray) -> float:
     return float(min(1.0, -math.expm1(-math.exp(-(score - mu) / beta))))
 
 
-def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng) -> float:
+def blocks_of(names: list[str]) -> list[np.ndarray]:
+    """Runs of entries that must move together when shuffled: the windows of one function.
+
+    Windows over one long function (``name[0]``, ``name[120]``, ...) resemble each other;
+    shuffled one by one they would leave a diagonal through two such runs looking like
+    order the shuffles never reproduce. Moved as blocks, they keep their own order.
+    """
+    out, start = [], 0
+    for i in range(1, len(names) + 1):
+        if i == len(names) or "[" not in names[i] or names[i].split("[")[0] != names[i - 1].split("[")[0]:
+            out.append(np.arange(start, i))
+            start = i
+    return out
+
+
+def _shuffles(blocks: list[np.ndarray], count: int, rng) -> np.ndarray:
+    return np.stack([np.concatenate([blocks[b] for b in rng.permutation(len(blocks))]) for _ in range(count)])
+
+
+def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng, blocks: list[np.ndarray]) -> float:
     """Screen with a few shuffles; only a pair that may be significant gets the full null."""
-    w = m.shape[1]
-    null = best_scores(m, cfg.gap, np.stack([rng.permutation(w) for _ in range(cfg.screen)]))
+    null = best_scores(m, cfg.gap, _shuffles(blocks, cfg.screen, rng))
     p = gumbel_p(score, null)
     if p > cfg.screen_p:
         return p
-    more = best_scores(m, cfg.gap, np.stack([rng.permutation(w) for _ in range(cfg.shuffles)]))
+    more = best_scores(m, cfg.gap, _shuffles(blocks, cfg.shuffles, rng))
     return gumbel_p(score, np.concatenate([null, more]))
 
 
@@ -205,30 +225,36 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple
 
 def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig()) -> list[Alignment]:
     """Alignments of one audited file with its candidate corpus files, most significant first."""
-    seq = sequence(sk.entry_start, sk.entry_end)
-    if len(seq) < cfg.min_entries:
+    if len(sequence(sk.entry_start, sk.entry_end)) < cfg.min_entries:
         return []
-    qv = unit_vectors(sk.entry_shape[seq])
     cands = candidate_files(sk, indexes, cfg)
-    out = []
-    for ix, f, _ in cands:
-        lo, hi = _corpus_entries(ix, f)
-        cseq = lo + sequence(np.asarray(ix.a["entry_start"][lo:hi]), np.asarray(ix.a["entry_end"][lo:hi]))
-        if len(cseq) < cfg.min_entries:
-            continue
-        m = score_matrix(qv, unit_vectors(np.asarray(ix.a["entry_shape"][cseq])), cfg.offset)
-        score, pairs = traceback(m, cfg.gap)
-        if len(pairs) < cfg.min_pairs:
-            continue
-        p = _p_value(m, score, cfg, np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1)))
-        row = ix.files[f]
-        al = Alignment(ix.name, row.label, row.swhid, score, p, p * len(cands),
-                       [(int(seq[i]), int(cseq[j]), float(m[i, j] + cfg.offset)) for i, j in pairs],
-                       len(cands))
-        for _, e, _ in al.pairs:
-            _, a, b, name = ix.entry(e)
-            al.corpus_spans.append((a, b))
-            al.corpus_names.append(name)
-        out.append(al)
+    searched = sum(ix.n_files for ix in indexes)  # as in BLAST, E counts the whole database searched
+    out = [al for ix, f, _ in cands if (al := align_pair(sk, ix, f, cfg, searched)) is not None]
     out.sort(key=lambda a: (a.expected_chance, -a.score, a.corpus, a.corpus_path))
     return out
+
+
+def align_pair(sk: FileSketch, ix, f: int, cfg: StructureConfig, tests: int) -> Alignment | None:
+    """The alignment of one audited file with corpus file ``f``; ``tests``: files compared in all."""
+    seq = sequence(sk.entry_start, sk.entry_end)
+    lo, hi = _corpus_entries(ix, f)
+    cseq = lo + sequence(np.asarray(ix.a["entry_start"][lo:hi]), np.asarray(ix.a["entry_end"][lo:hi]))
+    if len(seq) < cfg.min_entries or len(cseq) < cfg.min_entries:
+        return None
+    m = score_matrix(unit_vectors(sk.entry_shape[seq]), unit_vectors(np.asarray(ix.a["entry_shape"][cseq])),
+                     cfg.offset)
+    score, pairs = traceback(m, cfg.gap)
+    if len(pairs) < cfg.min_pairs:
+        return None
+    blocks = blocks_of([ix.entry_names[int(e)] for e in cseq])
+    if len(blocks) < cfg.min_entries:
+        return None
+    p = _p_value(m, score, cfg, np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1)), blocks)
+    row = ix.files[f]
+    al = Alignment(ix.name, row.label, row.swhid, score, p, p * tests,
+                   [(int(seq[i]), int(cseq[j]), float(m[i, j] + cfg.offset)) for i, j in pairs], tests)
+    for _, e, _ in al.pairs:
+        _, a, b, name = ix.entry(e)
+        al.corpus_spans.append((a, b))
+        al.corpus_names.append(name)
+    return al
