@@ -301,7 +301,8 @@ def sweep(args) -> None:
         result, payloads = api.scan_tree(os.path.join(args.data, target), args.jobs)
         cells = []
         for em in SWEEP:
-            r = api.match_result(result, payloads, indexes, thresholds=Thresholds(entry_min=em))
+            r = api.match_result(result, payloads, indexes, thresholds=Thresholds(entry_min=em),
+                                   c_files=False)  # the pair is judged on its Rust/Python (DEV-SET.md)
             top = max((f.score for f in r.files), default=0.0)
             cells.append(f"{r.score:.4f} {r.top_corpus or '-'} (file max {top:.3f})")
         print(f"| {pid} | " + " | ".join(cells) + " |", flush=True)
