@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
     b.add_argument("--cluster", metavar="ADDRESS",
                    help="build the shards on a Dask cluster: a scheduler (tcp://HOST:PORT) or local[:N] "
                         "for N worker processes here; INDEX_DIR must be on storage every worker reaches "
-                        "(needs the extra: pip install 'audit[cluster]')")
+                        "(needs the extra: pip install 'agent-code-audit[cluster]')")
     b.add_argument("--license", default="", metavar="SPDX-EXPRESSION",
                    help="the corpus licence (e.g. MIT, GPL-3.0-or-later WITH GCC-exception-3.1), "
                         "cited for matched files that declare no SPDX-License-Identifier")

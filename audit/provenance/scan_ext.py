@@ -24,7 +24,7 @@ def add_options(parser) -> None:
                         "project's audit.toml, else in the audited folder; see `audit review`)")
     g.add_argument("--cluster", metavar="ADDRESS",
                    help="match on a Dask cluster: a scheduler (tcp://HOST:PORT) or local[:N]; the "
-                        "workers open the --corpus indexes from the same paths (pip install 'audit[cluster]')")
+                        "workers open the --corpus indexes from the same paths (pip install 'agent-code-audit[cluster]')")
 
 
 def configure(args, config, job):
