@@ -152,7 +152,7 @@ def evaluate(args) -> None:
         for pid, target, expected in selected(args):
             tree, names = target_tree(args, target, form)
             t0 = time.perf_counter()
-            report, _ = api.scan_against(tree, corpora, jobs=args.jobs)
+            report, _ = api.scan_against(tree, corpora, jobs=args.jobs, c_files=False)
             row = _row(pid, target, expected, report, time.perf_counter() - t0, args, names)
             rows.append(row)
             summary.append({**row, "form": form,

@@ -152,14 +152,17 @@ def scan_tree(path: str, jobs: int = 0):
     return scan(config, Job(config.max_file_size, passes=("sketch",)))
 
 
-def scan_against(path: str, corpora: list[str], jobs: int = 0) -> tuple[ProvenanceReport, dict]:
-    """Scan a tree and match it against corpora (names or index folders); with timings."""
+def scan_against(path: str, corpora: list[str], jobs: int = 0,
+                 c_files: bool = True) -> tuple[ProvenanceReport, dict]:
+    """Scan a tree and match it against corpora (names or index folders); with timings.
+
+    ``c_files``: also match the tree's own C and C++ files (see match_result)."""
     t0 = time.perf_counter()
     indexes = [open_index(c) for c in corpora]
     t1 = time.perf_counter()
     result, payloads = scan_tree(path, jobs)
     t2 = time.perf_counter()
-    report = match_result(result, payloads, indexes)
+    report = match_result(result, payloads, indexes, c_files=c_files)
     t3 = time.perf_counter()
     timings = {"load_index": t1 - t0, "scan_parse_sketch_wall": t2 - t1, "match_wall": t3 - t2,
                **{k: round(v, 3) for k, v in report.timings.items()}}
