@@ -60,6 +60,7 @@ CASES = [
     # a condition is not nested under its own `if`: 1 + 1 (else), inner if 1 + 1 (else)
     ("if in a condition", "fn a(a: bool, x: i32) -> i32 { if (if a { 1 } else { 2 }) > x { 1 } "
                           "else { 2 } }", "a", 3, 4, 1, 2, 1),
+    ("match with no arms", "fn a(x: Never) -> u8 { match x {} }", "a", 1, 1, 1, 1, 1),
     ("match on a match", "fn a(x: u8) -> u8 { match match x { 0 => 1, _ => 2 } { 1 => 0, _ => 1 } }",
      "a", 3, 2, 1, 1, 1),
     ("loop condition", "fn a(mut n: u32) { while (if n > 3 { n } else { 0 }) > 0 { if n > 9 { n -= 1; } "

@@ -243,7 +243,7 @@ class RustWalker(Counting, Walker):
                     pattern = arm.child_by_field_id(self.f_pattern)
                     if pattern is not None and pattern.child_count >= 3:  # `pat if guard`
                         decisions += 1
-        self.unit.cyclomatic += decisions
+        self.unit.cyclomatic += max(decisions, 0)  # no arms (`match x {}`, a broken match): 0
         return self.structural_at(node, depth, body)
 
     def v_loop_cond(self, node, depth):
