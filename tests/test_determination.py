@@ -2,7 +2,8 @@
 
 Corpus: fixtures/provenance/corpus (a small C calculator), with an SPDX identifier and
 a copyright line added to parser.c in a temporary copy. Audited: copies of the Python
-and Rust ports, plus a C file the scan does not compare.
+and Rust ports, a C file (compared for provenance, not measured) and a binary file
+(neither).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def make_tree(root) -> str:
     shutil.copytree(os.path.join(FIX, "python_port"), tree / "py")
     shutil.copytree(os.path.join(FIX, "rust_port"), tree / "rs")
     (tree / "legacy.c").write_text("int legacy(void) { return 1; }\n")
+    (tree / "rs" / "table.rs").write_bytes(b"static T: [u8; 2] = [0, 1];\n\0\0")
     return str(tree)
 
 
@@ -110,9 +112,10 @@ def test_upper_bound_matches_the_closed_form():
 
 def test_scope_lists_what_was_not_checked(det):
     sc = det["scope"]
-    assert sc["checked"]["files_compared"] == 2
-    assert {"path": "legacy.c", "reason": "language-not-audited", "detail": "c source"} in sc["not_checked"]
-    assert sc["not_checked_by_reason"] == {"language-not-audited": 1}
+    assert sc["checked"]["files_compared"] == 3 and sc["checked"]["files_measured"] == 2
+    assert sc["checked"]["compared_not_measured"] == ["legacy.c"]  # the tree's own C, matched too
+    assert [(r["path"], r["reason"]) for r in sc["not_checked"]] == [("rs/table.rs", "binary")]
+    assert sc["not_checked_by_reason"] == {"binary": 1}
 
 
 def test_scope_names_the_corpus_with_checksums_licence_and_digest(det):

@@ -116,7 +116,7 @@ def test_markdown_leads_with_the_determination(run):
     text = (run / "r.md").read_text(encoding="utf-8")
     heads = re.findall(r"^## (.+)$", text, re.M)
     assert heads[:2] == ["Determination", "Scope"] and "Hotspots" in heads
-    assert "`legacy.c` | language-not-audited" in text
+    assert "`rs/table.rs` | binary" in text
 
 
 # -- CSV -------------------------------------------------------------------------------
@@ -140,8 +140,7 @@ def test_csv_tables(run):
     assert set(files) == {f["path"] for f in doc["files"]}
     assert files["py/parser.py"]["provenance_verdict"] in ("review", "derived")
     assert files["py/parser.py"]["swhid"].startswith("swh:1:cnt:")
-    assert _rows(run / "csv" / "not_checked.csv") == [
-        {"path": "legacy.c", "reason": "language-not-audited", "detail": "c source"}]
+    assert [r["path"] for r in _rows(run / "csv" / "not_checked.csv")] == ["rs/table.rs"]
     assert len(_rows(run / "csv" / "hotspots.csv")) == len(doc["hotspots"])
 
 
@@ -183,7 +182,7 @@ def test_terminal_opens_provenance_with_the_determination(run, run_cli):
                            "-j", "1", "--no-color")
     assert code == 0
     assert out.index("provenance determination") < out.index("provenance: ")
-    assert "not checked: legacy.c (language-not-audited)" in out
+    assert "not checked: rs/table.rs (binary)" in out
 
 
 # -- the provenance page in Chromium --------------------------------------------------
@@ -205,7 +204,7 @@ def test_provenance_page_shows_the_determination_first(run):
             assert page.locator("main h2, body h2").first.inner_text() == "Determination"
             rows = page.locator("table.det-lines th").all_inner_texts()
             assert rows[:4] == ["determination", "thresholds", "calibration", "audited"]
-            assert "legacy.c" in page.locator("table.not-checked").inner_text()
+            assert "rs/table.rs" in page.locator("table.not-checked").inner_text()
             lic = page.locator("table.licences").inner_text()
             assert "BSD-2-Clause" in lic and "MIT" in lic and "The Calc Authors" in lic
             w.open(run / "html" / "index.html")

@@ -240,7 +240,7 @@ def determine(report, result, indexes, read=None, review_file: str = "") -> dict
     """The whole determination record for a provenance report of an audit result."""
     cal = calibration(load_calibration(), report.thresholds)
     corpora = [sc.corpus_record(ix) for ix in indexes]
-    records = match_records(report, read)
+    records = match_records(report, sc.tree_reader(result, read))
     paths = list(result.config.get("paths") or [])
     path = rv.review_path(paths, review_file) if paths or review_file else ""
     review = review_section(report, records, path) if path else {"file": "", "cleared_files": []}
@@ -254,7 +254,7 @@ def determine(report, result, indexes, read=None, review_file: str = "") -> dict
         "score_after_review": after[1], "statement": statement(report, cal, after),
         "thresholds": thresholds_record(report, cleared), "calibration": cal,
         "blind_spots": blind_spots(cal, report.thresholds, corpora),
-        "scope": {"audited": sc.audited_identity(paths, files), "checked": sc.checked(result, report),
+        "scope": {"audited": sc.audited_identity(paths, files), "checked": sc.checked(result, report, rows),
                   "not_checked": rows, "not_checked_by_reason": sc.not_checked_summary(rows),
                   "corpora": corpora},
         "licenses": licences(report, indexes), "review": review, "matches": records,

@@ -65,22 +65,46 @@ def _file_swhid(files: dict[str, str]) -> str:
     return f"swh:1:cnt:{next(iter(files.values()))}" if len(files) == 1 else ""
 
 
-def checked(result, report) -> dict:
-    """Counts of what was compared with the corpora."""
-    compared = len(report.files)
-    return {"files_measured": len(result.files), "files_compared": compared,
+def checked(result, report, rows: list[dict]) -> dict:
+    """Counts of what was compared with the corpora; files compared that the quality scan
+    did not measure (the tree's own C and C++ files) are named."""
+    measured = {f.path for f in result.files}
+    return {"files_measured": len(result.files), "files_compared": len(report.files),
             "code_lines_compared": sum(f.code_lines for f in report.files),
             "files_with_matches": sum(1 for f in report.files if f.matches),
-            "files_not_checked": len(result.skipped) + max(0, len(result.files) - compared)}
+            "files_not_checked": len(rows),
+            "compared_not_measured": sorted(f.path for f in report.files if f.path not in measured)}
 
 
 def not_checked(result, report) -> list[dict]:
     """Every file found and not compared, with its reason."""
-    out = [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in result.skipped]
     compared = {f.path for f in report.files}
+    out = [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in result.skipped
+           if s.path not in compared]
     out += [{"path": f.path, "reason": "not-sketched", "detail": "measured, but no sketch was made"}
             for f in result.files if f.path not in compared]
     return sorted(out, key=lambda r: (r["reason"], r["path"]))
+
+
+def tree_reader(result, read):
+    """``read`` (the walker's reader of measured files), falling back for files the quality
+    scan did not measure but provenance compared (read with the walker's guards)."""
+    from audit.walk import _display_base, read_regular
+
+    paths = list(result.config.get("paths") or [])
+    base = _display_base(paths) if paths else ""
+    limit = int(result.config.get("max_file_size") or 4_000_000)
+
+    def get(path: str) -> bytes | None:
+        data = read(path) if read else None
+        if data is None and base and not os.path.isabs(path):
+            try:
+                data = read_regular(os.path.join(base, path), limit)
+            except (OSError, ValueError):
+                return None
+        return data
+
+    return get
 
 
 def not_checked_summary(rows: list[dict]) -> dict[str, int]:

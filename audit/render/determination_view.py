@@ -60,6 +60,16 @@ def review_line(r: dict) -> str:
             f"({r['file']})")
 
 
+def checked_line(chk: dict) -> str:
+    out = (f"{chk['files_compared']:,} file(s), {chk['code_lines_compared']:,} code lines compared; "
+           f"{chk['files_with_matches']:,} with matches")
+    extra = chk.get("compared_not_measured") or []
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        out += f"; {len(extra)} of them compared but not measured by the quality scan ({shown})"
+    return out
+
+
 def summary_lines(det: dict) -> list[tuple[str, str]]:
     """(label, text) pairs, in the order every output shows them."""
     th, sc = det["thresholds"], det["scope"]
@@ -71,8 +81,7 @@ def summary_lines(det: dict) -> list[tuple[str, str]]:
                           f"derived {th['file']['derived']}; entry matches from {th['entry_min']}"),
            ("calibration", calibration_line(det["calibration"])),
            ("audited", audited_line(sc["audited"])),
-           ("checked", f"{chk['files_compared']:,} file(s), {chk['code_lines_compared']:,} code lines "
-                       f"compared; {chk['files_with_matches']:,} with matches"),
+           ("checked", checked_line(chk)),
            ("not checked", f"{len(sc['not_checked']):,} file(s)" + (": " + ", ".join(
                f"{n} {r}" for r, n in sc["not_checked_by_reason"].items()) if sc["not_checked"] else ""))]
     out += [("corpus", corpus_line(c)) for c in sc["corpora"]]

@@ -6,7 +6,8 @@ deterministic for the same input, so it can be compared against a gold file.
 
 from __future__ import annotations
 
-from audit.render.determination_view import audited_line, calibration_line, evidence_rows, review_line
+from audit.render.determination_view import (audited_line, calibration_line, checked_line, evidence_rows,
+                                             review_line)
 
 EVIDENCE_SHOWN = 15
 NOT_CHECKED_SHOWN = 200
@@ -61,8 +62,7 @@ def _scope(det: dict) -> list[str]:
     sc = det["scope"]
     chk = sc["checked"]
     out = ["## Scope", "", f"- Audited: {audited_line(sc['audited'])}",
-           f"- Checked: {chk['files_compared']:,} file(s), {chk['code_lines_compared']:,} code lines "
-           f"compared; {chk['files_with_matches']:,} with matches",
+           f"- Checked: {checked_line(chk)}",
            f"- Not checked: {len(sc['not_checked']):,} file(s)", ""]
     rows = sc["not_checked"]
     if rows:

@@ -21,7 +21,9 @@ import re
 import uuid
 from datetime import datetime, timezone
 
+from audit.provenance.scope import tree_reader
 from audit.render.determination_view import audited_line, evidence_rows
+from audit.walk import git_blob_sha1
 
 NOASSERTION = "NOASSERTION"
 
@@ -38,15 +40,15 @@ def _created(result) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _file(f, data: bytes | None, spdxid: str) -> dict:
+def _file(path: str, blob: str, data: bytes | None, spdxid: str) -> dict:
     sums = [{"algorithm": "SHA1", "checksumValue": hashlib.sha1(data).hexdigest() if data else
              NOASSERTION}]
     if data is not None:
         sums.append({"algorithm": "SHA256", "checksumValue": hashlib.sha256(data).hexdigest()})
-    return {"SPDXID": spdxid, "fileName": "./" + f.path, "checksums": sums,
+    return {"SPDXID": spdxid, "fileName": "./" + path, "checksums": sums,
             "licenseConcluded": NOASSERTION, "copyrightText": NOASSERTION,
-            "comment": f"swh:1:cnt:{f.sha1}" + ("" if data else "; the file could not be read "
-                                                "again, so its SHA-1 is not asserted")}
+            "comment": f"swh:1:cnt:{blob}" + ("" if data else "; the file could not be read "
+                                              "again, so its SHA-1 is not asserted")}
 
 
 def _verification_code(files: list[dict]) -> str:
@@ -134,9 +136,11 @@ def to_spdx(result, read) -> dict:
     prov = result.sections.get("provenance")
     prov = (prov.to_dict() if hasattr(prov, "to_dict") else prov) or {}
     det = prov.get("determination") or {}
-    data = {f.path: read(f.path) for f in result.files}
-    files = [_file(f, data[f.path], _id("File", i)) for i, f in enumerate(result.files, 1)]
-    file_ids = {f.path: x["SPDXID"] for f, x in zip(result.files, files)}
+    read = tree_reader(result, read)
+    audited = [(f.path, f.sha1) for f in result.files] + _compared_only(det, read)
+    data = {path: read(path) for path, _ in audited}
+    files = [_file(path, blob, data[path], _id("File", i)) for i, (path, blob) in enumerate(audited, 1)]
+    file_ids = {path: x["SPDXID"] for (path, _), x in zip(audited, files)}
     corpora = det.get("scope", {}).get("corpora", [])
     packages = [_audited_package(det, files)] + [_corpus_package(c, i) for i, c in enumerate(corpora, 1)]
     rels = [_rel("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Audited")]
@@ -171,6 +175,16 @@ def to_spdx(result, read) -> dict:
     if snippets:
         doc["snippets"] = snippets
     return doc
+
+
+def _compared_only(det: dict, read) -> list[tuple[str, str]]:
+    """Files provenance compared that the quality scan did not measure (own C/C++ files)."""
+    out = []
+    for path in det.get("scope", {}).get("checked", {}).get("compared_not_measured", []):
+        raw = read(path)
+        if raw is not None:
+            out.append((path, git_blob_sha1(raw)))
+    return out
 
 
 def _audited_package(det: dict, files: list[dict]) -> dict:
