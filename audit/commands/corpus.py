@@ -36,8 +36,8 @@ def add_parser(sub) -> None:
                         "cited for matched files that declare no SPDX-License-Identifier")
     b.add_argument("--revs", metavar="REVSPEC",
                    help="index every distinct file of the revisions `git rev-list REVSPEC` names in "
-                        "the one SOURCE, a git repository (HEAD: the whole history; A..B); each "
-                        "file content once, with the revisions that hold it")
+                        "the one SOURCE, a git repository (HEAD: the whole history; A..B; REV^!: REV "
+                        "alone); each file content once, with the revisions that hold it")
     b.add_argument("--every", type=int, default=1, metavar="N",
                    help="with --revs: only every Nth revision, oldest first (the first and last always)")
     b.add_argument("--releases", action="store_true",
