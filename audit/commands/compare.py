@@ -128,7 +128,9 @@ def write_outputs(args, result: CompareResult, console, side_a=None, side_b=None
     if args.html:
         from audit.render.compare_html import write_page
 
-        page = write_page(result, args.html, side_a and side_a.text, side_b and side_b.text)
+        with phase("writing the comparison pages", enabled=not args.quiet) as tick:
+            page = write_page(result, args.html, side_a and side_a.text, side_b and side_b.text,
+                              tick)
         if not args.quiet:
             console.print(f"HTML written to {page}")
 

@@ -25,6 +25,7 @@ DIFF_ROWS_SHOWN = 40  # rows of one member's differences; the rest are counted
 MEMBERS_DIFFED = 20  # members drawn as differences; the rest of a large group are listed
 FIRST_LINES_SHOWN = 150  # lines of the first member shown in full
 KIND_ORDER = {"production": 0, "mixed": 1, "test": 2}
+AUTOJUNK_LINES = 2000  # longer line diffs let difflib skip lines common on both sides
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,10 @@ def member_diff(base: list[str] | None, first: dict, m: dict, sources: SourceTex
 def diff_rows(a: list[str], b: list[str], a_start: int, b_start: int,
               context: int = DIFF_CONTEXT) -> list[DiffRow]:
     """Rows of a line diff of b against a, indentation ignored, with context around changes."""
+    # past a few thousand lines, frequent lines ("}") count as junk: a diff stays near
+    # linear instead of quadratic (function-sized clone members never get there)
     matcher = difflib.SequenceMatcher(None, [x.strip() for x in a], [x.strip() for x in b],
-                                      autojunk=False)
+                                      autojunk=len(a) + len(b) > AUTOJUNK_LINES)
     rows: list[DiffRow] = []
     for hunk in matcher.get_grouped_opcodes(context):
         if rows or hunk[0][1] > 0 or hunk[0][3] > 0:

@@ -113,7 +113,7 @@ def _fmt(v, sign: bool = False) -> str:
 
 
 def write_page(result: CompareResult, outdir: str, text_a: Text | None = None,
-               text_b: Text | None = None) -> str:
+               text_b: Text | None = None, progress=None) -> str:
     """Write compare.html, a page per changed or added file (when the texts of both sides
     are given) and the report's assets into outdir; returns compare.html's path."""
     os.makedirs(outdir, exist_ok=True)
@@ -122,7 +122,7 @@ def write_page(result: CompareResult, outdir: str, text_a: Text | None = None,
     chrome = Chrome("Compare", [NavItem("compare.html", "Compare", True)], assets["report.css"],
                     assets["report.js"], CSP, created, __version__)
     env = environment()
-    pages = _file_pages(result, text_a, text_b) if text_a and text_b else []
+    pages = _file_pages(result, text_a, text_b, progress) if text_a and text_b else []
     for fp in pages:
         sub = Chrome(fp.path, chrome.nav, chrome.css, chrome.js, CSP, created, __version__)
         _write(os.path.join(outdir, fp.href),
@@ -133,12 +133,12 @@ def write_page(result: CompareResult, outdir: str, text_a: Text | None = None,
     return path
 
 
-def _file_pages(result: CompareResult, text_a: Text, text_b: Text) -> list:
+def _file_pages(result: CompareResult, text_a: Text, text_b: Text, progress=None) -> list:
     changed = [u for u in result.units if u.status != "unchanged" and u.kind != "class"]
     by_path: dict[str, list[DeltaRow]] = {}
     for u in changed:
         by_path.setdefault(u.path, []).append(_unit_row(u))
-    return file_pages(result, by_path, text_a, text_b)
+    return file_pages(result, by_path, text_a, text_b, progress)
 
 
 def _write(path: str, html: str) -> None:

@@ -64,12 +64,17 @@ class FilePage:
     matches: list[DerivedMatch]
 
 
-def file_pages(result, units_by_path: dict, text_a: Text, text_b: Text) -> list[FilePage]:
-    """Pages for the changed, moved and added files (at most PAGES_WRITTEN, in table order)."""
+def file_pages(result, units_by_path: dict, text_a: Text, text_b: Text,
+               progress=None) -> list[FilePage]:
+    """Pages for the changed, moved and added files (at most PAGES_WRITTEN, in table order);
+    ``progress(done, total, path)`` after each."""
     prov = _provenance_files(result)
+    files = [f for f in result.files if f.status in ("changed", "moved", "added")][:PAGES_WRITTEN]
     out = []
-    for f in [f for f in result.files if f.status in ("changed", "moved", "added")][:PAGES_WRITTEN]:
+    for f in files:
         out.append(file_page(f, units_by_path.get(f.path, []), text_a, text_b, prov.get(f.path)))
+        if progress is not None:
+            progress(len(out), len(files), f.path)
     return out
 
 
