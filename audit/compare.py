@@ -496,9 +496,11 @@ class Derivation:
         for s in self.by_subfolder[:4]:
             console.print(f"    {s['target']}/ <- {s['source']}/: {s['share']:.0%} of "
                           f"{s['code_lines']:,} code lines ({s['files']} files)", markup=False, highlight=False)
-        for ex in self.examples[:5]:
-            console.print(f"  {ex['target']}  ~  {ex['source']}  score {ex['score']}  {ex['evidence']}",
-                          markup=False, highlight=False)
+        from audit.render.terminal import compact
+
+        for ex in self.examples[:5]:  # names and paths shortened: lines wrap between words
+            console.print(compact(f"  {ex['target']}  ~  {ex['source']}  score {ex['score']}  "
+                                  f"{ex['evidence']}"), markup=False, highlight=False)
 
 
 def derivation(result: CompareResult, report, folder_of=None) -> Derivation:
