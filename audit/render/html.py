@@ -20,7 +20,7 @@ import jinja2
 from audit.data import data_path
 from audit.errors import InputError, UsageError
 from audit.render import determination_view as dview
-from audit.render import clones_view, sidebyside
+from audit.render import clones_view, rules_view, sidebyside
 from audit.render import viewmodels as vm
 from audit.render.charts import file_treemap
 from audit.results import AuditResult
@@ -149,7 +149,7 @@ def write_report(result: AuditResult, outdir: str, sources: vm.SourceText,
     for f in result.files:
         w.page(vm.file_href(f.path), "file.html.j2", vm.visible(f.path), "files.html",
                fp=vm.file_page(f, sources(f.path), xrefs.get(f.path, [])))
-    rules = vm.rule_pages(result, rule_meta or {})
+    rules = rules_view.rule_pages(result, rule_meta or {})
     w.page("rules.html", "rules.html.j2", "Rules", "rules.html", rules=rules,
            ran=bool(rule_meta) or "rules" in sections or bool(result.findings),
            chart=vm.findings_chart(result))
