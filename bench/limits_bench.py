@@ -15,7 +15,6 @@ import argparse
 import base64
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,18 +41,19 @@ def scan_one(name: str, data: bytes, options: list[str]) -> dict:
         with open(os.path.join(folder, name), "wb") as fh:
             fh.write(data)
         out = os.path.join(folder, "out.json")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "audit", "scan", folder, "--json", out, "-q",
-                               "--no-gitignore", *options], capture_output=True)
+        proc = subprocess.Popen([sys.executable, "-m", "audit", "scan", folder, "--json", out,
+                                 "-q", "--no-gitignore", *options],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)  # this process's own CPU and peak memory
         wall = time.monotonic() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        outcome = _outcome(out, name) if proc.returncode == 0 else f"exit {proc.returncode}"
+        code = os.waitstatus_to_exitcode(status)
+        outcome = _outcome(out, name) if code == 0 else f"exit {code}"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"file": name, "bytes": len(data), "outcome": outcome, "wall_s": round(wall, 2),
-            "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
-            "max_rss_mib": round(after.ru_maxrss / 1024)}
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "max_rss_mib": round(usage.ru_maxrss / 1024)}
 
 
 def _outcome(out: str, name: str) -> str:
