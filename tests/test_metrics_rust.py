@@ -208,3 +208,14 @@ def test_a_scan_of_the_spec_cases_file(run_cli, tmp_path):
     units = {u["name"]: u["metrics"] for f in json.loads(out.read_text())["files"] for u in f["units"]}
     got = [(name, units[name]["cyclomatic"], units[name]["cognitive"]) for name, _, _ in SPEC_FILE_CASES]
     assert got == SPEC_FILE_CASES
+
+
+def test_deeply_nested_macro_arguments_stop_at_a_depth():
+    from audit.lang.rust import MACRO_DEPTH
+
+    def nested(levels):
+        return "fn a(x: bool, y: bool) { " + "m!(" * levels + "x && y" + ")" * levels + "; }"
+
+    assert unit_named(measure_snippet(nested(MACRO_DEPTH), "rust"), "a").metrics.cyclomatic == 2
+    assert unit_named(measure_snippet(nested(MACRO_DEPTH + 1), "rust"), "a").metrics.cyclomatic == 1
+    assert unit_named(measure_snippet(nested(2000), "rust"), "a").metrics.cyclomatic == 1

@@ -40,6 +40,7 @@ from audit.walk import SourceFile
 
 _TEST_ATTRS = (b"test", b"cfg(test)", b"rstest", b"proptest", b"bench")
 _ARRAY_MACROS = (b"vec",)
+MACRO_DEPTH = 8  # macro calls nested deeper than this inside macro arguments are not measured
 # a macro's tokens can hold a decision only if they hold one of these (strings dropped first)
 _DECISION_TOKENS = re.compile(rb"&&|\|\||\?|\b(?:if|match|while|for|loop)\b")
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
@@ -291,10 +292,13 @@ class RustWalker(Counting, Walker):
             self.unit.returns += 1
         return 0
 
+    macro_depth = 0  # how many macro argument lists deep this walk is
+
     def v_macro(self, node, depth):
         """A macro call inside a unit: its arguments are measured after the walk."""
         tt = node.child(node.child_count - 1)
-        if self.unit is self.module or tt is None or tt.end_byte - tt.start_byte < 3:
+        if self.unit is self.module or tt is None or tt.end_byte - tt.start_byte < 3 \
+                or self.macro_depth >= MACRO_DEPTH:
             return 0
         inner = _STRINGS.sub(b"", self.data[tt.start_byte + 1:tt.end_byte - 1])
         if _DECISION_TOKENS.search(inner) is None:
@@ -323,7 +327,9 @@ class RustWalker(Counting, Walker):
         text = b"".join(chunks)
         tree = _parser().parse(text)
         sub = ParsedFile(SourceFile(self.parsed.source.path, "rust", text, ""), tree)
-        RustWalker(sub).run()
+        walker = RustWalker(sub)
+        walker.macro_depth = self.macro_depth + 1  # each level re-parses the one inside it
+        walker.run()
         for unit in sub.units:
             i = starts.get(unit.start_byte) if unit.parent is None else None
             if i is None or unit.node.has_error:
