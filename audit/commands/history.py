@@ -109,9 +109,16 @@ def render_terminal(result: HistoryResult, console) -> None:
     console.print(table)
     for key in ("sloc", "cyclomatic_max", "findings_per_kloc"):
         for j in result.jumps.get(key, [])[:3]:
-            console.print(f"  {key}: {j['from']:,} -> {j['to']:,} at {j['commit'][:8]} {j['subject'][:60]}",
-                          markup=False, highlight=False)
+            console.print(f"  {key}: {j['from']:,} -> {j['to']:,} at {j['commit'][:8]} "
+                          f"{_words(j['subject'], 60)}", markup=False, highlight=False)
     console.print(f"blobs: {s['blobs']:,} ({s['blobs_analysed']:,} analysed, {s['blobs_from_cache']:,} "
                   f"from cache); cache {s['cache_bytes'] / 1e6:.1f} MB; {s['seconds']:.1f} s")
     for w in result.warnings:
         console.print(f"warning: {w}", style="yellow")
+
+
+def _words(text: str, width: int) -> str:
+    """text cut to at most width characters at a word boundary, with "…" when cut."""
+    if len(text) <= width:
+        return text
+    return text[:width].rsplit(" ", 1)[0] + "…"
