@@ -90,9 +90,28 @@ def _cpu() -> float:
     return sum(x.ru_utime + x.ru_stime for x in r)
 
 
+def _timed_merge(into: dict):
+    """Measure the merge (one process, on the client): wall and CPU seconds."""
+    from audit.provenance import build as build_mod
+
+    real = build_mod._merge
+
+    def merge(*a, **k):
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            return real(*a, **k)
+        finally:
+            into.update(merge_wall_s=round(time.perf_counter() - t0, 1),
+                        merge_cpu_s=round(time.process_time() - c0, 1))
+    build_mod._merge = merge
+
+
 def build(args) -> dict:
     from audit.provenance import cluster
     from audit.provenance.build import build_index
+
+    merge: dict = {}
+    _timed_merge(merge)
 
     peak, t0, c0 = TreePeak(), time.perf_counter(), _cpu()
     with dask_processes(args.workers) as (address, _):
@@ -110,8 +129,10 @@ def build(args) -> dict:
                          cluster=address, **({"shard_files": args.shard_files} if args.shard_files else {}))
         wall = time.perf_counter() - started
     total = time.perf_counter() - t0
-    return _build_record(ix, wall, total, _cpu() - c0, peak.stop(), ticks, killed,
-                         cluster.LAST_BUILD if address else None)
+    rec = _build_record(ix, wall, total, _cpu() - c0, peak.stop(), ticks, killed,
+                        cluster.LAST_BUILD if address else None)
+    client_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {**rec, **merge, "client_peak_rss_mb": round(client_peak)}
 
 
 def _build_record(ix, wall, total, cpu, peak_mb, ticks, killed, meter) -> dict:

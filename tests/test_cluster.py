@@ -28,7 +28,7 @@ PORTS = [os.path.join(FIX, "provenance", d) for d in ("rust_port", "python_port"
 def dask_cluster():
     """Two single-threaded worker processes, as `dask worker --nworkers 2 --nthreads 1` starts."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as lc, distributed.Client(lc) as client:
+                                  dashboard_address=":0") as lc, distributed.Client(lc) as client:
         yield lc.scheduler_address, client
 
 
@@ -150,7 +150,7 @@ def test_a_missing_dask_is_a_usage_error_with_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
     with pytest.raises(UsageError) as err, cluster.connect("local:1"):
         pass
-    assert "audit[cluster]" in err.value.hint
+    assert "[cluster]" in err.value.hint
 
 
 def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, monkeypatch):
@@ -184,3 +184,11 @@ def test_the_debian_toolchain_resolves_by_name_with_versions():
         ident = source_identity(path)
         assert ident["version"][0].isdigit() and len(ident["sha256"]) == 64
         assert ident.get("package", "").endswith(("-source", "-source-6.1"))
+
+
+def test_shard_tasks_are_cut_by_files_and_by_bytes():
+    from audit.provenance.sources import Member
+
+    members = [Member(f"f{i}.c", b"x" * size, "c") for i, size in enumerate([5, 5, 5, 30, 5, 5])]
+    cut = [[m.label for m in c] for c in cluster._chunks(iter(members), 2, max_bytes=20)]
+    assert cut == [["f0.c", "f1.c"], ["f2.c"], ["f3.c"], ["f4.c", "f5.c"]]

@@ -36,6 +36,9 @@ TASK_RETRIES = 2
 # Files per shard task: small enough that a cluster has several tasks per worker to balance
 # (GCC alone is 20 shards of 3,000), large enough that a task's overhead is noise.
 CLUSTER_SHARD_FILES = 1000
+# ... and at most this many bytes of source, since a worker's memory grows with the lines it
+# holds sketched (a thousand Linux driver files are five times a thousand glibc files).
+CLUSTER_SHARD_BYTES = 8 << 20
 CONNECT_TIMEOUT = "30s"
 LAST_BUILD = None  # the last build's Meter in this process: per-shard figures for bench/
 _LOCAL = re.compile(r"local(?::(\d+))?")
@@ -60,14 +63,14 @@ def connect(address: str):
         from distributed import Client, LocalCluster
     except ImportError as exc:
         raise UsageError("--cluster needs Dask distributed, which is not installed",
-                         "install the extra: pip install 'audit[cluster]'") from exc
+                         "install the extra: pip install 'agent-code-audit[cluster]'") from exc
     # Shard tasks carry their files' bytes on purpose (see the module docstring).
     with dask.config.set({"distributed.admin.large-graph-warning-threshold": "2GB"}):
         m = _LOCAL.fullmatch(address)
         if m:
             n = int(m.group(1) or 0) or max(1, len(os.sched_getaffinity(0)))
             with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as lc, Client(lc) as client:
+                              dashboard_address=":0") as lc, Client(lc) as client:
                 yield client
             return
         try:
@@ -120,9 +123,16 @@ def _submit_shards(client, members, count, partial, progress, stats, shard_files
     return meter
 
 
-def _chunks(members, size: int):
-    it = iter(members)
-    while chunk := list(itertools.islice(it, size)):
+def _chunks(members, size: int, max_bytes: int = CLUSTER_SHARD_BYTES):
+    """Consecutive members, ``size`` files or ``max_bytes`` of source at most (one file at least)."""
+    chunk, held = [], 0
+    for m in members:
+        if chunk and (len(chunk) >= size or held + len(m.data) > max_bytes):
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(m)
+        held += len(m.data)
+    if chunk:
         yield chunk
 
 
