@@ -50,7 +50,7 @@ def test_ports_are_found_by_structure(vm_index, name, structure_only):
     (f,) = report["files"]
     best = f["structure"][0]
     assert best["significant"] and best["corpus_path"] == "stackvm.c"
-    assert best["expected_chance"] < 1e-4
+    assert best["expected_chance"] < 1e-3  # significant for the audit needs <= 0.01
     assert len(best["pairs"]) >= 8  # most of the ten functions, in order
     lines = [p["corpus_lines"][0] for p in best["pairs"]]
     assert lines == sorted(lines)

@@ -45,6 +45,7 @@ class StructureConfig:
     offset: float = 0.5  # similarity z-score a pair must exceed to add to an alignment
     gap: float = 0.5
     min_pairs: int = 3  # agreeing pairs an alignment needs to count at all
+    first: int = 4  # shuffles that drop a pair at once when one of them does as well (p >= 0.2)
     screen: int = 19  # shuffles that screen a pair; a promising one gets ``shuffles`` more
     shuffles: int = 99
     screen_p: float = 0.05
@@ -116,11 +117,11 @@ def best_scores(m: np.ndarray, gap: float, perms: np.ndarray | None = None) -> n
     Row by row: H[i, j] = max(0, H[i-1, j-1] + m, H[i-1, j] - g, H[i, j-1] - g); the last
     term is a running maximum of (A[k] + g k) - g j, so each row is a few vector operations.
     """
-    mats = m[None, :, :] if perms is None else m[:, perms].transpose(1, 0, 2)
+    mats = (m[None, :, :] if perms is None else m[:, perms].transpose(1, 0, 2)).astype(np.float32)
     k, n, w = mats.shape
-    ramp = gap * np.arange(w + 1)
-    prev = np.zeros((k, w + 1))
-    best = np.zeros(k)
+    ramp = (gap * np.arange(w + 1)).astype(np.float32)
+    prev = np.zeros((k, w + 1), dtype=np.float32)
+    best = np.zeros(k, dtype=np.float32)
     for i in range(n):
         a = np.maximum(np.maximum(prev[:, :-1] + mats[:, i, :], prev[:, 1:] - gap), 0.0)
         row = np.empty_like(prev)
@@ -184,12 +185,23 @@ def blocks_of(names: list[str]) -> list[np.ndarray]:
 
 
 def _shuffles(blocks: list[np.ndarray], count: int, rng) -> np.ndarray:
-    return np.stack([np.concatenate([blocks[b] for b in rng.permutation(len(blocks))]) for _ in range(count)])
+    """``count`` column orders, each a random order of the blocks (members keep theirs)."""
+    width = sum(len(b) for b in blocks)
+    if len(blocks) == width:
+        return np.argsort(rng.random((count, width)), axis=1)
+    bid = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+    ranks = np.argsort(np.argsort(rng.random((count, len(blocks))), axis=1), axis=1)
+    return np.argsort(ranks[:, bid] * width + np.arange(width), axis=1)
 
 
 def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng, blocks: list[np.ndarray]) -> float:
-    """Screen with a few shuffles; only a pair that may be significant gets the full null."""
-    null = best_scores(m, cfg.gap, _shuffles(blocks, cfg.screen, rng))
+    """Shuffles in three stages, so most pairs cost a few alignments: a pair that some of
+    ``first`` shuffles equal is done (permutation p-value); then ``screen`` more and a Gumbel
+    fit; only a pair that may be significant gets the full ``shuffles``."""
+    null = best_scores(m, cfg.gap, _shuffles(blocks, cfg.first, rng))
+    if (null >= score).any():
+        return float((np.sum(null >= score) + 1) / (len(null) + 1))
+    null = np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.screen, rng))])
     p = gumbel_p(score, null)
     if p > cfg.screen_p:
         return p
