@@ -126,6 +126,12 @@ def match_result(result, payloads: dict, indexes: list[CorpusIndex], cfg: MatchC
     """Match an AuditResult's files (payloads from a scan run with the "sketch" pass).
 
     ``c_files``: also match the tree's own C and C++ files, which the scan does not measure."""
+    sketches, skipped, timings = result_sketches(result, payloads, c_files)
+    return match_sketches(sketches, indexes, cfg, thresholds, skipped, timings, progress)
+
+
+def result_sketches(result, payloads: dict, c_files: bool = True) -> tuple[list, dict, dict]:
+    """What match_result matches: the sketches in path order, the languages skipped, the times."""
     sketches = [p["sketch"] for p in payloads.values() if p and p.get("sketch") is not None]
     checked: set[str] = set()
     if c_files:  # the tree's own C and C++ files (headers, copied tests) are matched too
@@ -139,8 +145,7 @@ def match_result(result, payloads: dict, indexes: list[CorpusIndex], cfg: MatchC
                       if s.reason == "language-not-audited" and s.path not in checked)
     timings = {"extract": sum(s.timings.get("extract", 0.0) for s in sketches),
                "sketch": sum(s.timings.get("sketch", 0.0) for s in sketches)}
-    return match_sketches(sketches, indexes, cfg, thresholds, dict(sorted(skipped.items())),
-                          timings, progress)
+    return sketches, dict(sorted(skipped.items())), timings
 
 
 def scan_tree(path: str, jobs: int = 0):

@@ -228,16 +228,10 @@ _OPEN: dict[str, tuple[tuple, object]] = {}  # worker process: index path -> (ma
 
 def match_result(address: str, result, payloads: dict, indexes: list):
     """``api.match_result`` with the matching spread over the cluster's workers."""
-    from collections import Counter
-
     from audit.provenance import api
 
-    sketches = sorted((p["sketch"] for p in payloads.values() if p and p.get("sketch") is not None),
-                      key=lambda s: s.path)
-    skipped = Counter(api._ext(s.path) for s in result.skipped if s.reason == "language-not-audited")
-    timings = {"extract": sum(s.timings.get("extract", 0.0) for s in sketches),
-               "sketch": sum(s.timings.get("sketch", 0.0) for s in sketches)}
-    return match_sketches(address, sketches, indexes, dict(sorted(skipped.items())), timings)
+    sketches, skipped, timings = api.result_sketches(result, payloads)
+    return match_sketches(address, sketches, indexes, skipped, timings)
 
 
 def match_sketches(address: str, sketches: list, indexes: list, skipped_languages: dict | None = None,
