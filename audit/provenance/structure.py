@@ -218,20 +218,32 @@ def _corpus_entries(ix, f: int) -> tuple[int, int]:
     return int(np.searchsorted(ef, f, "left")), int(np.searchsorted(ef, f, "right"))
 
 
-def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple[object, int, int]]:
-    """Corpus files sharing the most LSH band keys with the audited file: (index, file, hits)."""
-    counts: dict[tuple[int, int], int] = {}
+def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple[object, int, float]]:
+    """Corpus files sharing the most band keys with the audited file, each key weighing the
+    inverse of how many entries of all loaded corpora hold it: (index, file, weight).
+
+    Counted plainly, the biggest corpus files (thousands of entries) win on chance hits alone;
+    weighed, a key shared with few entries counts for more than one shared with hundreds."""
+    weights: dict[tuple[int, int], float] = {}
     for c in CHANNELS:
         keys = sk.bands[c]
-        total = sum(ix.bucket_sizes(c, keys) for ix in indexes) if len(indexes) > 1 else None
+        sizes = [ix.bucket_sizes(c, keys) for ix in indexes]
+        total = sum(sizes)
         for n, ix in enumerate(indexes):
-            ef = ix.a["entry_file"]
-            _, e = ix.candidates(c, keys, cfg.bucket_cap, total)
-            if len(e):
-                files, hits = np.unique(np.asarray(ef[e]), return_counts=True)
-                for f, h in zip(files.tolist(), hits.tolist()):
-                    counts[(n, f)] = counts.get((n, f), 0) + h
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:cfg.candidates]
+            rows, cols = np.nonzero((sizes[n] > 0) & (total <= cfg.bucket_cap))
+            if not len(rows):
+                continue
+            skeys, sent = ix.a[f"lsh_{c}_key"], ix.a[f"lsh_{c}_entry"]
+            flat = keys[rows, cols]
+            lo = np.searchsorted(skeys, flat, "left")
+            size = sizes[n][rows, cols]
+            idx = np.repeat(lo - np.concatenate(([0], np.cumsum(size)[:-1])), size) + np.arange(size.sum())
+            files = np.asarray(ix.a["entry_file"][np.asarray(sent[idx], dtype=np.int64)])
+            w = np.repeat(1.0 / total[rows, cols], size)
+            uniq, inv = np.unique(files, return_inverse=True)
+            for f, v in zip(uniq.tolist(), np.bincount(inv, weights=w).tolist()):
+                weights[(n, f)] = weights.get((n, f), 0.0) + v
+    ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:cfg.candidates]
     return [(indexes[n], f, h) for (n, f), h in ranked]
 
 
