@@ -295,7 +295,7 @@ def test_validated_queries_are_remembered_and_any_change_is_checked_again(tmp_pa
     compiled = []
     real = registry.bad_queries
     monkeypatch.setattr(registry, "bad_queries", lambda rules: compiled.append(1) or real(rules))
-    load = registry.load.__wrapped__  # past the per-process cache
+    load = registry._load.__wrapped__  # past the per-process cache
     load(str(rules_dir))
     load(str(rules_dir))
     assert len(compiled) == 1  # the second load trusted the marker
@@ -312,7 +312,7 @@ def test_a_loaded_rule_set_is_reused_until_a_rule_file_changes(tmp_path, monkeyp
     read = []
     real = registry.load_rules
     monkeypatch.setattr(registry, "load_rules", lambda *a: read.append(1) or real(*a))
-    load = registry.load.__wrapped__  # past the per-process cache
+    load = registry._load.__wrapped__  # past the per-process cache
     first = load(str(rules_dir))
     second = load(str(rules_dir))
     assert len(read) == 1  # the second came from the cache, not from the TOML files
