@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from audit.provenance.channels import CHANNELS
-from audit.provenance.sketch import FileSketch
+from audit.provenance.sketch import SHAPE_GROUPS, FileSketch
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -45,6 +45,7 @@ class StructureConfig:
     offset: float = 0.5  # similarity z-score a pair must exceed to add to an alignment
     gap: float = 0.5
     min_pairs: int = 3  # agreeing pairs an alignment needs to count at all
+    min_tokens: int = 8  # an entry with fewer structural tokens has too little shape to agree on
     first: int = 4  # shuffles that drop a pair at once when one of them does as well (p >= 0.2)
     screen: int = 19  # shuffles that screen a pair; a promising one gets ``shuffles`` more
     shuffles: int = 99
@@ -258,11 +259,19 @@ def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig()
     return out
 
 
+def _substantial(seq: np.ndarray, shape, cfg: StructureConfig) -> np.ndarray:
+    """Entries with enough structure to agree on: a one-line wrapper (an intrinsic, a getter)
+    looks like every other, and long runs of them align in any order of drift."""
+    tokens = np.asarray(shape[seq])[:, :len(SHAPE_GROUPS)].sum(axis=1) if len(seq) else np.zeros(0)
+    return seq[tokens >= cfg.min_tokens]
+
+
 def align_pair(sk: FileSketch, ix, f: int, cfg: StructureConfig, tests: int) -> Alignment | None:
     """The alignment of one audited file with corpus file ``f``; ``tests``: files compared in all."""
-    seq = sequence(sk.entry_start, sk.entry_end)
+    seq = _substantial(sequence(sk.entry_start, sk.entry_end), sk.entry_shape, cfg)
     lo, hi = _corpus_entries(ix, f)
     cseq = lo + sequence(np.asarray(ix.a["entry_start"][lo:hi]), np.asarray(ix.a["entry_end"][lo:hi]))
+    cseq = _substantial(cseq, ix.a["entry_shape"], cfg)
     if len(seq) < cfg.min_entries or len(cseq) < cfg.min_entries:
         return None
     m = score_matrix(unit_vectors(sk.entry_shape[seq]), unit_vectors(np.asarray(ix.a["entry_shape"][cseq])),
