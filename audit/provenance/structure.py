@@ -159,11 +159,13 @@ def gumbel_p(score: float, null: np.ndarray) -> float:
     """Upper-tail p-value of ``score`` under a Gumbel fitted to ``null`` by moments.
 
     A Gumbel describes the best of many local alignments; where most shuffles align
-    nothing at all the fit would extrapolate wildly, so the plain permutation p-value
-    ((r + 1) / (N + 1), never below 1/(N + 1)) is used instead.
+    nothing at all, or a quarter of them reach one same score (an alignment inside one
+    block that no shuffle changes), the fit would extrapolate wildly, so the plain
+    permutation p-value ((r + 1) / (N + 1), never below 1/(N + 1)) is used instead.
     """
     sd = float(null.std())
-    if sd <= 1e-12 or float(np.mean(null <= 0)) > 0.5:
+    _, ties = np.unique(np.round(null, 4), return_counts=True)
+    if sd <= 1e-12 or float(np.mean(null <= 0)) > 0.5 or ties.max() > 0.25 * len(null):
         return float((np.sum(null >= score) + 1) / (len(null) + 1))
     beta = sd * math.sqrt(6.0) / math.pi
     mu = float(null.mean()) - EULER_GAMMA * beta
