@@ -182,20 +182,28 @@ class CorpusIndex:
 
         ``total``: bucket sizes summed over every loaded corpus (same shape as ``keys``), so a
         shape common across several corpora is skipped as it would be in their union."""
+        q, e, _ = self.shared(channel, keys, cap, total)
+        return q, e
+
+    def shared(self, channel: str, keys: np.ndarray, cap: int,
+               total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`candidates`, with the size of the bucket each pair shares (``total``'s when given)."""
         skeys, sent = self.a[f"lsh_{channel}_key"], self.a[f"lsh_{channel}_entry"]
         rows, cols = np.nonzero(keys)
         flat = keys[rows, cols]
         lo = np.searchsorted(skeys, flat, "left")
         hi = np.searchsorted(skeys, flat, "right")
         size = hi - lo
-        keep = (size > 0) & ((size if total is None else total[rows, cols]) <= cap)
-        rows, lo, size = rows[keep], lo[keep], size[keep]
+        bucket = size if total is None else total[rows, cols]
+        keep = (size > 0) & (bucket <= cap)
+        rows, lo, size, bucket = rows[keep], lo[keep], size[keep], bucket[keep]
         if len(rows) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
         q = np.repeat(rows, size)
         starts = np.repeat(lo - np.concatenate(([0], np.cumsum(size)[:-1])), size)
         idx = np.arange(len(q)) + starts
-        return q, np.asarray(sent[idx], dtype=np.int64)
+        return q, np.asarray(sent[idx], dtype=np.int64), np.repeat(bucket, size)
 
     def fingerprints(self, channel: str, entry: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The winnowed fingerprints of one entry: hashes, first and last lines."""

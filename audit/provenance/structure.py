@@ -230,21 +230,13 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple
     weights: dict[tuple[int, int], float] = {}
     for c in CHANNELS:
         keys = sk.bands[c]
-        sizes = [ix.bucket_sizes(c, keys) for ix in indexes]
-        total = sum(sizes)
+        total = sum(ix.bucket_sizes(c, keys) for ix in indexes) if len(indexes) > 1 else None
         for n, ix in enumerate(indexes):
-            rows, cols = np.nonzero((sizes[n] > 0) & (total <= cfg.bucket_cap))
-            if not len(rows):
+            _, e, bucket = ix.shared(c, keys, cfg.bucket_cap, total)
+            if not len(e):
                 continue
-            skeys, sent = ix.a[f"lsh_{c}_key"], ix.a[f"lsh_{c}_entry"]
-            flat = keys[rows, cols]
-            lo = np.searchsorted(skeys, flat, "left")
-            size = sizes[n][rows, cols]
-            idx = np.repeat(lo - np.concatenate(([0], np.cumsum(size)[:-1])), size) + np.arange(size.sum())
-            files = np.asarray(ix.a["entry_file"][np.asarray(sent[idx], dtype=np.int64)])
-            w = np.repeat(1.0 / total[rows, cols], size)
-            uniq, inv = np.unique(files, return_inverse=True)
-            for f, v in zip(uniq.tolist(), np.bincount(inv, weights=w).tolist()):
+            files, inv = np.unique(np.asarray(ix.a["entry_file"][e]), return_inverse=True)
+            for f, v in zip(files.tolist(), np.bincount(inv, weights=1.0 / bucket).tolist()):
                 weights[(n, f)] = weights.get((n, f), 0.0) + v
     ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:cfg.candidates]
     return [(indexes[n], f, h) for (n, f), h in ranked]
