@@ -244,11 +244,12 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple
 
 def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig()) -> list[Alignment]:
     """Alignments of one audited file with its candidate corpus files, most significant first."""
-    if len(sequence(sk.entry_start, sk.entry_end)) < cfg.min_entries:
+    query = query_side(sk, cfg)
+    if len(query[0]) < cfg.min_entries:  # no candidate could align: not worth looking them up
         return []
     cands = candidate_files(sk, indexes, cfg)
     searched = sum(ix.n_files for ix in indexes)  # as in BLAST, E counts the whole database searched
-    out = [al for ix, f, _ in cands if (al := align_pair(sk, ix, f, cfg, searched)) is not None]
+    out = [al for ix, f, _ in cands if (al := align_pair(sk, ix, f, cfg, searched, query)) is not None]
     out.sort(key=lambda a: (a.expected_chance, -a.score, a.corpus, a.corpus_path))
     return out
 
@@ -260,16 +261,23 @@ def _substantial(seq: np.ndarray, shape, cfg: StructureConfig) -> np.ndarray:
     return seq[tokens >= cfg.min_tokens]
 
 
-def align_pair(sk: FileSketch, ix, f: int, cfg: StructureConfig, tests: int) -> Alignment | None:
-    """The alignment of one audited file with corpus file ``f``; ``tests``: files compared in all."""
+def query_side(sk: FileSketch, cfg: StructureConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The audited file's sequence of substantial entries and their shape vectors."""
     seq = _substantial(sequence(sk.entry_start, sk.entry_end), sk.entry_shape, cfg)
+    return seq, unit_vectors(sk.entry_shape[seq])
+
+
+def align_pair(sk: FileSketch, ix, f: int, cfg: StructureConfig, tests: int,
+               query: tuple[np.ndarray, np.ndarray] | None = None) -> Alignment | None:
+    """The alignment of one audited file with corpus file ``f``; ``tests``: files compared in all;
+    ``query``: the file's :func:`query_side`, when already computed."""
+    seq, qv = query if query is not None else query_side(sk, cfg)
     lo, hi = _corpus_entries(ix, f)
     cseq = lo + sequence(np.asarray(ix.a["entry_start"][lo:hi]), np.asarray(ix.a["entry_end"][lo:hi]))
     cseq = _substantial(cseq, ix.a["entry_shape"], cfg)
     if len(seq) < cfg.min_entries or len(cseq) < cfg.min_entries:
         return None
-    m = score_matrix(unit_vectors(sk.entry_shape[seq]), unit_vectors(np.asarray(ix.a["entry_shape"][cseq])),
-                     cfg.offset)
+    m = score_matrix(qv, unit_vectors(np.asarray(ix.a["entry_shape"][cseq])), cfg.offset)
     score, pairs = traceback(m, cfg.gap)
     if len(pairs) < cfg.min_pairs:
         return None
