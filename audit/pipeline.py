@@ -87,15 +87,19 @@ def _analyse(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
 
 def analyse_candidate(args: tuple[Candidate, Job]) -> tuple[FileResult | SkippedFile, dict]:
     cand, job = args
-    source = read_source(cand, job.max_file_size)
+    return analyse_read(cand.path, read_source(cand, job.max_file_size), job)
+
+
+def analyse_read(path: str, source: SourceFile | SkippedFile, job: Job) -> tuple[FileResult | SkippedFile, dict]:
+    """analyse_source on bytes read from anywhere (a file, a git blob); errors become skips."""
     if isinstance(source, SkippedFile):
         return source, {}
     try:
         return analyse_source(source, job)
     except RecursionError:
-        return SkippedFile(cand.path, "too-deep", "nesting too deep to measure"), {}
+        return SkippedFile(path, "too-deep", "nesting too deep to measure"), {}
     except Exception as exc:  # noqa: BLE001 - a file that breaks a pass is data, not an abort
-        return SkippedFile(cand.path, "analysis-error", f"{type(exc).__name__}: {exc}"), {}
+        return SkippedFile(path, "analysis-error", f"{type(exc).__name__}: {exc}"), {}
 
 
 def _resolve(name: str, table: dict[str, str] = FILE_PASSES) -> Callable:
@@ -104,22 +108,24 @@ def _resolve(name: str, table: dict[str, str] = FILE_PASSES) -> Callable:
 
 
 def run_files(candidates: list[Candidate], job: Job, workers: int,
-              progress: Callable[[int, int, str], None] | None = None, pool=None) -> Iterable:
+              progress: Callable[[int, int, str], None] | None = None, pool=None,
+              analyse: Callable = analyse_candidate) -> Iterable:
     """Analyse candidates, yielding (FileResult | SkippedFile, payload) in any order.
 
     ``pool``: workers already started (see start_pool); the caller closes it.
+    ``analyse``: reads and analyses one (candidate, job) (another for git blobs).
     """
     ordered = sorted(candidates, key=_size, reverse=True)  # big files first balances the pool
     total = len(ordered)
     if workers <= 1 or total < SERIAL_LIMIT:
         for i, cand in enumerate(ordered, 1):
-            out = analyse_candidate((cand, job))
+            out = analyse((cand, job))
             if progress:
                 progress(i, total, cand.path)
             yield out
         return
     if pool is None:
-        with start_pool(job, workers, {c.language for c in ordered}) as own:
+        with start_pool(job, workers, {c.language for c in ordered}, analyse) as own:
             yield from _pooled(own, ordered, job, total, progress)
     else:
         yield from _pooled(pool, ordered, job, total, progress)
@@ -132,10 +138,11 @@ def _pooled(pool, ordered, job, total, progress) -> Iterable:
         yield out
 
 
-def start_pool(job: Job, workers: int, languages: set[str]) -> Pool:
+def start_pool(job: Job, workers: int, languages: set[str],
+               analyse: Callable = analyse_candidate) -> Pool:
     """Fork the workers; each compiles the queries of a pass riding on the walk for
     these languages as it starts (others are compiled when first met)."""
-    return Pool(job, workers, analyse_candidate, _prepare_worker, languages)
+    return Pool(job, workers, analyse, _prepare_worker, languages)
 
 
 def _prepare_worker(job: Job, languages: set[str]) -> None:
@@ -163,15 +170,24 @@ def _prepare_walks(job: Job, languages: set[str]) -> None:
 
 
 def _size(cand: Candidate) -> int:
+    known = getattr(cand, "size", None)  # a git blob's, read from its object header
+    if known is not None:
+        return known
     try:
         return os.path.getsize(cand.abspath)
     except OSError:
         return 0
 
 
-def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[AuditResult, dict]:
-    """Discover, analyse and assemble an AuditResult; payloads are keyed by file path."""
+def scan(config: ScanConfig, job: Job | None = None, progress=None,
+         tree=None) -> tuple[AuditResult, dict]:
+    """Discover, analyse and assemble an AuditResult; payloads are keyed by file path.
+
+    ``tree``: where the files come from when not the folders of ``config.paths``: an
+    object with ``discover(config, on_found)`` and ``analyse`` (see audit.revscan).
+    """
     started = time.perf_counter()
+    analyse = tree.analyse if tree is not None else analyse_candidate
     job = job or Job(config.max_file_size)
     workers = config.workers
     pool = None
@@ -181,11 +197,13 @@ def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[Aud
         # compile the queries of the rules riding on the walk) while discovery goes on.
         nonlocal pool
         if workers > 1:
-            pool = start_pool(job, workers, {c.language for c in found})
+            pool = start_pool(job, workers, {c.language for c in found}, analyse)
 
     files, payloads = [], {}
     try:
-        discovery = discover(config, (SERIAL_LIMIT, start_early))
+        found_early = (SERIAL_LIMIT, start_early)
+        discovery = (tree.discover(config, found_early) if tree is not None
+                     else discover(config, found_early))
         if not discovery.candidates:
             found = len(discovery.skipped)
             raise InputError(
@@ -196,7 +214,8 @@ def scan(config: ScanConfig, job: Job | None = None, progress=None) -> tuple[Aud
         skipped = list(discovery.skipped)
         if pool is None:  # measured in-process (or by a pool run_files starts)
             _prepare_walks(job, {c.language for c in discovery.candidates})
-        for out, payload in run_files(list(discovery.candidates), job, workers, progress, pool):
+        for out, payload in run_files(list(discovery.candidates), job, workers, progress, pool,
+                                      analyse):
             if isinstance(out, SkippedFile):
                 skipped.append(out)
             else:

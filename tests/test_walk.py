@@ -133,9 +133,9 @@ def test_workers_start_during_discovery_and_give_the_serial_results(tree, monkey
     started, discovering = [], []
     real_start, real_discover = pipeline.start_pool, pipeline.discover
 
-    def start_pool(job, workers, languages):
+    def start_pool(job, workers, languages, *analyse):
         started.append((bool(discovering), sorted(languages)))  # (during discovery?, languages)
-        return real_start(job, workers, languages)
+        return real_start(job, workers, languages, *analyse)
 
     def discover(config, on_found=None):
         discovering.append(1)
