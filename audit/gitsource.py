@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from audit.errors import InputError
 
 TREE_MODE = 0o040000
 FILE_MODE_MASK = 0o170000
 REGULAR_FILE = 0o100000  # symlinks (0o120000) and submodules (0o160000) are not read
+SYMLINK = 0o120000
+SUBMODULE = 0o160000
+# A tree can name one subtree many times, so a small repository can hold billions of
+# paths (a "tree bomb"); a listing stops here rather than run out of memory.
+MAX_TREE_ENTRIES = 2_000_000
 _SUFFIX = re.compile(r"(\^+|~\d*)$")
 
 
@@ -51,6 +57,16 @@ def parse_repo_rev(text: str) -> RepoRev | None:
     if not repo or not rev or not is_git_repo(repo):
         return None
     return RepoRev(repo, rev)
+
+
+def local_root(path: str) -> str:
+    """The folder on disk that stands for an audited path: the repository of a REPO@REV
+    (where its audit.toml and review file are looked for), else the path itself."""
+    if not os.path.lexists(path):
+        rr = parse_repo_rev(path)
+        if rr is not None:
+            return rr.repo
+    return path
 
 
 def is_git_repo(path: str) -> bool:
@@ -175,6 +191,95 @@ class GitSource:
 
     def read_blob(self, blob: str) -> bytes:
         return self.store[blob.encode()].data
+
+    def entries(self, tree: str, keep: Callable[[str], bool]) -> Iterator[tuple[str, str, int]]:
+        """(path, id, mode kind) of every file, symlink and submodule under a tree, in path
+        order; folders ``keep`` refuses (asked with a trailing '/') are not entered.
+
+        Iterative, so a deep tree cannot exhaust the stack; at most MAX_TREE_ENTRIES entries.
+        """
+        stack, seen = [(tree.encode(), "")], 0
+        while stack:
+            tree_id, prefix = stack.pop()
+            items = sorted(self.store[tree_id].iteritems(), key=lambda e: e.path, reverse=True)
+            seen += len(items)
+            if seen > MAX_TREE_ENTRIES:
+                raise InputError(f"{self.path}: the tree has more than {MAX_TREE_ENTRIES:,} entries",
+                                 "narrow the scan with --include or --exclude")
+            for entry in items:  # reversed onto the stack: popped in path order
+                path = prefix + entry.path.decode("utf-8", "surrogateescape")
+                kind = entry.mode & FILE_MODE_MASK
+                if kind == TREE_MODE:
+                    if keep(path + "/"):
+                        stack.append((entry.sha, path + "/"))
+                else:
+                    yield path, entry.sha.decode(), kind
+
+    def blob_size(self, blob: str) -> int | None:
+        """A blob's size read from its object header, without inflating the blob (a few
+        compressed bytes can inflate to gigabytes); None when the object is not found here."""
+        return object_size(self.store, blob)
+
+
+def object_size(store, blob: str) -> int | None:
+    """The size of an object in a disk store: a loose object's header, or a packed one's
+    (for a delta, the delta's result size); alternates are searched too."""
+    loose = os.path.join(store.path, blob[:2], blob[2:])
+    if os.path.isfile(loose):
+        with open(loose, "rb") as fh:
+            head = zlib.decompressobj().decompress(fh.read(256), 64)
+        return int(head.split(b"\0", 1)[0].split(b" ", 1)[1])
+    for pack in store.packs:
+        try:
+            offset = pack.index.object_offset(bytes.fromhex(blob))
+        except KeyError:
+            continue
+        if offset is None:
+            continue
+        with open(pack.data.path, "rb") as fh:
+            fh.seek(offset)
+            return _packed_size(fh.read(512))
+    for alternate in getattr(store, "alternates", ()):
+        size = object_size(alternate, blob) if hasattr(alternate, "path") else None
+        if size is not None:
+            return size
+    return None
+
+
+OFS_DELTA, REF_DELTA = 6, 7
+
+
+def _packed_size(raw: bytes) -> int:
+    """Size from a pack entry: the header's for a whole object; for a delta, the result
+    size at the start of the delta data (after the base size)."""
+    byte, pos = raw[0], 1
+    kind, size, shift = (byte >> 4) & 7, byte & 15, 4
+    while byte & 0x80:
+        byte = raw[pos]
+        size |= (byte & 0x7F) << shift
+        shift, pos = shift + 7, pos + 1
+    if kind not in (OFS_DELTA, REF_DELTA):
+        return size
+    if kind == REF_DELTA:
+        pos += 20
+    else:
+        while raw[pos] & 0x80:
+            pos += 1
+        pos += 1
+    delta = zlib.decompressobj().decompress(raw[pos:], 32)
+    _base, at = _varint(delta, 0)
+    return _varint(delta, at)[0]
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    """A delta header's size: 7 bits a byte, least significant first."""
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        shift, pos = shift + 7, pos + 1
+        if not byte & 0x80:
+            return value, pos
 
 
 def path_filter(config) -> Callable[[str], bool]:

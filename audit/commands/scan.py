@@ -54,7 +54,9 @@ def add_parser(sub) -> None:
                     "maintainability, ranked hotspots. With no PATH, scans the bundled reference "
                     "C compiler.",
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to audit")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or folders to audit, or one REPO@REV: a git revision (branch, tag, "
+                        "commit id, REV~N) read from the repository's objects, without a checkout")
     p.add_argument("--json", metavar="FILE", help="write the full result as JSON")
     p.add_argument("--include", action="append", default=[], metavar="GLOB",
                    help="only files matching this glob (repeatable, gitignore syntax)")
@@ -102,6 +104,10 @@ def build_config(args: argparse.Namespace) -> ScanConfig:
             raise InputError("no path given and no bundled default target found",
                              "name a folder to audit: audit scan PATH")
         paths = (target,)
+    extra = {"python_engine": args.python_engine}
+    revision = pinned_revision(args, paths)
+    if revision is not None:
+        extra["revision"] = revision
     return ScanConfig(
         paths=paths, languages=tuple(args.language or ("rust", "python")),
         include=tuple(args.include), exclude=tuple(args.exclude),
@@ -109,8 +115,22 @@ def build_config(args: argparse.Namespace) -> ScanConfig:
         follow_external_symlinks=getattr(args, "follow_external_symlinks", False),
         jobs=args.jobs, hotspots=args.hotspots,
         limits=limits.resolve(args, paths),
-        extra={"python_engine": args.python_engine},
+        extra=extra,
     )
+
+
+def pinned_revision(args: argparse.Namespace, paths: tuple[str, ...]) -> dict | None:
+    """The REPO@REV scanned, resolved once per run and kept on ``args``, so the outputs
+    written after the scan read the same commit even if the branch has moved."""
+    from audit import revscan
+
+    pinned = getattr(args, "pinned_revision", None)
+    if pinned is not None and pinned[0] == paths:
+        return pinned[1]
+    rr = revscan.revision_spec(paths)
+    revision = revscan.pin(rr) if rr is not None else None
+    args.pinned_revision = (paths, revision)
+    return revision
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
     console = make_console(args.no_color)
     started = time.perf_counter()
     result, payloads = _scan_with_progress(config, job, console, args.quiet)
+    from audit.revscan import close_sources
+
+    close_sources()  # an in-process scan of REPO@REV opened the repository here
     for hook in _hooks("finish"):
         result = hook(args, result, payloads, console)
     with console.capture() as written:  # where the outputs went: said after the summary
@@ -173,9 +196,13 @@ def write_output(option: str, path: str, text: str | bytes) -> None:
 
 def _scan_with_progress(config, job, console, quiet):
     from audit.render.progress import phase
+    from audit.revscan import RevisionTree
 
-    with phase("measuring", enabled=not quiet) as tick:
-        return scan(config, job, tick)
+    revision = config.extra.get("revision")
+    tree = RevisionTree(revision) if revision else None
+    label = f"measuring {revision['commit'][:12]}" if revision else "measuring"
+    with phase(label, enabled=not quiet) as tick:
+        return scan(config, job, tick, tree)
 
 
 def _exit_code(args, result) -> int:

@@ -67,7 +67,9 @@ def review_path(paths, explicit: str = "") -> str:
     found = find_config(tuple(paths))
     if found:
         return os.path.join(os.path.dirname(found), REVIEW_FILE)
-    first = os.path.abspath(paths[0]) if paths else os.getcwd()
+    from audit.gitsource import local_root
+
+    first = os.path.abspath(local_root(paths[0])) if paths else os.getcwd()
     return os.path.join(first if os.path.isdir(first) else os.path.dirname(first), REVIEW_FILE)
 
 

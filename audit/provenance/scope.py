@@ -20,11 +20,15 @@ from audit.provenance.licence import git_head
 from audit.provenance.swhid import dir_swhid
 
 
-def audited_identity(paths: list[str], files: dict[str, str]) -> dict:
+def audited_identity(paths: list[str], files: dict[str, str], revision: dict | None = None) -> dict:
     """The audited tree: path, kind, commit and tree SWHID where there are any.
 
     ``files``: audited path -> git blob id, to tell a clean checkout from a modified one.
+    ``revision``: the commit a REPO@REV scan pinned (see audit.revscan.pin); without it a
+    REPO@REV path is resolved here.
     """
+    if revision is not None:
+        return _revision(revision)
     if len(paths) != 1:
         return {"path": list(paths), "kind": "paths",
                 "note": "several paths were audited; each file is cited by its own SWHID"}
@@ -33,7 +37,9 @@ def audited_identity(paths: list[str], files: dict[str, str]) -> dict:
 
     rr = parse_repo_rev(path) if not os.path.exists(path) else None
     if rr is not None:
-        return _revision(rr)
+        from audit.revscan import pin
+
+        return _revision(pin(rr))
     if not os.path.isdir(path):
         return {"path": path, "kind": "file", "swhid": _file_swhid(files)}
     head = git_head(path)
@@ -50,14 +56,11 @@ def audited_identity(paths: list[str], files: dict[str, str]) -> dict:
     return out
 
 
-def _revision(rr) -> dict:
-    from audit.gitsource import GitSource
-
-    with GitSource(rr.repo) as src:
-        sha = src.resolve(rr.rev)
-        info = src.commit_info(sha)
-    return {"path": str(rr), "kind": "git revision", "repository": rr.repo, "rev": rr.rev,
-            "commit": sha, "swhid": f"swh:1:dir:{info.tree}",
+def _revision(rev: dict) -> dict:
+    """A git revision: the tree id is the SWHID of the directory (same algorithm)."""
+    sha = rev["commit"]
+    return {"path": f"{rev['repo']}@{rev['rev']}", "kind": "git revision", "repository": rev["repo"],
+            "rev": rev["rev"], "commit": sha, "swhid": f"swh:1:dir:{rev['tree']}",
             "swhid_covers": "the commit's tree", "commit_swhid": f"swh:1:rev:{sha}"}
 
 
@@ -78,22 +81,49 @@ def checked(result, report, rows: list[dict]) -> dict:
 
 def not_checked(result, report) -> list[dict]:
     """Every file found and not compared, with its reason."""
+    from audit.provenance.cfiles import c_reader, language_of
+
     compared = {f.path for f in report.files}
-    out = [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in result.skipped
-           if s.path not in compared]
+    rows = [s for s in result.skipped if s.path not in compared]
+    read_c = c_reader(result) if any(_left_to_provenance(s, language_of) for s in rows) else None
+    out = [_why(s, read_c) for s in rows]
     out += [{"path": f.path, "reason": "not-sketched", "detail": "measured, but no sketch was made"}
             for f in result.files if f.path not in compared]
     return sorted(out, key=lambda r: (r["reason"], r["path"]))
 
 
+def _left_to_provenance(skipped, language_of) -> bool:
+    return skipped.reason == "language-not-audited" and language_of(skipped.path) is not None
+
+
+def _why(skipped, read_c) -> dict:
+    """A skipped file's row; a C or C++ file the walker left to provenance but that was not
+    compared says why (too large, binary, not UTF-8, no code), read again with the same guards."""
+    from audit.provenance.cfiles import language_of
+    from audit.walk import SkippedFile
+
+    row = {"path": skipped.path, "reason": skipped.reason, "detail": skipped.detail}
+    if read_c is None or not _left_to_provenance(skipped, language_of):
+        return row
+    source, lang = read_c(skipped.path), language_of(skipped.path)
+    if isinstance(source, SkippedFile):
+        return {**row, "reason": source.reason, "detail": f"{lang} source: {source.detail}"}
+    return {**row, "reason": "no-code", "detail": f"{lang} source with no code to compare"}
+
+
 def tree_reader(result, read):
     """``read`` (the walker's reader of measured files), falling back for files the quality
     scan did not measure but provenance compared (read with the walker's guards)."""
+    from audit.revscan import reader, revision_of, unless_unreadable
     from audit.walk import _display_base, read_regular
 
     paths = list(result.config.get("paths") or [])
-    base = _display_base(paths) if paths else ""
     limit = int(result.config.get("max_file_size") or 4_000_000)
+    revision = revision_of(result.config)
+    if revision is not None:  # REPO@REV: the pinned commit's blobs
+        from_git = unless_unreadable(reader(revision, limit))
+        return lambda path: (read(path) if read else None) or from_git(path)
+    base = _display_base(paths) if paths else ""
 
     def get(path: str) -> bytes | None:
         data = read(path) if read else None

@@ -127,6 +127,10 @@ def source_reader(args: argparse.Namespace):
     from audit.walk import SourceFile, discover, read_source
 
     config = build_config(args)
+    if config.extra.get("revision"):  # REPO@REV: the pinned commit's blobs
+        from audit.revscan import reader, unless_unreadable
+
+        return unless_unreadable(reader(config.extra["revision"], config.max_file_size))
     candidates = {c.path: c for c in discover(config).candidates}
 
     def read(path: str) -> bytes | None:

@@ -24,7 +24,9 @@ def find_config(paths: tuple[str, ...]) -> str | None:
     """The nearest audit.toml, or pyproject.toml with [tool.audit], at or above the first path."""
     if not paths:
         return None
-    here = os.path.abspath(paths[0])
+    from audit.gitsource import local_root
+
+    here = os.path.abspath(local_root(paths[0]))  # REPO@REV: from the repository folder up
     if not os.path.isdir(here):
         here = os.path.dirname(here)
     while True:
