@@ -132,3 +132,24 @@ def test_the_trees_own_c_files_are_matched(vm_index, tmp_path):
     skipped = api.match_result(result, payloads, [vm_index], c_files=False).to_dict()
     assert "tests/vm_copy.c" not in {f["path"] for f in skipped["files"]}
     assert skipped["not_audited"] == {".c": 1}
+
+
+def test_blanked_strings_change_no_structure():
+    """A careful translator may blank every string; a one-character string ("(") and a char
+    literal are still one literal kind, and their character codes stay out of the shape."""
+    from audit.provenance.sketch import SHAPE_GROUPS, sketch_parsed
+
+    def sketch(language, text):
+        data = text.encode()
+        return sketch_parsed(parse(SourceFile("x", language, data, "0" * 40)))
+
+    src = 'fn f(t: &T) -> bool {{ if t.is({a}) {{ return t.next({b}); }} t.is({c}) }}\n'
+    full = sketch("rust", src.format(a='"("', b="';'", c='"<="'))
+    blank = sketch("rust", src.format(a='""', b="';'", c='""'))
+    assert full.entry_shape.tolist() == blank.entry_shape.tolist()
+    assert _struct("rust", src.format(a='"("', b="';'", c='"<="').encode()) == \
+        _struct("rust", src.format(a='""', b="''", c='""').encode())
+    c = sketch("c", "int f(T *t) { if (is(t, '(')) { return next(t, \";\"); } return is(t, \"<=\"); }\n")
+    literals = [SHAPE_GROUPS.index(("STR",))] + list(range(len(SHAPE_GROUPS), full.entry_shape.shape[1]))
+    assert c.entry_shape[:, literals].tolist() == full.entry_shape[:, literals].tolist()
+    assert full.entry_shape[0, SHAPE_GROUPS.index(("STR",))] == 3

@@ -21,7 +21,7 @@ from collections import Counter
 import platformdirs
 
 from audit.errors import CorpusIndexError
-from audit.provenance.index import CorpusIndex
+from audit.provenance.index import BandLookup, CorpusIndex
 from audit.provenance.match import DocFreq, MatchConfig, Timing, match_sketch
 from audit.provenance.structure import StructureConfig, align_file
 from audit.provenance.verdict import ProvenanceReport, Thresholds, file_report, project_report
@@ -93,9 +93,10 @@ def match_files(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = M
     files = []
     t_structure = 0.0
     for sk in sketches:
-        matches, discounted = match_sketch(sk, indexes, docfreq, cfg, timing)
+        lookup = BandLookup(sk.bands, indexes, cfg.bucket_cap)
+        matches, discounted = match_sketch(sk, indexes, docfreq, cfg, timing, lookup)
         t0 = time.perf_counter()
-        alignments = align_file(sk, indexes, STRUCTURE)
+        alignments = align_file(sk, indexes, STRUCTURE, lookup)
         t_structure += time.perf_counter() - t0
         files.append(file_report(sk, matches, discounted, thresholds, alignments=alignments,
                                  n_files=n_files or len(sketches)))

@@ -55,7 +55,9 @@ def sketch_member(member) -> dict:
            "notes": file_notes(member.data)}
     for c in CHANNELS:
         out[f"bands_{c}"] = sk.bands[c]
-        out[f"fph_{c}"], out[f"fps_{c}"], out[f"fpe_{c}"] = sk.fp_hash[c], sk.fp_start[c], sk.fp_end[c]
+        order = np.argsort(sk.fp_start[c], kind="stable")  # by first line: an entry's are one run
+        out[f"fph_{c}"], out[f"fps_{c}"], out[f"fpe_{c}"] = (sk.fp_hash[c][order], sk.fp_start[c][order],
+                                                            sk.fp_end[c][order])
         out[f"dfh_{c}"] = np.unique(sk.fp_hash[c])  # each file counts once towards document frequency
     out["digest"] = file_digest(out)
     return out

@@ -25,7 +25,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
-NORMALISER_VERSION = 6
+NORMALISER_VERSION = 7
 CHANNELS = ("struct", "ident", "text", "num")
 _TABLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tables")
 
@@ -47,6 +47,9 @@ class Streams:
     lines: dict[str, list[int]] = field(default_factory=lambda: {c: [] for c in CHANNELS})
     # what each ident/text token came from (whole identifier, whole literal), for the allow-list
     origins: dict[str, list[str]] = field(default_factory=lambda: {"ident": [], "text": []})
+    # positions in the num stream of character codes (of 'c' or a one-character string): text
+    # a careful translator may blank, so shapes leave them out
+    num_chars: list[int] = field(default_factory=list)
 
     def add(self, channel: str, token: str, line: int) -> None:
         self.tokens[channel].append(token)
@@ -302,21 +305,23 @@ class _Extractor:
         return None
 
     def a_chr(self, node, quiet, stack):
-        line = node.start_point[0] + 1
-        self._emit("CHR", node, quiet)
+        self._emit("STR", node, quiet)  # one literal kind: 'c' in C is "c" in Python
         value = char_value(self.text(node))
         if value is not None:
-            self.out.add("num", value, line)
+            self._char_num(value, node)
         return None
+
+    def _char_num(self, value: str, node) -> None:
+        self.out.num_chars.append(len(self.out.tokens["num"]))
+        self.out.add("num", value, node.start_point[0] + 1)
 
     def a_str(self, node, quiet, stack):
         text = self.text(node)
         line = node.start_point[0] + 1
-        if _is_char_string(text):
-            self._emit("CHR", node, quiet)
-            self.out.add("num", str(ord(_char_of(text))), line)
-            return None
         self._emit("STR", node, quiet)
+        if _is_char_string(text):
+            self._char_num(str(ord(_char_of(text))), node)
+            return None
         for w in words(text):
             self.out.add_from("text", w, line, text)
         if self.python:  # f-string interpolations hold code

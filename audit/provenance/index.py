@@ -10,8 +10,9 @@ Layout (``FORMAT``; every array is a ``.npy`` file with a CRC-32 in the manifest
 * ``entry_*.npy``   per entry (unit or window): file id, first and last line, kind;
   ``entry_names.txt`` their qualified names.
 * ``lsh_<channel>_key.npy`` / ``_entry.npy``: band keys sorted, with their entry.
-* ``fp_<channel>_{hash,start,end}.npy`` winnowed fingerprints grouped by file,
-  ``fp_<channel>_offset.npy`` where each file's run starts.
+* ``fp_<channel>_{hash,start,end}.npy`` winnowed fingerprints grouped by file and
+  sorted by first line within it, ``fp_<channel>_offset.npy`` where each file's run
+  starts.
 * ``df_<channel>_{hash,count}.npy`` in how many documents each fingerprint occurs.
 * ``versions.tsv``  the versions indexed, oldest first: a commit (id, author time,
   subject), a release, or for a plain build each source; ``file_ver_offset.npy``
@@ -39,7 +40,7 @@ from audit.provenance.channels import CHANNELS
 from audit.provenance.sketch import PARAMS, Params
 from audit.provenance.versions import read_table
 
-FORMAT = 2  # 2: versions table, per-file versions and documents
+FORMAT = 3  # 2: versions table, per-file versions and documents; 3: fingerprints by line
 MANIFEST = "manifest.json"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 
@@ -176,18 +177,11 @@ class CorpusIndex:
         sizes[keys == 0] = 0
         return sizes
 
-    def candidates(self, channel: str, keys: np.ndarray, cap: int,
-                   total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(query row, entry) for every shared band key; buckets over ``cap`` are common shapes, skipped.
-
-        ``total``: bucket sizes summed over every loaded corpus (same shape as ``keys``), so a
-        shape common across several corpora is skipped as it would be in their union."""
-        q, e, _ = self.shared(channel, keys, cap, total)
-        return q, e
-
     def shared(self, channel: str, keys: np.ndarray, cap: int,
                total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """As :meth:`candidates`, with the size of the bucket each pair shares (``total``'s when given)."""
+        """(query row, entry, bucket size) for every shared band key; buckets over ``cap`` are
+        common shapes, skipped. ``total``: bucket sizes summed over every loaded corpus (same
+        shape as ``keys``), whose size is then the one given and tested."""
         skeys, sent = self.a[f"lsh_{channel}_key"], self.a[f"lsh_{channel}_entry"]
         rows, cols = np.nonzero(keys)
         flat = keys[rows, cols]
@@ -200,21 +194,39 @@ class CorpusIndex:
         if len(rows) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        q = np.repeat(rows, size)
-        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(size)[:-1])), size)
-        idx = np.arange(len(q)) + starts
-        return q, np.asarray(sent[idx], dtype=np.int64), np.repeat(bucket, size)
+        owner, idx = expand_ranges(lo, lo + size)
+        return rows[owner], np.asarray(sent[idx], dtype=np.int64), bucket[owner]
 
     def fingerprints(self, channel: str, entry: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The winnowed fingerprints of one entry: hashes, first and last lines."""
-        f = int(self.a["entry_file"][entry])
-        lo_line, hi_line = int(self.a["entry_start"][entry]), int(self.a["entry_end"][entry])
-        off = self.a[f"fp_{channel}_offset"]
-        a, b = int(off[f]), int(off[f + 1])
-        start = np.asarray(self.a[f"fp_{channel}_start"][a:b])
+        """The winnowed fingerprints of one entry (first and last line within it): hashes,
+        first and last lines."""
+        lo, hi = self._fp_runs(channel, np.array([entry], dtype=np.int64))
+        a, b = int(lo[0]), int(hi[0])
         end = np.asarray(self.a[f"fp_{channel}_end"][a:b])
-        sel = (start >= lo_line) & (end <= hi_line)
-        return np.asarray(self.a[f"fp_{channel}_hash"][a:b])[sel], start[sel], end[sel]
+        sel = end <= int(self.a["entry_end"][entry])
+        return (np.asarray(self.a[f"fp_{channel}_hash"][a:b])[sel],
+                np.asarray(self.a[f"fp_{channel}_start"][a:b])[sel], end[sel])
+
+    def entry_fingerprints(self, channel: str, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The fingerprint hashes of many entries at once: (position in ``entries``, hash)."""
+        entries = np.asarray(entries, dtype=np.int64)
+        first, last = self._fp_runs(channel, entries)
+        owner, pos = expand_ranges(first, last)
+        hi = np.asarray(self.a["entry_end"][entries], dtype=np.int64)
+        keep = np.asarray(self.a[f"fp_{channel}_end"][pos], dtype=np.int64) <= hi[owner]
+        return owner[keep], np.asarray(self.a[f"fp_{channel}_hash"][pos[keep]])
+
+    def _fp_runs(self, channel: str, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each entry, the run of its file's fingerprints whose first line lies in the
+        entry's lines: a binary search of all entries at once (a file's fingerprints are
+        sorted by first line), reading a few values per entry, not whole files."""
+        f = np.asarray(self.a["entry_file"][entries], dtype=np.int64)
+        off = self.a[f"fp_{channel}_offset"]
+        start = self.a[f"fp_{channel}_start"]
+        a, b = np.asarray(off[f], dtype=np.int64), np.asarray(off[f + 1], dtype=np.int64)
+        lo = np.asarray(self.a["entry_start"][entries], dtype=np.int64)
+        hi = np.asarray(self.a["entry_end"][entries], dtype=np.int64)
+        return _bisect(start, a, b, lo, False), _bisect(start, a, b, hi, True)
 
     def df(self, channel: str, hashes: np.ndarray) -> np.ndarray:
         """In how many corpus files each hash occurs (0 when never)."""
@@ -337,3 +349,55 @@ def write_manifest(tmp: str, name: str, sources: list[str], counts: dict, sums: 
         json.dump(manifest, fh, indent=1, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+class BandLookup:
+    """One audited file's band keys looked up in every loaded index, once: matching's
+    candidates and the structural alignment's candidate files both read these pairs.
+
+    A bucket over ``cap`` entries summed over all loaded corpora is a common shape and
+    proposes nothing, as it would in one index of their union."""
+
+    def __init__(self, bands: dict, indexes, cap: int):
+        self.bands, self.indexes, self.cap = bands, indexes, cap
+        self._totals: dict = {}
+        self._pairs: dict = {}
+
+    def pairs(self, n: int, channel: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(audited entry, corpus entry, bucket size) of index ``n`` on ``channel``."""
+        got = self._pairs.get((n, channel))
+        if got is None:
+            got = self._pairs[(n, channel)] = self.indexes[n].shared(
+                channel, self.bands[channel], self.cap, self._total(channel))
+        return got
+
+    def _total(self, channel: str) -> np.ndarray | None:
+        if len(self.indexes) < 2:
+            return None
+        if channel not in self._totals:
+            keys = self.bands[channel]
+            self._totals[channel] = sum(ix.bucket_sizes(channel, keys) for ix in self.indexes)
+        return self._totals[channel]
+
+
+def _bisect(values, lo: np.ndarray, hi: np.ndarray, x: np.ndarray, right: bool) -> np.ndarray:
+    """Vectorised ``searchsorted`` of ``x[i]`` in the sorted run ``values[lo[i]:hi[i]]``
+    (left or right side), as positions in ``values``."""
+    lo, hi = lo.copy(), hi.copy()
+    while True:
+        live = lo < hi
+        if not live.any():
+            return lo
+        mid = (lo + hi) // 2
+        v = np.asarray(values[np.where(live, mid, 0)], dtype=np.int64)
+        go_right = live & ((v <= x) if right else (v < x))
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(live & ~go_right, mid, hi)
+
+
+def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every position of the ranges [lo[i], hi[i]) in order, with the range ``i`` it came from."""
+    size = np.maximum(np.asarray(hi, dtype=np.int64) - lo, 0)
+    owner = np.repeat(np.arange(len(size), dtype=np.int64), size)
+    before = np.cumsum(size) - size
+    return owner, np.arange(len(owner), dtype=np.int64) + np.repeat(np.asarray(lo, dtype=np.int64) - before, size)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from audit.provenance.channels import CHANNELS
+from audit.provenance.index import BandLookup, expand_ranges
 from audit.provenance.sketch import KIND_WINDOW, FileSketch
 
 
@@ -120,8 +121,10 @@ class DocFreq:
 class FileMatcher:
     """Match one audited file's sketch against the loaded indexes."""
 
-    def __init__(self, sk: FileSketch, indexes, docfreq: DocFreq, cfg: MatchConfig, timing: Timing):
+    def __init__(self, sk: FileSketch, indexes, docfreq: DocFreq, cfg: MatchConfig, timing: Timing,
+                 lookup: BandLookup | None = None):
         self.sk, self.indexes, self.dfm, self.cfg, self.timing = sk, indexes, docfreq, cfg, timing
+        self.lookup = lookup or BandLookup(sk.bands, indexes, cfg.bucket_cap)
         self.discounted = Discounted()
         self.q = {c: self._query_channel(c) for c in CHANNELS}
         self._corpus_fp: dict = {}  # (corpus, channel, entry) -> fingerprints; windows share entries
@@ -139,7 +142,7 @@ class FileMatcher:
         if got is None:
             lo, hi = int(self.sk.entry_start[q]), int(self.sk.entry_end[q])
             qc = self.q[c]
-            sel = (qc["start"] >= lo) & (qc["end"] <= hi)
+            sel = (qc["start"] >= lo) & (qc["start"] <= hi) & (qc["end"] <= hi)
             qh = qc["hash"][sel]
             # a repeated fingerprint weighs once: sixty identical emit() lines are one
             # shape, not sixty pieces of evidence (similarity is set containment)
@@ -163,9 +166,9 @@ class FileMatcher:
         t0 = time.perf_counter()
         pairs = self._candidates()
         t1 = time.perf_counter()
-        for n, q, e in pairs:
+        for n, q, e in self._winners(pairs):
             m = self._verify(self.indexes[n], q, e)
-            if m is not None and (q not in best or m.score > best[q].score):
+            if m is not None:
                 best[q] = m
         self.timing.candidates += t1 - t0
         self.timing.verification += time.perf_counter() - t1
@@ -181,10 +184,8 @@ class FileMatcher:
         over ``bucket_cap`` across all of them is a common shape and proposes nothing."""
         ns, qs, es = [], [], []
         for c in CHANNELS:
-            keys = self.sk.bands[c]
-            total = sum(ix.bucket_sizes(c, keys) for ix in self.indexes) if len(self.indexes) > 1 else None
-            for n, ix in enumerate(self.indexes):
-                q, e = ix.candidates(c, keys, self.cfg.bucket_cap, total)
+            for n in range(len(self.indexes)):
+                q, e, _ = self.lookup.pairs(n, c)
                 ns.append(np.full(len(q), n, dtype=np.int64))
                 qs.append(q)
                 es.append(e)
@@ -199,6 +200,53 @@ class FileMatcher:
         first = np.searchsorted(q, q, "left")
         keep = (np.arange(len(q)) - first) < self.cfg.top_candidates
         return list(zip(n[keep].tolist(), q[keep].tolist(), e[keep].tolist()))
+
+    def _winners(self, pairs: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """The best-scoring candidate of each audited entry (the first of equals, in candidate
+        order), scored for all candidates at once; only the winners are verified one by one."""
+        if not pairs:
+            return []
+        arr = np.array(pairs, dtype=np.int64)
+        score = np.zeros(len(arr))
+        for n in np.unique(arr[:, 0]).tolist():
+            rows = np.nonzero(arr[:, 0] == n)[0]
+            score[rows] = self._pair_scores(self.indexes[n], arr[rows, 1], arr[rows, 2])
+        best: dict[int, int] = {}
+        for i, (_, q, _) in enumerate(pairs):
+            if score[i] > 0 and (q not in best or score[i] > score[best[q]]):
+                best[q] = i
+        return [pairs[i] for i in sorted(best.values())]
+
+    def _pair_scores(self, ix, qs: np.ndarray, es: np.ndarray) -> np.ndarray:
+        """:meth:`_verify`'s score for every (audited entry, corpus entry) pair of one index."""
+        weights, mins = dict(self.cfg.weights), dict(self.cfg.min_mass)
+        uq, qinv = np.unique(qs, return_inverse=True)
+        ue, einv = np.unique(es, return_inverse=True)
+        num, total_w, voters = np.zeros(len(qs)), np.zeros(len(uq)), np.zeros(len(uq), dtype=np.int64)
+        for c in CHANNELS:
+            sel = [self._selection(int(q), c) for q in uq.tolist()]
+            mass = np.array([float(w.sum()) for _, _, w in sel])
+            votes = (mass > 0) & (mass >= mins[c])
+            total_w += np.where(votes, weights[c], 0.0)
+            voters += votes
+            pos = [w > 0 for _, _, w in sel]
+            qh = np.concatenate([h[k] for (_, h, _), k in zip(sel, pos)] + [np.zeros(0, np.uint64)])
+            qw = np.concatenate([w[k] for (_, _, w), k in zip(sel, pos)] + [np.zeros(0)])
+            qoff = np.cumsum([0] + [int(k.sum()) for k in pos])
+            pidx = np.nonzero(votes[qinv])[0]
+            if not len(pidx) or not len(qh):
+                continue
+            owner, at = expand_ranges(qoff[qinv[pidx]], qoff[qinv[pidx] + 1])
+            e_owner, ch = ix.entry_fingerprints(c, ue)
+            corpus_keys = np.unique(_pair_key(ch, e_owner))
+            if not len(corpus_keys):
+                continue
+            keys = _pair_key(qh[at], einv[pidx[owner]])
+            hit = corpus_keys[np.minimum(np.searchsorted(corpus_keys, keys), len(corpus_keys) - 1)] == keys
+            shared = np.bincount(owner, weights=qw[at] * hit, minlength=len(pidx))
+            num[pidx] += weights[c] * shared / mass[qinv[pidx]]
+        single = np.where(voters > 1, 1.0, self.cfg.single_channel)
+        return np.divide(num * single[qinv], total_w[qinv], out=np.zeros(len(qs)), where=total_w[qinv] > 0)
 
     def _verify(self, ix, q: int, e: int) -> EntryMatch | None:
         sims, shared_by, score_w, total_w, voters = {}, {}, 0.0, 0.0, 0
@@ -272,10 +320,18 @@ class FileMatcher:
                     "tokens": texts.get(i, ""), "corpus_files": int(qc["df"][i]), "reason": "interface"})
 
 
+def _pair_key(hashes: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """A fingerprint hash made specific to one corpus entry (an odd-multiplier mix of the
+    entry number, xor-ed in: distinct within an entry, colliding across entries with
+    chance 2^-64, which could only reorder candidates before the exact check)."""
+    return np.asarray(hashes, dtype=np.uint64) ^ (np.asarray(owner, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+                                                  + np.uint64(0x632BE59BD9B4E019))
+
+
 def match_sketch(sk: FileSketch, indexes, docfreq: DocFreq, cfg: MatchConfig,
-                 timing: Timing) -> tuple[list[EntryMatch], Discounted]:
+                 timing: Timing, lookup: BandLookup | None = None) -> tuple[list[EntryMatch], Discounted]:
     """Verified best matches for every entry of one audited file, and what was discounted."""
-    fm = FileMatcher(sk, indexes, docfreq, cfg, timing)
+    fm = FileMatcher(sk, indexes, docfreq, cfg, timing, lookup)
     matches = fm.run()
     return matches, fm.discounted
 

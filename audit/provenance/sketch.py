@@ -30,7 +30,7 @@ _EMPTY_U32 = np.zeros(0, dtype=np.uint32)
 _VOID = np.uint64(0xFFFFFFFFFFFFFFFF)  # a k-gram that carries no structure (see _structure_only)
 # Structural categories that are only data: a run made of nothing else (a table of
 # strings, a list of names) says nothing about how code is built.
-_LEAVES = frozenset({"ID", "NUM", "STR", "CHR", "BOOL", "NULL", "LIST"})
+_LEAVES = frozenset({"ID", "NUM", "STR", "BOOL", "NULL", "LIST"})
 # An entry's shape: counts of coarse structural categories, then numeric constants
 # hashed into a few buckets. It survives renaming, blanked strings and dropped
 # comments; audit.provenance.structure aligns sequences of shapes.
@@ -41,7 +41,7 @@ SHAPE_GROUPS = (
      "ASSIGN_BAND", "ASSIGN_BOR", "ASSIGN_BXOR"),
     ("ADD", "SUB", "MUL", "DIV", "MOD", "NEG", "POS"), ("EQ", "NE", "LT", "GT", "LE", "GE", "IN"),
     ("AND", "OR", "NOT"), ("BAND", "BOR", "BXOR", "SHL", "SHR", "BNOT"),
-    ("INDEX", "DEREF", "ADDR"), ("FIELD",), ("NUM", "CHR", "BOOL", "NULL"), ("STR",), ("ID",),
+    ("INDEX", "DEREF", "ADDR"), ("FIELD",), ("NUM", "BOOL", "NULL"), ("STR",), ("ID",),
 )
 SHAPE_NUM_BUCKETS = 8
 SHAPE_DIM = len(SHAPE_GROUPS) + SHAPE_NUM_BUCKETS
@@ -188,6 +188,7 @@ def entry_shapes(streams, lines, start, end) -> np.ndarray:
     nums = streams.tokens["num"]
     bucket = np.fromiter((-1 if v in _PLAIN_NUMBERS else n_groups + zlib.crc32(v.encode()) % SHAPE_NUM_BUCKETS
                           for v in nums), dtype=np.int64, count=len(nums))
+    bucket[np.asarray(streams.num_chars, dtype=np.int64)] = -1  # character codes: text, not structure
     out = np.zeros((len(start), SHAPE_DIM), dtype=np.uint16)
     for codes, where in ((cat, lines["struct"]), (bucket, lines["num"])):
         lo = np.searchsorted(where, start, "left")

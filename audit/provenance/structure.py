@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from audit.provenance.channels import CHANNELS
+from audit.provenance.index import BandLookup
 from audit.provenance.sketch import SHAPE_GROUPS, FileSketch
 
 EULER_GAMMA = 0.5772156649015329
@@ -80,15 +81,10 @@ class Alignment:
 
 def sequence(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Entries read in order, a long unit by its windows rather than as a whole."""
-    order = np.lexsort((-(end.astype(np.int64)), start))
-    keep = []
-    for k, i in enumerate(order):
-        nxt = order[k + 1] if k + 1 < len(order) else None
-        holds_window = nxt is not None and start[nxt] >= start[i] and end[nxt] <= end[i] and \
-            (start[nxt], end[nxt]) != (start[i], end[i])
-        if not holds_window:
-            keep.append(int(i))
-    return np.array(keep, dtype=np.int64)
+    order = np.lexsort((-(np.asarray(end, dtype=np.int64)), start))
+    s, e = np.asarray(start)[order], np.asarray(end)[order]
+    holds = (s[1:] >= s[:-1]) & (e[1:] <= e[:-1]) & ((s[1:] != s[:-1]) | (e[1:] != e[:-1]))
+    return order[~np.append(holds, False)[:len(order)]].astype(np.int64)
 
 
 def unit_vectors(shape: np.ndarray) -> np.ndarray:
@@ -119,6 +115,8 @@ def best_scores(m: np.ndarray, gap: float, perms: np.ndarray | None = None) -> n
     term is a running maximum of (A[k] + g k) - g j, so each row is a few vector operations.
     """
     mats = (m[None, :, :] if perms is None else m[:, perms].transpose(1, 0, 2)).astype(np.float32)
+    if mats.shape[1] > mats.shape[2]:  # the score is the same transposed: loop over the shorter side
+        mats = mats.transpose(0, 2, 1)
     k, n, w = mats.shape
     ramp = (gap * np.arange(w + 1)).astype(np.float32)
     prev = np.zeros((k, w + 1), dtype=np.float32)
@@ -221,18 +219,18 @@ def _corpus_entries(ix, f: int) -> tuple[int, int]:
     return int(np.searchsorted(ef, f, "left")), int(np.searchsorted(ef, f, "right"))
 
 
-def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple[object, int, float]]:
+def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig,
+                    lookup: BandLookup | None = None) -> list[tuple[object, int, float]]:
     """Corpus files sharing the most band keys with the audited file, each key weighing the
     inverse of how many entries of all loaded corpora hold it: (index, file, weight).
 
     Counted plainly, the biggest corpus files (thousands of entries) win on chance hits alone;
     weighed, a key shared with few entries counts for more than one shared with hundreds."""
+    lookup = lookup or BandLookup(sk.bands, indexes, cfg.bucket_cap)
     weights: dict[tuple[int, int], float] = {}
     for c in CHANNELS:
-        keys = sk.bands[c]
-        total = sum(ix.bucket_sizes(c, keys) for ix in indexes) if len(indexes) > 1 else None
         for n, ix in enumerate(indexes):
-            _, e, bucket = ix.shared(c, keys, cfg.bucket_cap, total)
+            _, e, bucket = lookup.pairs(n, c)
             if not len(e):
                 continue
             files, inv = np.unique(np.asarray(ix.a["entry_file"][e]), return_inverse=True)
@@ -242,12 +240,14 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig) -> list[tuple
     return [(indexes[n], f, h) for (n, f), h in ranked]
 
 
-def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig()) -> list[Alignment]:
-    """Alignments of one audited file with its candidate corpus files, most significant first."""
+def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig(),
+               lookup: BandLookup | None = None) -> list[Alignment]:
+    """Alignments of one audited file with its candidate corpus files, most significant first;
+    ``lookup``: the file's band keys already looked up (by matching), when there is one."""
     query = query_side(sk, cfg)
     if len(query[0]) < cfg.min_entries:  # no candidate could align: not worth looking them up
         return []
-    cands = candidate_files(sk, indexes, cfg)
+    cands = candidate_files(sk, indexes, cfg, lookup if lookup and lookup.cap == cfg.bucket_cap else None)
     searched = sum(ix.n_files for ix in indexes)  # as in BLAST, E counts the whole database searched
     out = [al for ix, f, _ in cands if (al := align_pair(sk, ix, f, cfg, searched, query)) is not None]
     out.sort(key=lambda a: (a.expected_chance, -a.score, a.corpus, a.corpus_path))
