@@ -386,3 +386,9 @@ def test_provenance_page_shows_the_commit_tarball_exclusions_and_every_file_not_
         finally:
             w.close()
             browser.close()
+
+
+def test_terminal_summary_names_the_commit(fx, run_cli):
+    code, out, _ = run_cli("scan", f"{fx['repo']}@HEAD~1", "--no-color", "-j", "1", "--no-rules",
+                           "--max-file-size", str(MAX_SIZE))
+    assert code == 0 and fx["commit"] in out and "rs/lexer.rs" in out

@@ -73,6 +73,9 @@ def _summary(result: AuditResult, console: Console) -> None:
     table.add_column("value", justify="right")
     table.add_row("audited", fit(safe(", ".join(result.config.get("paths", []))),
                                  flex(console, 40)))
+    revision = result.config.get("revision")
+    if revision:  # REPO@REV: the commit the revision resolved to
+        table.add_row("commit", revision["commit"])
     table.add_row("files measured", f"{t.files:,}")
     table.add_row("files skipped", f"{t.skipped:,}")
     table.add_row("lines (source / comment / blank)",
