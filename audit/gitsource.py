@@ -215,6 +215,17 @@ class GitSource:
                 else:
                     yield path, entry.sha.decode(), kind
 
+    def lookup(self, tree: str, path: str) -> tuple[str, int] | None:
+        """(id, mode kind) of one path under a tree, or None when there is no such entry."""
+        from dulwich.object_store import tree_lookup_path
+
+        try:
+            mode, sha = tree_lookup_path(self.store.__getitem__, tree.encode(),
+                                         path.encode("utf-8", "surrogateescape"))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            return None  # dulwich raises these for a missing entry or a file where a folder is
+        return sha.decode(), mode & FILE_MODE_MASK
+
     def blob_size(self, blob: str) -> int | None:
         """A blob's size read from its object header, without inflating the blob (a few
         compressed bytes can inflate to gigabytes); None when the object is not found here."""

@@ -82,38 +82,32 @@ class RevisionTree:
         """The revision's files as the walker would find them in a checkout, minus what
         git does not hold as a regular file (symlinks and submodules: not checked)."""
         filters = _Filters(config)
-        repo = self.revision["repo"]
         candidates: list[BlobCandidate] = []
         skipped: list[SkippedFile] = []
-        with GitSource(repo) as src:
+        with GitSource(self.revision["repo"]) as src:
             for path, blob, kind in src.entries(self.revision["tree"], filters.keep_dir):
-                if kind in (SYMLINK, SUBMODULE) and filters.wanted(path):
-                    skipped.append(_not_followed(path, blob, kind))
-                elif kind == REGULAR_FILE and self._file(src, path, blob, filters, candidates, skipped):
+                found = self._sort(src, path, blob, kind, filters)
+                if isinstance(found, SkippedFile):
+                    skipped.append(found)
+                elif found is not None:
+                    candidates.append(found)
                     if on_found and len(candidates) == on_found[0]:
                         on_found[1](list(candidates))  # the scan starts its workers now
-        return Discovery(tuple(candidates), tuple(skipped), (f"{repo}@{self.revision['rev']}",))
+        return Discovery(tuple(candidates), tuple(skipped),
+                         (f"{self.revision['repo']}@{self.revision['rev']}",))
 
-    def _file(self, src, path, blob, filters, candidates, skipped) -> bool:
-        """Sort one regular file as the walker does; True when it became a candidate."""
-        lang = language_for(path)
-        if lang is None or not filters.wanted(path):
-            return False
+    def _sort(self, src, path, blob, kind, filters) -> BlobCandidate | SkippedFile | None:
+        """One tree entry as the walker sorts a file: read, listed as skipped, or passed over."""
+        if not filters.wanted(path):
+            return None
+        if kind in (SYMLINK, SUBMODULE):
+            return _not_followed(path, blob, kind)
+        lang = language_for(path) if kind == REGULAR_FILE else None
+        if lang is None:
+            return None
         if lang.name not in filters.audited:
-            skipped.append(SkippedFile(display_path(path), "language-not-audited", f"{lang.name} source"))
-            return False
-        candidates.append(BlobCandidate(display_path(path), lang.name, blob, src.blob_size(blob),
-                                        self.revision["repo"]))
-        return True
-
-    def blobs(self) -> dict[str, tuple[str, int]]:
-        """Every file, symlink and submodule: shown path -> (object id, mode kind)."""
-        with GitSource(self.revision["repo"]) as src:
-            return {display_path(p): (b, k) for p, b, k in src.entries(self.revision["tree"], _any)}
-
-
-def _any(path: str) -> bool:
-    return True
+            return SkippedFile(display_path(path), "language-not-audited", f"{lang.name} source")
+        return BlobCandidate(display_path(path), lang.name, blob, src.blob_size(blob), self.revision["repo"])
 
 
 class _Filters:
@@ -184,10 +178,19 @@ def analyse_blob(args: tuple[BlobCandidate, object]):
 def reader(revision: dict, max_size: int) -> Callable[[str], bytes]:
     """path -> bytes of a regular file of the pinned revision; OSError when the path is not
     one (FileNotFoundError), or is larger than ``max_size`` (walk.TooLarge)."""
-    blobs = RevisionTree(revision).blobs()
+    shown: dict[str, tuple[str, int]] = {}  # reports' paths, for names shown with escapes
+
+    def find(path: str) -> tuple[str, int] | None:
+        hit = _source(revision["repo"]).lookup(revision["tree"], path)
+        if hit is None and "\\" in path:
+            if not shown:
+                with GitSource(revision["repo"]) as src:
+                    shown.update((display_path(p), (b, k)) for p, b, k in src.entries(revision["tree"], _any))
+            hit = shown.get(path)
+        return hit
 
     def read(path: str) -> bytes:
-        blob, kind = blobs.get(path, ("", 0))
+        blob, kind = find(path) or ("", 0)
         if kind != REGULAR_FILE:
             raise FileNotFoundError(f"{path}: not a regular file at {revision['commit'][:12]}")
         src = _source(revision["repo"])
@@ -200,6 +203,10 @@ def reader(revision: dict, max_size: int) -> Callable[[str], bytes]:
         return data
 
     return read
+
+
+def _any(path: str) -> bool:
+    return True
 
 
 def unless_unreadable(read: Callable[[str], bytes]) -> Callable[[str], bytes | None]:

@@ -392,3 +392,28 @@ def test_terminal_summary_names_the_commit(fx, run_cli):
     code, out, _ = run_cli("scan", f"{fx['repo']}@HEAD~1", "--no-color", "-j", "1", "--no-rules",
                            "--max-file-size", str(MAX_SIZE))
     assert code == 0 and fx["commit"] in out and "rs/lexer.rs" in out
+
+
+def test_reader_after_the_scan_reads_the_pinned_commit_only(fx, tmp_path):
+    from audit.gitsource import RepoRev
+    from audit.revscan import pin, reader
+    from audit.walk import TooLarge
+
+    repo = tmp_path / "odd"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "bad\x1bname.rs").write_text("fn odd() {}\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a name with an escape character")
+    read = reader(pin(RepoRev(str(repo), "main")), MAX_SIZE)
+    assert read("src/bad\\x1bname.rs") == b"fn odd() {}\n"  # the name as reports show it
+    with pytest.raises(FileNotFoundError):
+        read("src/missing.rs")
+    read = reader(pin(RepoRev(str(fx["repo"]), "HEAD~1")), MAX_SIZE)
+    assert b"later_addition" not in read("rs/lexer.rs")
+    with pytest.raises(FileNotFoundError):
+        read("rs/outside.rs")  # a symlink is never read, nor what it points at
+    with pytest.raises(FileNotFoundError):
+        read("deps/calc")
+    with pytest.raises(TooLarge):
+        read("rs/generated.rs")
