@@ -417,3 +417,20 @@ def test_reader_after_the_scan_reads_the_pinned_commit_only(fx, tmp_path):
         read("deps/calc")
     with pytest.raises(TooLarge):
         read("rs/generated.rs")
+
+
+def test_a_tree_bomb_is_refused(tmp_path, monkeypatch, run_cli):
+    """One subtree named ten times at each of four levels: 10,000 paths from 5 objects."""
+    import audit.gitsource
+
+    repo = tmp_path / "bomb"
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    sha = git(repo, "hash-object", "-w", "--stdin", data=b"fn f() {}\n")
+    entries = "".join(f"100644 blob {sha}\tf{i}.rs\n" for i in range(10))
+    for _ in range(4):
+        sha = git(repo, "mktree", data=entries.encode())
+        entries = "".join(f"040000 tree {sha}\td{i}\n" for i in range(10))
+    commit = git(repo, "commit-tree", sha, "-m", "bomb")
+    monkeypatch.setattr(audit.gitsource, "MAX_TREE_ENTRIES", 1000)
+    code, _, err = run_cli("scan", f"{repo}@{commit}", "-q", "-j", "1")
+    assert code == EXIT_INPUT and "more than 1,000 entries" in err and "--exclude" in err
