@@ -279,7 +279,8 @@ def prov(fx):
     code = main(["scan", f"{fx['repo']}@HEAD~1", "--corpus", "calc", "--index-dir", str(idx), "-q",
                  "-j", "1", "--max-file-size", str(MAX_SIZE), "--json", str(out / "r.json"),
                  "--markdown", str(out / "r.md"), "--html", str(out / "html"),
-                 "--spdx", str(out / "r.spdx.json")])
+                 "--spdx", str(out / "r.spdx.json"), "--sarif", str(out / "r.sarif"),
+                 "--csv", str(out / "csv")])
     assert code == 0
     with open(out / "r.json", encoding="utf-8") as fh:
         doc = json.load(fh)
@@ -337,6 +338,18 @@ def test_evidence_comes_from_the_commit(prov):
     header = subprocess.run(["git", "-C", str(prov["repo"]), "show", "HEAD~1:include/calc.h"],
                             check=True, capture_output=True).stdout
     assert sums["include/calc.h"]["SHA1"] == hashlib.sha1(header).hexdigest()
+
+
+def test_sarif_and_csv_carry_the_revision(prov):
+    from test_exports import _validator
+
+    doc = json.loads((prov["out"] / "r.sarif").read_text(encoding="utf-8"))
+    assert not list(_validator().iter_errors(doc))
+    (det,) = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "provenance/determination"]
+    assert det["properties"]["determination"]["scope"]["audited"]["commit"] == prov["commit"]
+    with open(prov["out"] / "csv" / "not_checked.csv", encoding="utf-8") as fh:
+        rows = [line.split(",")[:2] for line in fh.read().splitlines()[1:]]
+    assert sorted(tuple(r) for r in rows) == sorted(NOT_CHECKED)
 
 
 def scrub(text: str, prov) -> str:
