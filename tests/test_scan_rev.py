@@ -335,6 +335,9 @@ def test_evidence_comes_from_the_commit(prov):
     committed = subprocess.run(["git", "-C", str(prov["repo"]), "show", "HEAD~1:py/parser.py"],
                                check=True, capture_output=True).stdout
     assert sums["py/parser.py"]["SHA256"] == hashlib.sha256(committed).hexdigest()
+    (page,) = (prov["out"] / "html").glob("file-parser.py-*.html")  # the committed text
+    text = page.read_text(encoding="utf-8")
+    assert "Consume the current token if it matches op" in text and "uncommitted" not in text
     header = subprocess.run(["git", "-C", str(prov["repo"]), "show", "HEAD~1:include/calc.h"],
                             check=True, capture_output=True).stdout
     assert sums["include/calc.h"]["SHA1"] == hashlib.sha1(header).hexdigest()
