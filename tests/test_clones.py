@@ -329,3 +329,48 @@ def test_batch_similarities_equal_one_by_one():
     assert similarities(units, pairs, params.kgram) == \
         [similarity(units[i], units[j], params.kgram) for i, j in pairs]
     assert similarities(units, [], params.kgram) == []
+
+
+@pytest.mark.parametrize("name,changes", [
+    ("clones/rust/x86_backend.rs", {}),
+    ("clones/python/lexer_copy.py", {"mode": "type1"}),
+    # nested functions and closures; units shorter than a window of kgrams
+    ("metrics/spec_cases.rs", {"min_lines": 1, "min_tokens": 10, "kgram": 4, "window": 24}),
+    ("metrics/spec_cases.py", {"min_lines": 1, "min_tokens": 10, "kgram": 4, "window": 16}),
+])
+def test_a_file_sketched_at_once_equals_each_unit_alone(name, changes):
+    from audit.clone_sketch import minhash_signature
+    from audit.clone_tokens import outermost_nodes, token_stream
+    from audit.parse import parse
+    from audit.walk import source_from_bytes
+
+    params = CloneParams(**changes)
+    path = os.path.join(FIXTURES, "..", name)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    language = "rust" if name.endswith(".rs") else "python"
+    parsed = parse(source_from_bytes(name, language, data, 1 << 20))
+    slocs = [cu.end_line - cu.start_line + 1 for cu in parsed.units]
+    units = [cu for cu, s in zip(parsed.units, slocs) if cu.kind in ("function", "method")]
+    codes, starts, lines = token_stream(parsed, outermost_nodes(units), params.mode)
+    expected = []
+    for cu in units:
+        lo, hi = np.searchsorted(starts, [cu.start_byte, cu.end_byte])
+        if hi - lo >= params.min_tokens:
+            hashes = kgram_hashes(codes[lo:hi], params.kgram)
+            signature = minhash_signature(np.unique(hashes), params.num_perm, params.seed)
+            expected.append(unit_print(name, language, cu.qualname, (cu.start_line, cu.end_line),
+                                       cu.end_line - cu.start_line + 1, codes[lo:hi], lines[lo:hi],
+                                       signature, params))
+    got = sketch_units(parsed, slocs, params)
+    assert len(got) == len(expected) >= 3
+    if "spec_cases" in name:  # a nested function is there, beside its parent
+        assert any(a.start_line < b.start_line and b.end_line < a.end_line
+                   for a, b in itertools.permutations(got, 2))
+    for mine, theirs in zip(got, expected):
+        for f in dataclasses.fields(mine):
+            a, b = getattr(mine, f.name), getattr(theirs, f.name)
+            if isinstance(a, np.ndarray):
+                assert a.dtype == b.dtype and np.array_equal(a, b), (mine.qualname, f.name)
+            else:
+                assert a == b, (mine.qualname, f.name)
