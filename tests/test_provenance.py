@@ -242,17 +242,18 @@ def test_batched_pair_scores_equal_exact_verification(corpus):
     for name in ("rust_port", "python_port", "independent"):
         result, payloads = api.scan_tree(os.path.join(FIX, name), jobs=1)
         sketches += api.result_sketches(result, payloads, False)[0]
-    checked = 0
+    checked, indexes = 0, [corpus, corpus]  # two indexes: their candidates are joined apart
     for sk in sketches:
-        fm = FileMatcher(sk, [corpus], DocFreq([corpus]), MatchConfig(), Timing(),
-                         BandLookup(sk.bands, [corpus], MatchConfig().bucket_cap))
+        fm = FileMatcher(sk, indexes, DocFreq(indexes), MatchConfig(), Timing(),
+                         BandLookup(sk.bands, indexes, MatchConfig().bucket_cap))
         pairs = fm._candidates()
         if not pairs:
             continue
         arr = np.array(pairs)
-        batched = fm._pair_scores(corpus, arr[:, 1], arr[:, 2])
+        batched = fm._pair_scores(arr[:, 0], arr[:, 1], arr[:, 2])
+        assert set(arr[:, 0].tolist()) == {0, 1}
         for (n, q, e), got in zip(pairs, batched.tolist()):
-            m = fm._verify(corpus, q, e)
+            m = fm._verify(indexes[n], q, e)
             assert got == pytest.approx(m.score if m else 0.0, abs=1e-9)
             checked += 1
     assert checked > 20  # candidates of all three trees, the independent one's included

@@ -156,7 +156,9 @@ class CorpusIndex:
                     raise CorpusIndexError(f"corpus index {path} is corrupt: {fname} is missing or "
                                            "does not match its checksum", rebuild_hint(manifest, path))
         try:
-            arrays = {f[:-4]: np.load(os.path.join(path, f), mmap_mode="r")
+            # plain views of the mappings: nothing is read until used, and indexing them
+            # costs what indexing an array costs (a memmap wraps every result)
+            arrays = {f[:-4]: np.asarray(np.load(os.path.join(path, f), mmap_mode="r"))
                       for f in manifest["checksums"] if f.endswith(".npy")}
             files = _read_files(os.path.join(path, "files.tsv"))
             with open(os.path.join(path, "entry_names.txt"), encoding="utf-8") as fh:
@@ -170,24 +172,23 @@ class CorpusIndex:
         return cls(path, manifest, arrays, files, names, versions)
 
     # -- queries -------------------------------------------------------------
-    def bucket_sizes(self, channel: str, keys: np.ndarray) -> np.ndarray:
-        """How many entries share each band key (0 for an empty key); same shape as ``keys``."""
+    def buckets(self, channel: str, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each band key's bucket starts and ends in the sorted table (an empty key's
+        is empty); same shape as ``keys``."""
         skeys = self.a[f"lsh_{channel}_key"]
-        sizes = np.searchsorted(skeys, keys, "right") - np.searchsorted(skeys, keys, "left")
-        sizes[keys == 0] = 0
-        return sizes
+        lo, hi = np.searchsorted(skeys, keys, "left"), np.searchsorted(skeys, keys, "right")
+        hi[keys == 0] = lo[keys == 0]
+        return lo, hi
 
-    def shared(self, channel: str, keys: np.ndarray, cap: int,
-               total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def shared(self, channel: str, keys: np.ndarray, cap: int, total: np.ndarray | None = None,
+               ranges: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(query row, entry, bucket size) for every shared band key; buckets over ``cap`` are
         common shapes, skipped. ``total``: bucket sizes summed over every loaded corpus (same
-        shape as ``keys``), whose size is then the one given and tested."""
-        skeys, sent = self.a[f"lsh_{channel}_key"], self.a[f"lsh_{channel}_entry"]
+        shape as ``keys``), whose size is then the one given and tested; ``ranges``: this
+        index's :meth:`buckets` of ``keys``, when already looked up."""
         rows, cols = np.nonzero(keys)
-        flat = keys[rows, cols]
-        lo = np.searchsorted(skeys, flat, "left")
-        hi = np.searchsorted(skeys, flat, "right")
-        size = hi - lo
+        lo, hi = ranges if ranges is not None else self.buckets(channel, keys)
+        lo, size = lo[rows, cols], hi[rows, cols] - lo[rows, cols]
         bucket = size if total is None else total[rows, cols]
         keep = (size > 0) & (bucket <= cap)
         rows, lo, size, bucket = rows[keep], lo[keep], size[keep], bucket[keep]
@@ -195,13 +196,18 @@ class CorpusIndex:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
         owner, idx = expand_ranges(lo, lo + size)
+        sent = self.a[f"lsh_{channel}_entry"]
         return rows[owner], np.asarray(sent[idx], dtype=np.int64), bucket[owner]
 
     def fingerprints(self, channel: str, entry: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The winnowed fingerprints of one entry (first and last line within it): hashes,
         first and last lines."""
-        lo, hi = self._fp_runs(channel, np.array([entry], dtype=np.int64))
-        a, b = int(lo[0]), int(hi[0])
+        f = int(self.a["entry_file"][entry])
+        off, start = self.a[f"fp_{channel}_offset"], self.a[f"fp_{channel}_start"]
+        first, last = int(off[f]), int(off[f + 1])
+        run = start[first:last]
+        a = first + int(np.searchsorted(run, self.a["entry_start"][entry], "left"))
+        b = first + int(np.searchsorted(run, self.a["entry_end"][entry], "right"))
         end = np.asarray(self.a[f"fp_{channel}_end"][a:b])
         sel = end <= int(self.a["entry_end"][entry])
         return (np.asarray(self.a[f"fp_{channel}_hash"][a:b])[sel],
@@ -367,16 +373,17 @@ class BandLookup:
         """(audited entry, corpus entry, bucket size) of index ``n`` on ``channel``."""
         got = self._pairs.get((n, channel))
         if got is None:
+            total, ranges = self._ranges(channel)
             got = self._pairs[(n, channel)] = self.indexes[n].shared(
-                channel, self.bands[channel], self.cap, self._total(channel))
+                channel, self.bands[channel], self.cap, total, ranges[n])
         return got
 
-    def _total(self, channel: str) -> np.ndarray | None:
-        if len(self.indexes) < 2:
-            return None
+    def _ranges(self, channel: str) -> tuple[np.ndarray | None, list]:
+        """Every index's buckets of the keys, and their sizes summed (None for one index)."""
         if channel not in self._totals:
-            keys = self.bands[channel]
-            self._totals[channel] = sum(ix.bucket_sizes(channel, keys) for ix in self.indexes)
+            ranges = [ix.buckets(channel, self.bands[channel]) for ix in self.indexes]
+            total = sum(hi - lo for lo, hi in ranges) if len(ranges) > 1 else None
+            self._totals[channel] = (total, ranges)
         return self._totals[channel]
 
 

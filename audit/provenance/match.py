@@ -42,18 +42,28 @@ class MatchConfig:
 
 @dataclass
 class Fragment:
-    """A run of shared fingerprints: paired line spans on both sides."""
+    """A run of shared fingerprints: paired line spans on both sides.
+
+    ``expected_chance`` (set once the audited file's size is known, audit.provenance.chance)
+    is how many runs at least this large, on this channel, independent code of the same
+    domain shows in a file of this size; ``group`` numbers the passage it belongs to
+    (audit.provenance.evidence) when one passage shows up in several places.
+    """
 
     kind: str
     lines: tuple[int, int]
     corpus_lines: tuple[int, int]
     fingerprints: int
-    max_df: int  # document frequency of the commonest fingerprint of the run
-    rarity: float  # 1 - share of corpus files holding the commonest fingerprint of the run
+    max_df: int  # corpus files holding the commonest fingerprint of the run
+    expected_chance: float | None = None
+    beyond_calibration: bool = False  # larger than any calibration fragment: expected_chance is a bound
+    group: int | None = None
 
     def to_dict(self) -> dict:
+        chance = None if self.expected_chance is None else float(f"{self.expected_chance:.3g}")
         return {"kind": self.kind, "lines": list(self.lines), "corpus_lines": list(self.corpus_lines),
-                "fingerprints": self.fingerprints, "max_df": self.max_df, "rarity": round(self.rarity, 4)}
+                "fingerprints": self.fingerprints, "max_df": self.max_df, "expected_chance": chance,
+                "beyond_calibration": self.beyond_calibration, "group": self.group}
 
 
 @dataclass
@@ -207,46 +217,56 @@ class FileMatcher:
         if not pairs:
             return []
         arr = np.array(pairs, dtype=np.int64)
-        score = np.zeros(len(arr))
-        for n in np.unique(arr[:, 0]).tolist():
-            rows = np.nonzero(arr[:, 0] == n)[0]
-            score[rows] = self._pair_scores(self.indexes[n], arr[rows, 1], arr[rows, 2])
+        score = self._pair_scores(arr[:, 0], arr[:, 1], arr[:, 2])
         best: dict[int, int] = {}
         for i, (_, q, _) in enumerate(pairs):
             if score[i] > 0 and (q not in best or score[i] > score[best[q]]):
                 best[q] = i
         return [pairs[i] for i in sorted(best.values())]
 
-    def _pair_scores(self, ix, qs: np.ndarray, es: np.ndarray) -> np.ndarray:
-        """:meth:`_verify`'s score for every (audited entry, corpus entry) pair of one index."""
+    def _pair_scores(self, ns: np.ndarray, qs: np.ndarray, es: np.ndarray) -> np.ndarray:
+        """:meth:`_verify`'s score for every (index, audited entry, corpus entry) candidate,
+        through one join per channel of the audited entries' fingerprints with the candidates'."""
         weights, mins = dict(self.cfg.weights), dict(self.cfg.min_mass)
         uq, qinv = np.unique(qs, return_inverse=True)
-        ue, einv = np.unique(es, return_inverse=True)
+        ue, einv = np.unique((ns << np.int64(32)) | es, return_inverse=True)
         num, total_w, voters = np.zeros(len(qs)), np.zeros(len(uq)), np.zeros(len(uq), dtype=np.int64)
         for c in CHANNELS:
-            sel = [self._selection(int(q), c) for q in uq.tolist()]
-            mass = np.array([float(w.sum()) for _, _, w in sel])
+            qh, qw, qoff, mass = self._query_fingerprints(uq, c)
             votes = (mass > 0) & (mass >= mins[c])
             total_w += np.where(votes, weights[c], 0.0)
             voters += votes
-            pos = [w > 0 for _, _, w in sel]
-            qh = np.concatenate([h[k] for (_, h, _), k in zip(sel, pos)] + [np.zeros(0, np.uint64)])
-            qw = np.concatenate([w[k] for (_, _, w), k in zip(sel, pos)] + [np.zeros(0)])
-            qoff = np.cumsum([0] + [int(k.sum()) for k in pos])
             pidx = np.nonzero(votes[qinv])[0]
-            if not len(pidx) or not len(qh):
-                continue
-            owner, at = expand_ranges(qoff[qinv[pidx]], qoff[qinv[pidx] + 1])
-            e_owner, ch = ix.entry_fingerprints(c, ue)
-            corpus_keys = np.unique(_pair_key(ch, e_owner))
+            corpus_keys = self._candidate_keys(ue, c) if len(pidx) and len(qh) else np.zeros(0, np.uint64)
             if not len(corpus_keys):
                 continue
+            owner, at = expand_ranges(qoff[qinv[pidx]], qoff[qinv[pidx] + 1])
             keys = _pair_key(qh[at], einv[pidx[owner]])
             hit = corpus_keys[np.minimum(np.searchsorted(corpus_keys, keys), len(corpus_keys) - 1)] == keys
             shared = np.bincount(owner, weights=qw[at] * hit, minlength=len(pidx))
             num[pidx] += weights[c] * shared / mass[qinv[pidx]]
         single = np.where(voters > 1, 1.0, self.cfg.single_channel)
         return np.divide(num * single[qinv], total_w[qinv], out=np.zeros(len(qs)), where=total_w[qinv] > 0)
+
+    def _query_fingerprints(self, uq: np.ndarray, c: str):
+        """The weighted fingerprints of audited entries ``uq`` on channel ``c``, concatenated:
+        hashes, weights, each entry's offset into them, and each entry's total weight."""
+        sel = [self._selection(int(q), c) for q in uq.tolist()]
+        pos = [w > 0 for _, _, w in sel]
+        qh = np.concatenate([h[k] for (_, h, _), k in zip(sel, pos)] + [np.zeros(0, np.uint64)])
+        qw = np.concatenate([w[k] for (_, _, w), k in zip(sel, pos)] + [np.zeros(0)])
+        qoff = np.cumsum([0] + [int(k.sum()) for k in pos])
+        return qh, qw, qoff, np.array([float(w.sum()) for _, _, w in sel])
+
+    def _candidate_keys(self, ue: np.ndarray, c: str) -> np.ndarray:
+        """The fingerprints of candidate corpus entries ``ue`` (index << 32 | entry), each made
+        specific to its position in ``ue``, sorted and unique."""
+        keys = []
+        for n in np.unique(ue >> np.int64(32)).tolist():
+            rows = np.nonzero((ue >> np.int64(32)) == n)[0]
+            owner, hashes = self.indexes[n].entry_fingerprints(c, ue[rows] & np.int64(0xFFFFFFFF))
+            keys.append(_pair_key(hashes, rows[owner]))
+        return np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.uint64)
 
     def _verify(self, ix, q: int, e: int) -> EntryMatch | None:
         sims, shared_by, score_w, total_w, voters = {}, {}, 0.0, 0.0, 0
@@ -302,8 +322,7 @@ class FileMatcher:
                 last[5] = max(last[5], df)
             else:
                 runs.append([qs, qe, cs_, ce_, 1, df])
-        n = self.dfm.n
-        return [Fragment(c, (r[0], r[1]), (r[2], r[3]), r[4], r[5], 1.0 - r[5] / n) for r in runs]
+        return [Fragment(c, (r[0], r[1]), (r[2], r[3]), r[4], r[5]) for r in runs]
 
     def _count_discounted(self) -> None:
         """Count audited fingerprints that also occur in the corpus but weigh nothing, with examples."""
