@@ -20,9 +20,9 @@ import numpy as np
 
 from audit.clone_params import MODES, UNIT_KINDS, CloneParams  # noqa: F401  (re-exported)
 # The worker side, re-exported where the pipeline pass, the cache and the tests find it.
-from audit.clone_sketch import (UnitPrint, _occurrences, affine64_permutations,  # noqa: F401
-                                file_pass, kgram_hashes, lsh_bands, minhash_signature,
-                                sketch_units, unit_print, winnow)
+from audit.clone_sketch import (UnitPrint, _occurrences, _ranges,  # noqa: F401
+                                affine64_permutations, file_pass, kgram_hashes, lsh_bands,
+                                minhash_signature, sketch_units, unit_print, winnow)
 
 
 # -- verification -------------------------------------------------------------------
@@ -72,22 +72,18 @@ def similarity(a: UnitPrint, b: UnitPrint, k: int) -> tuple[float, int]:
 def similarities(units: list[UnitPrint], pairs: list[tuple[int, int]], k: int) -> list[tuple[float, int]]:
     """:func:`similarity` of many pairs at once, with whole-array operations.
 
-    Every unit's distinct fingerprint hashes and their counts go in one table,
-    sorted by a 64-bit key mixing hash and unit; each side's fingerprints look
-    their partner's count up there, and coverage is summed per pair. The lookup
-    checks hash and unit, so a key shared by two entries is the only way to go
-    wrong: then every pair is verified one by one instead. Same numbers as
-    :func:`similarity` (tested on CCC's 16,802 candidate pairs).
+    Every fingerprint hash of every unit is numbered (one sort); each side's
+    fingerprints then read their partner's count of that number from a dense
+    table filled with one partner at a time, and coverage is summed per pair.
+    Same numbers as :func:`similarity` (tested on CCC's 16,802 candidate pairs).
     """
     if not pairs:
         return []
-    table = _CountTable(units)
-    if table.ambiguous:
-        return [similarity(units[i], units[j], k) for i, j in pairs]
+    prints = _FlatPrints(units)
     left = np.array([i for i, _ in pairs], dtype=np.int64)
     right = np.array([j for _, j in pairs], dtype=np.int64)
-    cover_a, shared = _covered(units, table, left, right, k)
-    cover_b, _ = _covered(units, table, right, left, k)
+    cover_a, shared = _covered(prints, left, right, k)
+    cover_b, _ = _covered(prints, right, left, k)
     out = []
     for n, (i, j) in enumerate(pairs):
         a, b = units[i], units[j]
@@ -101,49 +97,50 @@ def similarities(units: list[UnitPrint], pairs: list[tuple[int, int]], k: int) -
     return out
 
 
-_UNIT_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: spreads unit numbers over the key space
-
-
-class _CountTable:
-    """(unit, distinct fingerprint hash) -> occurrences, for a batch lookup."""
+class _FlatPrints:
+    """Every unit's fingerprints in flat arrays (unit u's at ``fp_off[u]``), with the
+    hashes numbered 0..size-1 across all units, and its distinct ones with counts."""
 
     def __init__(self, units: list[UnitPrint]):
-        sizes = np.array([len(u.fp_set) for u in units], dtype=np.int64)
-        unit = np.repeat(np.arange(len(units), dtype=np.int64), sizes)
-        hashes = np.concatenate([u.fp_set for u in units])
-        counts = np.concatenate([u.fp_count for u in units])
-        keys = _key(hashes, unit)
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.unit, self.hashes = keys[order], unit[order], hashes[order]
-        self.counts = counts[order]
-        self.ambiguous = bool(len(keys) > 1 and (self.keys[1:] == self.keys[:-1]).any())
+        self.fp_len = np.array([len(u.fp_hash) for u in units], dtype=np.int64)
+        self.fp_off = np.cumsum(self.fp_len) - self.fp_len
+        distinct, self.fp_id = np.unique(np.concatenate([u.fp_hash for u in units]),
+                                         return_inverse=True)
+        self.size = len(distinct)
+        self.rank = np.concatenate([u.fp_rank for u in units])
+        self.pos = np.concatenate([u.fp_pos for u in units]).astype(np.int64)
+        set_len = [len(u.fp_set) for u in units]
+        self.set_bounds = np.concatenate([[0], np.cumsum(set_len)]).tolist()
+        self.set_id = np.searchsorted(distinct, np.concatenate([u.fp_set for u in units]))
+        self.set_count = np.concatenate([u.fp_count for u in units])
 
-    def lookup(self, unit: np.ndarray, hashes: np.ndarray) -> np.ndarray:
-        """Occurrences of each hash in the given unit (0 when absent)."""
-        keys = _key(hashes, unit)
-        order = np.argsort(keys)  # sorted queries let the binary searches share their path
-        at = np.empty(len(keys), dtype=np.int64)
-        at[order] = np.searchsorted(self.keys, keys[order])
-        at[at == len(self.keys)] = 0
-        hit = (self.unit[at] == unit) & (self.hashes[at] == hashes)
-        return np.where(hit, self.counts[at], 0)
+    def occurrences(self, other: np.ndarray, sizes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Per element of ``ids`` (``sizes[p]`` of them for pair p): how often its hash
+        occurs in the unit ``other[p]``. Pairs must come grouped by ``other``."""
+        table = np.zeros(self.size, dtype=np.int32)
+        out = np.empty(len(ids), dtype=np.int32)
+        ends = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        runs = np.concatenate([[0], np.flatnonzero(np.diff(other)) + 1, [len(other)]]).tolist()
+        for p0, p1 in zip(runs, runs[1:]):
+            u = int(other[p0])
+            held = self.set_id[self.set_bounds[u]:self.set_bounds[u + 1]]
+            table[held] = self.set_count[self.set_bounds[u]:self.set_bounds[u + 1]]
+            out[ends[p0]:ends[p1]] = table[ids[ends[p0]:ends[p1]]]
+            table[held] = 0
+        return out
 
 
-def _key(hashes: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return hashes ^ (unit.astype(np.uint64) * _UNIT_MIX)
-
-
-def _covered(units, table: _CountTable, side: np.ndarray, other: np.ndarray, k: int):
+def _covered(prints: _FlatPrints, side: np.ndarray, other: np.ndarray, k: int):
     """Per pair: tokens of ``side`` covered by fingerprints matched in ``other``, and how
     many of its fingerprints matched (occurrence by occurrence, as :func:`_matched`)."""
-    sizes = np.array([len(units[u].fp_hash) for u in side.tolist()], dtype=np.int64)
-    pair = np.repeat(np.arange(len(side)), sizes)
-    hashes = np.concatenate([units[u].fp_hash for u in side.tolist()])
-    ranks = np.concatenate([units[u].fp_rank for u in side.tolist()])
-    pos = np.concatenate([units[u].fp_pos for u in side.tolist()]).astype(np.int64)
-    matched = ranks < table.lookup(np.repeat(other, sizes), hashes)
-    pair, pos = pair[matched], pos[matched]
+    order = np.argsort(other, kind="stable")  # grouped by the unit whose counts are read
+    side, other = side[order], other[order]
+    sizes = prints.fp_len[side]
+    at = _ranges(prints.fp_off[side], sizes)
+    ids, ranks, pos = prints.fp_id[at], prints.rank[at], prints.pos[at]
+    matched = ranks < prints.occurrences(other, sizes, ids)
+    pair = np.repeat(order, sizes)[matched]  # each element's pair, in the caller's numbering
+    pos = pos[matched]
     shared = np.bincount(pair, minlength=len(side))
     same = pair[1:] == pair[:-1]
     gaps = np.where(same, np.minimum(np.diff(pos), k), 0)
@@ -172,29 +169,33 @@ def fragments(a: UnitPrint, b: UnitPrint, window: int, limit: int = 5) -> list[F
     a window's worth of kgrams more than a does), else starts a new fragment.
     """
     where_b: dict[int, list[int]] = {}
-    for i, h in enumerate(b.fp_hash.tolist()):
-        where_b.setdefault(h, []).append(i)
+    for j, h in enumerate(b.fp_hash.tolist()):
+        where_b.setdefault(h, []).append(j)
+    pos_a, pos_b = a.fp_pos.tolist(), b.fp_pos.tolist()  # plain ints: this loop is hot
     runs: list[list[tuple[int, int]]] = []
     for i, h in enumerate(a.fp_hash.tolist()):
         options = where_b.get(h)
         if not options:
             continue
-        run = runs[-1] if runs else None
-        j = _continuation(a, b, run, i, options, window) if run else None
+        j = _continuation(pos_a, pos_b, runs[-1], i, options, window) if runs else None
         if j is None:
             runs.append([(i, options[0])])
         else:
-            run.append((i, j))
+            runs[-1].append((i, j))
     runs.sort(key=len, reverse=True)
     return [_fragment(a, b, run) for run in runs[:limit]]
 
 
-def _continuation(a, b, run, i, options, window) -> int | None:
+def _continuation(pos_a: list[int], pos_b: list[int], run, i: int, options: list[int],
+                  window: int) -> int | None:
+    """The first occurrence in b that continues the run with a's fingerprint i, if any."""
     last_i, last_j = run[-1]
-    gap_a = int(a.fp_pos[i] - a.fp_pos[last_i])
+    gap_a = pos_a[i] - pos_a[last_i]
+    if gap_a > 4 * window:
+        return None
+    base = pos_b[last_j]
     for j in options:
-        gap_b = int(b.fp_pos[j] - b.fp_pos[last_j])
-        if 0 < gap_b <= gap_a + window and gap_a <= 4 * window:
+        if 0 < pos_b[j] - base <= gap_a + window:
             return j
     return None
 
@@ -312,33 +313,41 @@ def candidate_pairs(units: list[UnitPrint], params: CloneParams) -> set[tuple[in
     equal, which is what the LSH's bucket lookup finds. Bucketed here with numpy
     sorts instead of one dictionary insert and lookup per unit and band.
     """
-    ranges = lsh_bands(params.lsh_threshold, params.num_perm)
     signatures = np.stack([u.signature for u in units])
-    pairs = set()
-    for start, end in ranges:
-        for bucket in _buckets(signatures[:, start:end]):
-            for x, i in enumerate(bucket):
-                for j in bucket[x + 1:]:
-                    if units[i].language == units[j].language and not _nested(units[i], units[j]):
-                        pairs.add((i, j))
-    return pairs
+    found = [_bucket_pairs(signatures[:, start:end])
+             for start, end in lsh_bands(params.lsh_threshold, params.num_perm)]
+    keys = np.unique(np.concatenate([i * len(units) + j for i, j in found]))
+    left, right = keys // len(units), keys % len(units)
+    keep = _comparable(units, left, right)
+    return set(zip(left[keep].tolist(), right[keep].tolist()))
 
 
-def _buckets(band: np.ndarray) -> list[list[int]]:
-    """Row indices grouped by equal rows (groups of two or more), each ascending."""
+def _bucket_pairs(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i < j) of row indices whose rows are equal."""
     rows = np.ascontiguousarray(band).view(np.dtype((np.void, band.dtype.itemsize * band.shape[1])))
     _, inverse = np.unique(rows.ravel(), return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
+    order = np.argsort(inverse, kind="stable")  # by bucket, ascending inside each
     keys = inverse[order]
-    bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(keys)]
-    return [order[bounds[g]:bounds[g + 1]].tolist() for g in np.flatnonzero(np.diff(bounds) > 1)]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(first)
+    size = np.diff(np.append(starts, len(keys)))
+    bucket = np.cumsum(first) - 1
+    later = size[bucket] - (np.arange(len(keys)) - starts[bucket]) - 1  # members after it
+    return np.repeat(order, later), order[_ranges(np.arange(1, len(keys) + 1), later)]
 
 
-def _nested(a: UnitPrint, b: UnitPrint) -> bool:
-    if a.path != b.path:
-        return False
-    return (a.start_line <= b.start_line and b.end_line <= a.end_line) or \
-           (b.start_line <= a.start_line and a.end_line <= b.end_line)
+def _comparable(units: list[UnitPrint], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Mask of the pairs of the same language where neither unit is nested in the other."""
+    languages: dict[str, int] = {}
+    paths: dict[str, int] = {}
+    lang = np.array([languages.setdefault(u.language, len(languages)) for u in units])
+    path = np.array([paths.setdefault(u.path, len(paths)) for u in units])
+    start = np.array([u.start_line for u in units])
+    end = np.array([u.end_line for u in units])
+    sl, sr, el, er = start[left], start[right], end[left], end[right]
+    nested = (path[left] == path[right]) & (((sl <= sr) & (er <= el)) | ((sr <= sl) & (el <= er)))
+    return (lang[left] == lang[right]) & ~nested
 
 
 def find_clones(units: list[UnitPrint], params: CloneParams, total_sloc: int) -> CloneReport:

@@ -374,3 +374,16 @@ def test_a_file_sketched_at_once_equals_each_unit_alone(name, changes):
                 assert a.dtype == b.dtype and np.array_equal(a, b), (mine.qualname, f.name)
             else:
                 assert a == b, (mine.qualname, f.name)
+
+
+def test_candidates_leave_out_nested_units_and_other_languages():
+    from audit.clones import candidate_pairs
+
+    same = np.arange(128, dtype=np.uint64)  # one signature: every band collides
+    units = [dataclasses.replace(_print(range(60), name=name, path=path, start=start),
+                                 signature=same, end_line=end, language=language)
+             for name, path, start, end, language in [
+                 ("outer", "a.rs", 1, 50, "rust"), ("inner", "a.rs", 10, 20, "rust"),
+                 ("copy", "b.rs", 1, 50, "rust"), ("port", "c.py", 1, 50, "python"),
+                 ("later", "a.rs", 60, 90, "rust")]]
+    assert candidate_pairs(units, CloneParams()) == {(0, 2), (1, 2), (0, 4), (1, 4), (2, 4)}
