@@ -55,6 +55,7 @@ class Pool:
         for _ in range(size):
             self.workers.append(self._spawn())
         self.terminated = False
+        self.checked = 0.0  # when the workers' CPU times were last read (monotonic)
         timeout = job.limits.file_timeout
         self.hard = 2 * timeout + GRACE if timeout else 0.0
 
@@ -106,9 +107,10 @@ class Pool:
             self._replace(w, todo)  # the worker leaves after these: its state may be torn
 
     def _overdue(self, todo: deque) -> Iterable:
-        if not self.hard:
-            return
         now = time.monotonic()
+        if not self.hard or now - self.checked < POLL:
+            return  # once per POLL, not after every result: each check reads /proc per worker
+        self.checked = now
         for w in self.workers:
             if not w.inflight:
                 continue
