@@ -2,6 +2,8 @@
 
     python bench/fuzz.py -n 100000 [--batch 1000] [-j N] [--seed S] [--guard SECONDS]
                          [--keep DIR] [--json SUMMARY] [--fixtures DIR] [-- SCAN OPTIONS]
+    python bench/fuzz.py --first 50000 -n 50000 ...      # one part of a campaign
+    python bench/fuzz.py --merge PART.json ... --json SUMMARY   # the parts added up
 
 Each input is a fixture (fixtures/**/*.rs and *.py) mutated one to three times:
 byte flips, insertions of brackets, quotes, comment openers, non-ASCII and bidi
@@ -183,8 +185,8 @@ def campaign(args) -> dict:
     wall0, cpu0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = {}
     try:
-        for first in range(0, args.n, args.batch):
-            count = min(args.batch, args.n - first)
+        for first in range(args.first, args.first + args.n, args.batch):
+            count = min(args.batch, args.first + args.n - first)
             res = run_batch(args, first, count, pool, scratch)
             _add(totals, codes, reasons, res)
             notable += res["notable"]
@@ -225,6 +227,28 @@ def _summary(args, totals, codes, reasons, slowest, failures, wall0, cpu0) -> di
                      "recipe": r} for c, w, n, o, r in slowest],
         "failures": failures,
     }
+
+
+def merge(paths: list[str], slowest: int) -> dict:
+    """One summary from the summaries of parts of one campaign (same seed, disjoint inputs)."""
+    parts = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            parts.append(json.load(fh))
+    if len({p["seed"] for p in parts}) != 1:
+        sys.exit("the parts were run with different seeds: they are not one campaign")
+    out = {"commands": [p["command"] for p in parts], "date": max(p["date"] for p in parts),
+           "machine": parts[0]["machine"], "seed": parts[0]["seed"]}
+    for key in ("inputs", "measured", "skipped", "unaccounted", "extra", "batches", "hangs",
+                "wall_s", "cpu_s"):
+        out[key] = round(sum(p[key] for p in parts), 1)
+    for key in ("exit_codes", "skip_reasons"):
+        out[key] = dict(sum((Counter(p[key]) for p in parts), Counter()))
+    out["max_rss_mib"] = max(p["max_rss_mib"] for p in parts)
+    out["slowest"] = sorted((s for p in parts for s in p["slowest"]), key=lambda s: -s["cpu_s"])[:slowest]
+    out["failures"] = [f for p in parts for f in p["failures"]]
+    out["notable"] = [n for p in parts for n in p.get("notable", [])][:200]
+    return out
 
 
 def _add(totals, codes, reasons, res) -> None:
@@ -284,6 +308,8 @@ def main() -> int:
         return scan_with_timings(sys.argv[2], sys.argv[4:])
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-n", type=int, default=100_000, help="inputs (default 100,000)")
+    p.add_argument("--first", type=int, default=0,
+                   help="number of the first input (default 0): parts of one campaign can run apart")
     p.add_argument("--batch", type=int, default=1000, help="inputs per scan (default 1,000)")
     p.add_argument("-j", "--jobs", type=int, default=0, help="scan workers (default: the scan's)")
     p.add_argument("--seed", type=int, default=14)
@@ -295,7 +321,14 @@ def main() -> int:
     p.add_argument("--fixtures", default=os.path.join(REPO, "fixtures"),
                    help="folder of .rs and .py files to mutate (default: fixtures/)")
     p.add_argument("scan_options", nargs="*", help="more `audit scan` options, after --")
+    p.add_argument("--merge", nargs="+", metavar="JSON",
+                   help="instead of running: add up the summaries of parts of one campaign")
     args = p.parse_args()
+    if args.merge:
+        summary = merge(args.merge, args.slowest)
+        _write(args.json, summary)
+        print(json.dumps(summary, indent=1))
+        return 0
     summary = campaign(args)
     print(json.dumps(summary, indent=1))
     bad = summary["hangs"] or summary["unaccounted"] or set(summary["exit_codes"]) - {"0"}
