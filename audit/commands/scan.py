@@ -134,6 +134,15 @@ def pinned_revision(args: argparse.Namespace, paths: tuple[str, ...]) -> dict | 
 
 
 def run(args: argparse.Namespace) -> int:
+    from audit.revscan import close_sources
+
+    try:
+        return _run(args)
+    finally:
+        close_sources()  # a REPO@REV scan's repository, opened here by the readers of outputs
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.fail_on_verdict and not getattr(args, "corpus", None):
         raise UsageError("--fail-on-verdict needs a provenance check",
                          "add --corpus NAME (see `audit corpus list`)")
@@ -145,9 +154,6 @@ def run(args: argparse.Namespace) -> int:
     console = make_console(args.no_color)
     started = time.perf_counter()
     result, payloads = _scan_with_progress(config, job, console, args.quiet)
-    from audit.revscan import close_sources
-
-    close_sources()  # an in-process scan of REPO@REV opened the repository here
     for hook in _hooks("finish"):
         result = hook(args, result, payloads, console)
     with console.capture() as written:  # where the outputs went: said after the summary
