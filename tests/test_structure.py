@@ -153,3 +153,21 @@ def test_blanked_strings_change_no_structure():
     literals = [SHAPE_GROUPS.index(("STR",))] + list(range(len(SHAPE_GROUPS), full.entry_shape.shape[1]))
     assert c.entry_shape[:, literals].tolist() == full.entry_shape[:, literals].tolist()
     assert full.entry_shape[0, SHAPE_GROUPS.index(("STR",))] == 3
+
+
+def test_matching_on_worker_processes_gives_the_same_report(vm_index):
+    """Batches of files matched in forked workers (audit.provenance.pool): the report is the
+    one a single process makes, structural significance included."""
+    other = os.path.dirname(FIX)  # the text-level fixtures: more files, other languages
+    trees = [os.path.join(FIX, "audited")] + [os.path.join(other, d) for d in
+                                              ("rust_port", "python_port", "independent", "interface_only")]
+    sketches = []
+    for tree in trees:
+        _, payloads = api.scan_tree(tree, jobs=1)
+        sketches += [p["sketch"] for p in payloads.values() if p and p.get("sketch") is not None]
+    assert len(sketches) >= 6  # enough to be shared by two workers
+    one = api.match_sketches(sketches, [vm_index], jobs=1).to_dict()
+    two = api.match_sketches(sketches, [vm_index], jobs=2).to_dict()
+    one.pop("timings", None), two.pop("timings", None)
+    assert one == two
+    assert any(f["structure"] for f in one["files"])

@@ -72,9 +72,12 @@ def index_paths(paths: list[str], name: str, index_dir: str | None = None, worke
 
 def match_sketches(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
                    thresholds: Thresholds = THRESHOLDS, skipped_languages: dict | None = None,
-                   timings: dict | None = None, progress=None) -> ProvenanceReport:
-    """Match file sketches (audit.provenance.sketch.FileSketch) against loaded indexes."""
-    files, spent = match_files(sketches, indexes, cfg, thresholds, progress=progress)
+                   timings: dict | None = None, progress=None, jobs: int = 1) -> ProvenanceReport:
+    """Match file sketches (audit.provenance.sketch.FileSketch) against loaded indexes, on
+    ``jobs`` worker processes (audit.provenance.pool; the same report as one process)."""
+    from audit.provenance import pool
+
+    files, spent = pool.match_files(sketches, indexes, cfg, thresholds, jobs, progress)
     return report(files, indexes, cfg, thresholds, skipped_languages, {**(timings or {}), **spent})
 
 
@@ -123,12 +126,14 @@ def report(files: list, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
 
 
 def match_result(result, payloads: dict, indexes: list[CorpusIndex], cfg: MatchConfig = MATCH,
-                 thresholds: Thresholds = THRESHOLDS, progress=None, c_files: bool = True) -> ProvenanceReport:
+                 thresholds: Thresholds = THRESHOLDS, progress=None, c_files: bool = True,
+                 jobs: int = 1) -> ProvenanceReport:
     """Match an AuditResult's files (payloads from a scan run with the "sketch" pass).
 
-    ``c_files``: also match the tree's own C and C++ files, which the scan does not measure."""
+    ``c_files``: also match the tree's own C and C++ files, which the scan does not measure;
+    ``jobs``: worker processes for the matching."""
     sketches, skipped, timings = result_sketches(result, payloads, c_files)
-    return match_sketches(sketches, indexes, cfg, thresholds, skipped, timings, progress)
+    return match_sketches(sketches, indexes, cfg, thresholds, skipped, timings, progress, jobs)
 
 
 def result_sketches(result, payloads: dict, c_files: bool = True) -> tuple[list, dict, dict]:

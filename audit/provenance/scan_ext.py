@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from rich.table import Table
@@ -67,12 +68,17 @@ def finish(args, result, payloads, console):
         from audit.render.progress import phase
 
         with phase("matching against the corpus", enabled=_shown(args)) as tick:
-            report = api.match_result(result, payloads, indexes, progress=tick)
+            report = api.match_result(result, payloads, indexes, progress=tick, jobs=_jobs(args))
     from audit.provenance.determination import attach
     from audit.render.outputs_ext import source_reader
 
     attach(report, result, indexes, source_reader(args), getattr(args, "review_file", None) or "")
     return replace(result, sections={**result.sections, "provenance": report})
+
+
+def _jobs(args) -> int:
+    """The scan's worker count (-j; default one per core): matching uses as many."""
+    return getattr(args, "jobs", 0) or max(1, len(os.sched_getaffinity(0)))
 
 
 def render_terminal(result, console) -> None:
