@@ -99,7 +99,7 @@ def test_side_by_side_from_a_hand_made_provenance_section(result):
                               {"src/eval.rs": "rust"})
     assert page.summary.verdict == "review" and page.clean_files == 1
     (match,) = page.files[0].matches
-    assert match.swhid.startswith("swh:1:cnt:") and match.rarity == "0.92"
+    assert match.swhid.startswith("swh:1:cnt:") and match.chance == "0.0042"
     assert [c.label for c in match.channels] == ["comments", "identifiers", "structure"]
     ev = match.evidence[0]
     left_hits = [line.no for line in ev.left.lines if line.hit]
@@ -302,7 +302,8 @@ def test_real_provenance_contract_renders(result):
                                                "score": 0.8}],
                                     "evidence": [{"kind": "structure", "lines": [10 + i, 12 + i],
                                                   "corpus_lines": [11, 13], "fingerprints": 9,
-                                                  "min_df": 1, "rarity": 0.5 + i / 10}
+                                                  "max_df": 1,
+                                                  "expected_chance": (0.4, 0.9, 2.5, 7.0, 30.0)[i]}
                                                  for i in range(5)]}]}]}
     page = sidebyside.provenance_page(prov, _sources(), lambda m: corpus_source(), {})
     assert page.clean_files == 3
@@ -313,7 +314,7 @@ def test_real_provenance_contract_renders(result):
         "rdi rsi rdx", "interface", vm.file_href("src/eval.rs", 15))
     (m,) = page.files[0].matches
     assert len(m.evidence) == sidebyside.EVIDENCE_SHOWN and len(m.more_evidence) == 2
-    assert m.rarity == "0.90" and m.units[0].corpus_unit == "sum"
+    assert m.chance == "0.40" and m.units[0].corpus_unit == "sum"
     assert m.evidence[0].fingerprints == "9" and m.evidence[0].right.lines
 
 

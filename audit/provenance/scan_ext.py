@@ -110,6 +110,7 @@ def _files_table(report, console, n: int) -> None:
     ranked = sorted((f for f in report.files if f.matches), key=lambda f: (-f.score, f.path))[:n]
     if not ranked:
         return
+    from audit.provenance.chance import describe, legend
     from audit.render.terminal import fit, flex
 
     width = flex(console, 40, 3)  # paths cut at the left, never broken mid-word
@@ -121,11 +122,20 @@ def _files_table(report, console, n: int) -> None:
         m = f.matches[0]
         ev = m.evidence[0] if m.evidence else None
         where = (f"{ev.kind} {ev.lines[0]}-{ev.lines[1]} ~ {ev.corpus_lines[0]}-{ev.corpus_lines[1]} "
-                 f"(rarity {ev.rarity:.3f})") if ev else ""
+                 f"(expected by chance {describe(ev.expected_chance, ev.beyond_calibration)})"
+                 + _passage(report, ev)) if ev else ""
         table.add_row(Text(f.verdict, style=VERDICT_STYLE[f.verdict]), f"{f.score:.2f}",
                       fit(f.path, width), fit(f"{m.corpus}:{m.corpus_path}", width),
                       Text(where, overflow="fold"))
     console.print(table)
+    console.print(Text(f"  expected by chance: {legend()}", overflow="fold"))
+
+
+def _passage(report, ev) -> str:
+    """The fragment's passage label when the passage shows up in several places."""
+    groups = report.evidence_groups
+    g = groups[ev.group] if ev.group is not None and ev.group < len(groups) else None
+    return f"; {g.label}" if g is not None and (g.places > 1 or g.corpus_places > 1) else ""
 
 
 def _shown(args) -> bool:

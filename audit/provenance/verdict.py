@@ -16,11 +16,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from audit.provenance import chance
 from audit.provenance.channels import CHANNELS
+from audit.provenance.evidence import group_files
 from audit.provenance.match import Discounted, EntryMatch
 from audit.provenance.sketch import KIND_WINDOW, FileSketch
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: evidence carries expected_chance and group, not rarity; evidence_groups
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class ProvenanceReport:
     timings: dict = field(default_factory=dict)
     skipped_languages: dict = field(default_factory=dict)
     determination: dict = field(default_factory=dict)  # audit.provenance.determination
+    evidence_groups: list = field(default_factory=list)  # audit.provenance.evidence.Group
 
     def to_dict(self) -> dict:
         ranked = sorted(self.files, key=lambda f: (-f.score, f.path))
@@ -104,6 +107,7 @@ class ProvenanceReport:
             "discounted": self.discounted.to_dict(), "thresholds": asdict(self.thresholds),
             "options": self.options, "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "not_audited": self.skipped_languages, "determination": self.determination,
+            "evidence_groups": [g.to_dict() for g in self.evidence_groups],
         }
 
 
@@ -136,7 +140,8 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
     for (corpus, cpath), ms in by_target.items():
         line_score = _line_scores(sk, ms, mask)
         covered[corpus] = np.maximum(covered.get(corpus, 0), line_score)
-        summaries[(corpus, cpath)] = _summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk)
+        summaries[(corpus, cpath)] = _summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk,
+                                               code)
     structure = []
     for al in (alignments or [])[:3]:
         record = {**al.to_dict(sk), "significant": al.expected_chance * n_files <= th.structure_alpha,
@@ -174,15 +179,21 @@ def _line_scores(sk, ms: list[EntryMatch], mask) -> np.ndarray:
     return out * mask
 
 
-def _summary(corpus, cpath, ms: list[EntryMatch], score: float, sk) -> FileMatchSummary:
+def _summary(corpus, cpath, ms: list[EntryMatch], score: float, sk, code: int) -> FileMatchSummary:
     sizes = np.array([int(sk.entry_end[m.entry]) - int(sk.entry_start[m.entry]) + 1 for m in ms], float)
     channels = {}
     for c in CHANNELS:
         vals = [(m.channels[c], w) for m, w in zip(ms, sizes) if c in m.channels]
         if vals:
             channels[c] = round(float(sum(v * w for v, w in vals) / sum(w for _, w in vals)), 4)
-    frags = [f for m in ms for f in m.fragments]
-    frags.sort(key=lambda f: (-f.fingerprints * f.rarity, f.lines))
+    frags = list({(f.kind, f.lines, f.corpus_lines): f for m in ms for f in m.fragments}.values())
+    table = chance.shipped()  # a unit and a window over it can find the same fragment: kept once
+    for f in frags:
+        if table is not None:
+            got = table.expected(f.kind, f.fingerprints, code)
+            f.expected_chance, f.beyond_calibration = got.expected, got.beyond_calibration
+    frags.sort(key=lambda f: (f.expected_chance if f.expected_chance is not None else 0.0,
+                              -f.fingerprints, f.lines, f.kind))
     units = [{"unit": sk.entry_names[m.entry], "lines": [int(sk.entry_start[m.entry]),
               int(sk.entry_end[m.entry])], "corpus_unit": m.corpus_unit,
               "corpus_lines": list(m.corpus_lines), "score": round(m.score, 4), "channels": m.channels}
@@ -208,4 +219,5 @@ def project_report(files: list[FileReport], corpora: list[dict], th: Thresholds,
         discounted.add(f.discounted)
     return ProvenanceReport(verdict_for(score, th.project_review, th.project_derived), score,
                             top["name"] if top and score > 0 else None, corpora, files, discounted,
-                            th, options, timings, skipped_languages)
+                            th, options, timings, skipped_languages,
+                            evidence_groups=group_files(files))

@@ -49,10 +49,13 @@ def write_csv(result, folder: str, hotspots: int = 10) -> list[str]:
              m.get("decision_reason", "")] for m in det.get("matches", [])])
     _write(folder, "evidence.csv",
            ["path", "lines", "corpus", "corpus_path", "corpus_lines", "cite", "channel", "fingerprints",
-            "match_score", "license", "license_source", "copyright", "unit", "decision"],
+            "max_df", "expected_chance", "beyond_calibration", "group", "group_label", "match_score",
+            "license", "license_source", "copyright", "unit", "decision"],
            [[e["path"], _span(e["lines"]), e["corpus"], e["corpus_path"], _span(e["corpus_lines"]),
-             e["cite"], e["kind"], e["fingerprints"], e["match_score"], e["license"], e["license_source"],
-             "; ".join(e["copyright"]), e["unit"], e["decision"]] for e in evidence_rows(prov)])
+             e["cite"], e["kind"], e["fingerprints"], e["max_df"], _blank(e["expected_chance"]),
+             "yes" if e["beyond_calibration"] else "", _blank(e["group"]), e["group_label"],
+             e["match_score"], e["license"], e["license_source"], "; ".join(e["copyright"]), e["unit"],
+             e["decision"]] for e in evidence_rows(prov)])
     _files(result, folder, prov)
     _write(folder, "hotspots.csv", ["path", "function", "start_line", "end_line", "rank", "cyclomatic",
                                     "cognitive", "sloc"],
@@ -105,3 +108,8 @@ def _top(pf: dict | None) -> str:
 
 def _span(v) -> str:
     return f"{v[0]}-{v[1]}"
+
+
+def _blank(v) -> str:
+    """An absent value as an empty cell, not "None"."""
+    return "" if v is None else str(v)

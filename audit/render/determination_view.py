@@ -187,22 +187,31 @@ def decision_for(records: list[dict], path: str, corpus_path: str, lines) -> dic
 
 
 def evidence_rows(prov: dict) -> list[dict]:
-    """One row per evidence fragment, with its corpus file's licence and its unit's decision."""
+    """One row per evidence fragment, with its corpus file's licence, its unit's decision, its
+    expected number of chance look-alikes and the passage group it belongs to."""
+    from audit.render.evidence_view import chance_text, groups_by_id, passage_text
+
     det = prov.get("determination") or {}
     records = det.get("matches", [])
     lic = {(r["corpus"], r["corpus_path"]): r for r in det.get("licenses", [])}
+    groups = groups_by_id(prov)
     out = []
     for f in sorted(prov.get("files", []), key=lambda f: (-float(f.get("score", 0)), f["path"])):
         for m in f.get("matches", []):
             l_ = lic.get((m["corpus"], m["corpus_path"]), {})
             for ev in m.get("evidence", []):
                 rec = decision_for(records, f["path"], m["corpus_path"], ev["lines"]) or {}
+                group = groups.get(ev.get("group")) or {}
                 cl = ev["corpus_lines"]
                 out.append({
                     "path": f["path"], "file_verdict": f.get("verdict", ""), "lines": list(ev["lines"]),
                     "corpus": m["corpus"], "corpus_path": m["corpus_path"], "swhid": m["swhid"],
                     "corpus_lines": list(cl), "cite": f"{m['swhid']};lines={cl[0]}-{cl[1]}",
                     "kind": ev.get("kind", ""), "fingerprints": ev.get("fingerprints", 0),
+                    "max_df": ev.get("max_df", ""), "expected_chance": ev.get("expected_chance"),
+                    "beyond_calibration": bool(ev.get("beyond_calibration")), "chance": chance_text(ev),
+                    "group": ev.get("group"), "group_label": group.get("label", ""),
+                    "passage": passage_text(group),
                     "match_score": m.get("score", 0), "license": l_.get("license", "NOASSERTION"),
                     "license_source": l_.get("license_source", "none"),
                     "copyright": l_.get("copyright", []), "unit": rec.get("unit", ""),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from audit.render.determination_view import (audited_line, calibration_line, checked_line, evidence_rows,
                                              review_line)
+from audit.render.evidence_view import legend
 
 EVIDENCE_SHOWN = 15
 NOT_CHECKED_SHOWN = 200
@@ -84,18 +85,31 @@ def _source(s: dict) -> str:
     return f"{s.get('path', '?')} ({cite})"
 
 
+def _weight(r: dict) -> tuple:
+    """Least expected by chance first, then the larger fragment."""
+    chance = r["expected_chance"] if r.get("expected_chance") is not None else float("inf")
+    return (chance, -int(r["fingerprints"]), r["lines"], r["kind"])
+
+
 def strongest(rows: list[dict], per_match: int = 3) -> list[dict]:
-    """The largest fragments of each matched file pair, pairs by match score: varied evidence."""
+    """The strongest fragments of each matched file pair, pairs by match score: varied evidence.
+    A passage found in several places (one group) is one row, at its strongest place."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["path"], r["corpus"], r["corpus_path"]), []).append(r)
     ranked = sorted(groups.values(), key=lambda g: (-float(g[0]["match_score"]), g[0]["path"],
                                                    g[0]["corpus_path"]))
-    out = [r for g in ranked for r in sorted(g, key=lambda r: (-int(r["fingerprints"]), r["lines"],
-                                                              r["kind"]))[:per_match]]
-    rest = [r for g in ranked for r in sorted(g, key=lambda r: (-int(r["fingerprints"]), r["lines"],
-                                                               r["kind"]))[per_match:]]
-    return out + rest
+    ordered = [sorted(g, key=_weight) for g in ranked]
+    out = [r for g in ordered for r in g[:per_match]] + [r for g in ordered for r in g[per_match:]]
+    seen: set = set()
+    folded = []
+    for r in out:
+        if r.get("group") is not None:
+            if r["group"] in seen:
+                continue
+            seen.add(r["group"])
+        folded.append(r)
+    return folded
 
 
 def _evidence(prov: dict) -> list[str]:
@@ -103,15 +117,19 @@ def _evidence(prov: dict) -> list[str]:
     out = ["## Strongest evidence", ""]
     if not rows:
         return out + ["No corpus file matched.", ""]
+    out += [f"*Expected by chance*: {legend()}. Overlapping fragments of one passage, and one "
+            "passage found in several places, are one row (the strongest fragment); the JSON "
+            "lists every fragment under `evidence_groups`.", ""]
     return out + _table(
-        ["audited lines", "corpus lines (SWHID)", "licence", "channel", "fingerprints", "match score",
-         "review"],
+        ["audited lines", "corpus lines (SWHID)", "licence", "channel", "fingerprints", "expected by chance",
+         "passage", "match score", "review"],
         [[f"`{r['path']}` {r['lines'][0]}-{r['lines'][1]}",
           f"{r['corpus']}: `{r['corpus_path']}` {r['corpus_lines'][0]}-{r['corpus_lines'][1]} "
-          f"(`{r['cite']}`)", r["license"], r["kind"], r["fingerprints"], f"{float(r['match_score']):.2f}",
+          f"(`{r['cite']}`)", r["license"], r["kind"], r["fingerprints"], r["chance"] or "-",
+          r["passage"] or "-", f"{float(r['match_score']):.2f}",
           (f"{r['decision']} ({r['decision_status']})" if r["decision"] else "undecided")]
          for r in rows[:EVIDENCE_SHOWN]]) + (
-        [f"{len(rows) - EVIDENCE_SHOWN:,} more fragment(s) in the JSON, CSV and SPDX outputs.", ""]
+        [f"{len(rows) - EVIDENCE_SHOWN:,} more passage(s) in the JSON, CSV and SPDX outputs.", ""]
         if len(rows) > EVIDENCE_SHOWN else [])
 
 

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from markupsafe import Markup
 
 from audit.lang import language_for
+from audit.render.evidence_view import GroupView, chance_text, group_views, groups_by_id, legend, repeated
 from audit.render.highlight import highlight_lines, plain_lines, visible
 from audit.render.viewmodels import (
     ProvenanceSummary,
@@ -65,16 +66,19 @@ FILES_SHOWN = 100  # files drawn with side-by-side evidence; the rest are listed
 
 @dataclass(frozen=True)
 class Evidence:
-    """One shared fragment: paired line spans, how much they share and how rare it is."""
+    """One shared fragment (the strongest of its group in this match): paired line spans, how
+    much they share, how often chance alone gives as much, and the passage's other places."""
 
     kind: str
     lines: str
     corpus_lines: str
     fingerprints: str
-    rarity: str
+    chance: str  # expected number of chance runs this large (audit.provenance.chance)
     href: str
     left: Pane | None  # None for fragments listed without panes
     right: Pane | None
+    group: str = ""  # "one passage, 4 places" when the passage shows up elsewhere too
+    others: int = 0  # further fragments of the same group in this match, folded into this one
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class MatchView:
     swhid: str
     score: str
     channels: list[Stat]
-    rarity: str
+    chance: str  # of the fragment least likely to be chance
     discounted: list[str]
     units: list[UnitPair]
     evidence: list[Evidence]  # with panes
@@ -120,6 +124,8 @@ class ProvenancePage:
     files: list[ProvenanceFile]  # drawn side by side
     listed: list[ProvenanceFile]  # beyond FILES_SHOWN: a table row each
     clean_files: int
+    chance_meaning: str = ""  # what "expected by chance" means and what it was measured on
+    groups: list[GroupView] = ()  # passages found in several places
 
 
 CorpusText = Callable[[dict], "str | None"]  # match record -> corpus file text
@@ -187,23 +193,24 @@ def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusT
                     languages: dict[str, str]) -> ProvenancePage:
     """Files with corpus matches, strongest first; the first FILES_SHOWN side by side."""
     if not prov:
-        return ProvenancePage(None, [], [], [], [], 0)
+        return ProvenancePage(None, [], [], [], [], 0, legend())
     with_matches = [f for f in prov.get("files", []) if f.get("matches")]
     clean = int(prov.get("files_clean_without_matches", 0)) + sum(
         1 for f in prov.get("files", []) if not f.get("matches"))
     ordered = sorted(with_matches, key=lambda f: (-float(f.get("score", 0)), f["path"]))
-    files = [_file_view(pf, i < FILES_SHOWN, sources, corpus_text, languages)
+    groups = groups_by_id(prov)
+    files = [_file_view(pf, i < FILES_SHOWN, sources, corpus_text, languages, groups)
              for i, pf in enumerate(ordered)]
     return ProvenancePage(verdict_summary(prov), discounted_stats(prov.get("discounted")),
                           discount_examples(prov.get("discounted")), files[:FILES_SHOWN],
-                          files[FILES_SHOWN:], clean)
+                          files[FILES_SHOWN:], clean, legend(), group_views(prov))
 
 
-def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages) -> ProvenanceFile:
+def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages, groups) -> ProvenanceFile:
     path = pf["path"]
     text = sources(path) if drawn else None
     matches = [_match_view(path, i, m, text, languages.get(path, ""),
-                           corpus_text if drawn else _none, drawn)
+                           corpus_text if drawn else _none, drawn, groups)
                for i, m in enumerate(pf.get("matches", []))]
     return ProvenanceFile(visible(path), file_href(path), visible(str(pf.get("verdict"))),
                           _num(pf.get("score", 0)), discounted_stats(pf.get("discounted")),
@@ -214,25 +221,42 @@ def _none(match: dict) -> None:
     return None
 
 
-def _match_view(path, i, m, text, language, corpus_text, drawn) -> MatchView:
+def folded(evidence: list[dict]) -> list[tuple[dict, int]]:
+    """A match's fragments with each group's later fragments folded into its first (strongest)
+    one: (fragment, how many were folded into it), in the given order."""
+    firsts: dict = {}
+    out: list[list] = []
+    for ev in evidence:
+        gid = ev.get("group")
+        if gid is not None and gid in firsts:
+            out[firsts[gid]][1] += 1
+            continue
+        if gid is not None:
+            firsts[gid] = len(out)
+        out.append([ev, 0])
+    return [(ev, n) for ev, n in out]
+
+
+def _match_view(path, i, m, text, language, corpus_text, drawn, groups) -> MatchView:
     corpus_src = corpus_text(m) if drawn else None
     cpath = visible(str(m.get("corpus_path", "?")))
     lang = language_for(str(m.get("corpus_path", "")))
     corpus_lang = lang.name if lang else ""
     evidence = []
-    for k, ev in enumerate(m.get("evidence", [])):
+    for k, (ev, others) in enumerate(folded(m.get("evidence", []))):
         lines, clines = _span(ev.get("lines")), _span(ev.get("corpus_lines"))
         panes = drawn and k < EVIDENCE_SHOWN
+        group = groups.get(ev.get("group"))
         evidence.append(Evidence(
             visible(str(ev.get("kind", ""))), f"{lines[0]}-{lines[1]}", f"{clines[0]}-{clines[1]}",
-            str(ev.get("fingerprints", "")), _num(ev.get("rarity")), file_href(path, lines[0]),
+            str(ev.get("fingerprints", "")), chance_text(ev), file_href(path, lines[0]),
             pane(text, language, lines, f"{visible(path)} lines {lines[0]}-{lines[1]}",
                  file_href(path, lines[0])) if panes else None,
             pane(corpus_src, corpus_lang, clines, f"{cpath} lines {clines[0]}-{clines[1]}", "")
-            if panes else None))
+            if panes else None, visible(group["label"]) if repeated(group) else "", others))
     channels = [Stat(visible(str(k)), _num(v)) for k, v in sorted((m.get("channels") or {}).items())]
-    rarities = [float(ev["rarity"]) for ev in m.get("evidence", []) if ev.get("rarity") is not None]
-    rarity = m.get("rarity", max(rarities) if rarities else None)
+    strongest = min((ev for ev in m.get("evidence", []) if ev.get("expected_chance") is not None),
+                    key=lambda ev: float(ev["expected_chance"]), default=None)
     units = [UnitPair(visible(str(u.get("unit", ""))), "{}-{}".format(*_span(u.get("lines"))),
                       file_href(path, _span(u.get("lines"))[0]),
                       visible(str(u.get("corpus_unit", ""))),
@@ -241,5 +265,6 @@ def _match_view(path, i, m, text, language, corpus_text, drawn) -> MatchView:
     shown = [e for e in evidence if e.left is not None]
     return MatchView(match_anchor(path, i), visible(str(m.get("corpus", ""))), cpath,
                      visible(str(m.get("swhid", ""))), _num(m.get("score", 0)), channels,
-                     _num(rarity), [s.label for s in discounted_stats(m.get("discounted"))],
-                     units, shown, [e for e in evidence if e.left is None])
+                     chance_text(strongest) if strongest else "",
+                     [s.label for s in discounted_stats(m.get("discounted"))], units, shown,
+                     [e for e in evidence if e.left is None])

@@ -110,6 +110,13 @@ def _byte_range(text: str | None, lines) -> tuple[int, int] | None:
     return starts[a - 1] + 1, max(starts[a - 1] + 1, starts[b] - 1)
 
 
+def _chance(ev: dict) -> str:
+    """The fragment's chance figure and passage group, for a snippet's comment."""
+    out = (f", expected by chance {ev['chance']} (runs this large on this channel that independent "
+           "code of the same domain shows in a file this size)") if ev["chance"] else ""
+    return out + (f", passage: {ev['passage']}" if ev["passage"] else "")
+
+
 def _snippet(ev: dict, n: int, file_id: str, text: str | None) -> dict:
     a, b = ev["lines"]
     ranges = [{"startPointer": {"reference": file_id, "lineNumber": a},
@@ -125,8 +132,8 @@ def _snippet(ev: dict, n: int, file_id: str, text: str | None) -> dict:
             "copyrightText": NOASSERTION,
             "comment": f"Matches {ev['cite']} ({ev['corpus']}: {ev['corpus_path']} lines "
                        f"{ev['corpus_lines'][0]}-{ev['corpus_lines'][1]}), licence {ev['license']}; "
-                       f"channel {ev['kind']}, {ev['fingerprints']} shared fingerprints, match score "
-                       f"{float(ev['match_score']):.2f}{decision}",
+                       f"channel {ev['kind']}, {ev['fingerprints']} shared fingerprints"
+                       f"{_chance(ev)}, match score {float(ev['match_score']):.2f}{decision}",
             "attributionTexts": ev["copyright"] or [f"{ev['corpus']}: {ev['corpus_path']} "
                                                      f"({ev['license']})"]}
 
