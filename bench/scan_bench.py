@@ -10,7 +10,10 @@ are printed as a Markdown table for bench/RESULTS.md (ratios within a round are
 what survives a busy machine). lizard runs with its defaults (one process) and
 with `-t 2` (two worker processes, like audit's pool on a 2-core machine).
 ``--before DIR`` adds audit's default scan run from another checkout's source
-tree (PYTHONPATH=DIR), to compare two versions in the same run. Peak memory is
+tree (PYTHONPATH=DIR), to compare two versions in the same run. Every command runs
+in a scratch directory with PYTHONPATH naming its source tree (this checkout's,
+or DIR): run from a checkout, ``python -m`` would put the working directory first
+on the path and both versions would be the checkout's. Peak memory is
 one more run per command, sampled (see proctime.py), unless --no-memory.
 """
 
@@ -27,6 +30,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proctime import measure  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout
 
 
 def metrics_only_flags() -> list[str]:
@@ -52,22 +57,25 @@ def main() -> None:
     ap.add_argument("--before", metavar="DIR", help="another checkout's source tree to time too")
     ap.add_argument("--no-memory", action="store_true")
     args = ap.parse_args()
-    out = os.path.join(tempfile.mkdtemp(), "scan.json")
+    args.tree = os.path.abspath(args.tree)  # the commands run in a scratch directory
+    scratch = tempfile.mkdtemp()
+    out = os.path.join(scratch, "scan.json")
     audit = [sys.executable, "-m", "audit", "scan", "-q"]
+    here = {**os.environ, "PYTHONPATH": ROOT}
     tools = {
-        "audit scan, metrics only": (audit + [*METRICS_ONLY, args.tree], None),
-        "audit scan, metrics only, --json": (audit + [*METRICS_ONLY, "--json", out, args.tree], None),
-        "audit scan, defaults, --json": (audit + ["--json", out, args.tree], None),
+        "audit scan, metrics only": (audit + [*METRICS_ONLY, args.tree], here),
+        "audit scan, metrics only, --json": (audit + [*METRICS_ONLY, "--json", out, args.tree], here),
+        "audit scan, defaults, --json": (audit + ["--json", out, args.tree], here),
         "lizard (1 process)": (["lizard", "-l", "rust", args.tree], None),
         "lizard -t 2": (["lizard", "-l", "rust", "-t", "2", args.tree], None),
     }
     if args.before:
         tools["audit scan, defaults, --json (before)"] = (
-            audit + ["--json", out, args.tree], {**os.environ, "PYTHONPATH": args.before})
+            audit + ["--json", out, args.tree], {**os.environ, "PYTHONPATH": os.path.abspath(args.before)})
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
     for _ in range(args.repeat):
         for name, (cmd, env) in tools.items():
-            runs[name].append(timed(cmd, env))
+            runs[name].append(timed(cmd, env, scratch))
     print("| command | median wall (s) | median CPU (s) | wall / lizard | wall / lizard -t 2 "
           "| walls (s) | peak memory (MB) |")
     print("|---|---|---|---|---|---|---|")
@@ -76,7 +84,7 @@ def main() -> None:
         cpus = [c for _, c in runs[name]]
         ratio1 = _ratio(walls, [w for w, _ in runs["lizard (1 process)"]])
         ratio2 = _ratio(walls, [w for w, _ in runs["lizard -t 2"]])
-        peak = "-" if args.no_memory else f"{measure(cmd)[1]:.0f}"
+        peak = "-" if args.no_memory else f"{measure(cmd, scratch, env)[1]:.0f}"
         print(f"| {name} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} "
               f"| {ratio1:.2f} | {ratio2:.2f} | {', '.join(f'{w:.2f}' for w in walls)} | {peak} |")
 
@@ -86,11 +94,12 @@ def _ratio(walls: list[float], lizard: list[float]) -> float:
     return statistics.median(w / z for w, z in zip(walls, lizard))
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (user + system of the command and its children)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env,
+                   cwd=cwd)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
