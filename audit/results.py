@@ -16,7 +16,9 @@ from radon.metrics import mi_compute
 
 from audit.metrics.grades import cc_rank, mi_rank
 
-FORMAT_VERSION = 1
+# The JSON report's format (docs/json.md): bumped when a key is removed, renamed or changes
+# meaning; 2: rules.debt and rules.files[] in hours, the rating a findings grade.
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ def test_json_contract(project, tmp_path, run_cli):
     for key in ("format_version", "tool", "created", "config", "totals", "hotspots", "files",
                 "skipped", "findings", "warnings"):
         assert key in doc, key
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
     assert doc["config"]["paths"] == [str(project)]
     f = next(f for f in doc["files"] if f["path"] == "src/ops.rs")
     assert f["language"] == "rust"
