@@ -222,8 +222,8 @@ class GitSource:
         try:
             mode, sha = tree_lookup_path(self.store.__getitem__, tree.encode(),
                                          path.encode("utf-8", "surrogateescape"))
-        except (KeyError, ValueError, TypeError, AttributeError):
-            return None  # dulwich raises these for a missing entry or a file where a folder is
+        except Exception:  # noqa: BLE001 - dulwich raises KeyError, NotTreeError (a file or link
+            return None    # where a folder is), SubmoduleEncountered ...: all mean "no such file"
         return sha.decode(), mode & FILE_MODE_MASK
 
     def blob_size(self, blob: str) -> int | None:

@@ -429,8 +429,9 @@ def test_reader_after_the_scan_reads_the_pinned_commit_only(fx, tmp_path):
     assert b"later_addition" not in read("rs/lexer.rs")
     with pytest.raises(FileNotFoundError):
         read("rs/outside.rs")  # a symlink is never read, nor what it points at
-    with pytest.raises(FileNotFoundError):
-        read("deps/calc")
+    for path in ("deps/calc", "deps/calc/calc.c", "rs/outside.rs/x.rs", "rs/lexer.rs/x", ""):
+        with pytest.raises(FileNotFoundError):
+            read(path)  # a submodule, through one, through a link or a file, the root
     with pytest.raises(TooLarge):
         read("rs/generated.rs")
 
