@@ -101,10 +101,16 @@ def test_disjoint_fragments_stay_apart():
 
 
 def test_a_signature_line_just_above_its_body_is_the_same_passage():
-    body = _inst("eh.rs", (369, 378), "leb128.h", (58, 71), n=8, chance_=0.02)
+    """The signature is near the body as a whole (369-378 ~ 58-71), though no single piece of
+    the body is near it on both sides; the next function (381-397 ~ 87-107) stays apart."""
+    body = [_inst("eh.rs", (369, 376), "leb128.h", (65, 71), kind="num", n=4, chance_=0.5),
+            _inst("eh.rs", (373, 376), "leb128.h", (67, 71), n=8, chance_=0.02),
+            _inst("eh.rs", (376, 378), "leb128.h", (58, 59), kind="ident", n=1, chance_=9.0)]
     signature = _inst("eh.rs", (366, 366), "leb128.h", (54, 54), kind="ident", n=2, chance_=3.5)
-    (g,) = group_instances([signature, body])
-    assert (g.places, g.corpus_places, g.instances[0]) == (1, 1, body)
+    after = _inst("eh.rs", (381, 397), "leb128.h", (87, 107), n=11, chance_=0.015)
+    first, second = group_instances([signature, *body, after])
+    assert first.instances == [after] and second.instances[0] is body[1]
+    assert len(second.instances) == 4 and (second.places, second.corpus_places) == (1, 1)
 
 
 @pytest.mark.parametrize("places, corpus_places, label", [

@@ -126,19 +126,39 @@ def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, max(a[0], b[0]) - min(a[1], b[1]))
 
 
+def _close(a: tuple, b: tuple) -> bool:
+    """Two (audited span, corpus span) boxes of one file pair that are one passage."""
+    return _gap(a[0], b[0]) <= AUDITED_GAP and _gap(a[1], b[1]) <= CORPUS_GAP
+
+
+def _boxes(sets: _Sets, instances: list[Instance], members: list[int]) -> dict[int, tuple]:
+    """Per group (its root), the audited and corpus spans its fragments in one file pair cover."""
+    out: dict[int, tuple] = {}
+    for n in members:
+        f, root = instances[n].fragment, sets.find(n)
+        (a0, a1), (c0, c1) = out.get(root, (f.lines, f.corpus_lines))
+        out[root] = ((min(a0, f.lines[0]), max(a1, f.lines[1])),
+                     (min(c0, f.corpus_lines[0]), max(c1, f.corpus_lines[1])))
+    return out
+
+
 def _link_neighbours(sets: _Sets, instances: list[Instance]) -> None:
-    """Join fragments of one file pair that lie close on both sides (another channel's run
-    beside this one, or the signature line just above a matched body)."""
+    """Join the pieces of one file pair that lie close to each other on both sides (another
+    channel's run beside a passage, the signature line just above a matched body)."""
     pairs: dict[tuple, list[int]] = {}
     for n, i in enumerate(instances):
         pairs.setdefault((i.path, i.corpus, i.corpus_path), []).append(n)
-    for members in pairs.values():  # a match keeps at most 20 fragments: pairwise is cheap
-        for x, i in enumerate(members):
-            fi = instances[i].fragment
-            for j in members[x + 1:]:
-                fj = instances[j].fragment
-                if _gap(fi.lines, fj.lines) <= AUDITED_GAP and _gap(fi.corpus_lines, fj.corpus_lines) <= CORPUS_GAP:
-                    sets.union(i, j)
+    for members in pairs.values():  # a match keeps at most 20 fragments: repeated pairing is cheap
+        joined = True
+        while joined:
+            joined = False
+            boxes = list(_boxes(sets, instances, members).items())
+            for x, (r, box) in enumerate(boxes):
+                other = next((q for q, b in boxes[x + 1:] if _close(box, b)), None)
+                if other is not None:
+                    sets.union(r, other)
+                    joined = True
+                    break
 
 
 def _strength(inst: Instance) -> tuple:
