@@ -92,14 +92,15 @@ def _weight(r: dict) -> tuple:
 
 
 def strongest(rows: list[dict], per_match: int = 3) -> list[dict]:
-    """The strongest fragments of each matched file pair, pairs by match score: varied evidence.
-    A passage found in several places (one group) is one row, at its strongest place."""
+    """The strongest fragments of each matched file pair, pairs by their strongest fragment (then
+    match score): varied evidence. A passage found in several places (one group) is one row, at
+    its strongest place."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["path"], r["corpus"], r["corpus_path"]), []).append(r)
-    ranked = sorted(groups.values(), key=lambda g: (-float(g[0]["match_score"]), g[0]["path"],
-                                                   g[0]["corpus_path"]))
-    ordered = [sorted(g, key=_weight) for g in ranked]
+    ordered = sorted((sorted(g, key=_weight) for g in groups.values()),
+                     key=lambda g: (_weight(g[0])[0], -float(g[0]["match_score"]), g[0]["path"],
+                                    g[0]["corpus_path"]))
     out = [r for g in ordered for r in g[:per_match]] + [r for g in ordered for r in g[per_match:]]
     seen: set = set()
     folded = []
