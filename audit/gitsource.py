@@ -228,8 +228,12 @@ class GitSource:
 
     def blob_size(self, blob: str) -> int | None:
         """A blob's size read from its object header, without inflating the blob (a few
-        compressed bytes can inflate to gigabytes); None when the object is not found here."""
-        return object_size(self.store, blob)
+        compressed bytes can inflate to gigabytes); None when the object is not found here
+        or its header cannot be read (reading the blob then says what is wrong)."""
+        try:
+            return object_size(self.store, blob)
+        except (ValueError, IndexError, OSError, zlib.error):
+            return None
 
 
 def object_size(store, blob: str) -> int | None:

@@ -170,9 +170,8 @@ def _prepare_walks(job: Job, languages: set[str]) -> None:
 
 
 def _size(cand: Candidate) -> int:
-    known = getattr(cand, "size", None)  # a git blob's, read from its object header
-    if known is not None:
-        return known
+    if hasattr(cand, "size"):  # a git blob's, read from its object header (None: unknown)
+        return cand.size or 0
     try:
         return os.path.getsize(cand.abspath)
     except OSError:

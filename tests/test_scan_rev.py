@@ -451,3 +451,22 @@ def test_a_tree_bomb_is_refused(tmp_path, monkeypatch, run_cli):
     monkeypatch.setattr(audit.gitsource, "MAX_TREE_ENTRIES", 1000)
     code, _, err = run_cli("scan", f"{repo}@{commit}", "-q", "-j", "1")
     assert code == EXIT_INPUT and "more than 1,000 entries" in err and "--exclude" in err
+
+
+def test_a_corrupt_object_is_one_unreadable_file(tmp_path, run_cli):
+    repo = tmp_path / "corrupt"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "a.rs").write_text("fn a() {}\n")
+    (repo / "src" / "b.rs").write_text("fn b() {}\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "two files")
+    blob = git(repo, "rev-parse", "HEAD:src/b.rs")
+    loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not a zlib stream")
+    code, _, err = run_cli("scan", f"{repo}@main", "-q", "-j", "1", "--json", str(tmp_path / "r.json"))
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert code == 0 and "Traceback" not in err
+    assert [f["path"] for f in doc["files"]] == ["src/a.rs"]
+    assert [(s["path"], s["reason"]) for s in doc["skipped"]] == [("src/b.rs", "unreadable")]
