@@ -182,15 +182,14 @@ def lsh_bands(threshold: float, num_perm: int) -> list[tuple[int, int]]:
     nodes, weights = np.polynomial.legendre.leggauss(96)
     lo_s = (nodes + 1) * threshold / 2  # [0, threshold]
     hi_s = threshold + (nodes + 1) * (1 - threshold) / 2  # [threshold, 1]
-    best, opt = float("inf"), (0, 0)
-    for b in range(1, num_perm + 1):
-        for r in range(1, num_perm // b + 1):
-            fp = float(weights @ (1 - (1 - lo_s ** r) ** b)) * threshold / 2
-            fn = float(weights @ ((1 - hi_s ** r) ** b)) * (1 - threshold) / 2
-            if fp * 0.5 + fn * 0.5 < best:
-                best, opt = fp * 0.5 + fn * 0.5, (b, r)
-    b, r = opt
-    return [(i * r, (i + 1) * r) for i in range(b)]
+    # every (b, r) with b * r <= num_perm, b then r ascending: the first best one wins
+    b = np.repeat(np.arange(1, num_perm + 1), num_perm // np.arange(1, num_perm + 1))[:, None]
+    r = (np.arange(len(b)) - np.searchsorted(b[:, 0], b[:, 0]) + 1)[:, None]
+    fp = ((1 - (1 - lo_s ** r) ** b) * weights).sum(axis=1) * threshold / 2
+    fn = (((1 - hi_s ** r) ** b) * weights).sum(axis=1) * (1 - threshold) / 2
+    best = int(np.argmin(fp * 0.5 + fn * 0.5))
+    bands, rows = int(b[best, 0]), int(r[best, 0])
+    return [(i * rows, (i + 1) * rows) for i in range(bands)]
 
 
 # -- one unit at a time (the definition; tests and small callers) --------------------
