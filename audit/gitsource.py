@@ -201,7 +201,7 @@ class GitSource:
         stack, seen = [(tree.encode(), "")], 0
         while stack:
             tree_id, prefix = stack.pop()
-            items = sorted(self.store[tree_id].iteritems(), key=lambda e: e.path, reverse=True)
+            items = sorted(self._tree(tree_id, prefix).iteritems(), key=lambda e: e.path, reverse=True)
             seen += len(items)
             if seen > MAX_TREE_ENTRIES:
                 raise InputError(f"{self.path}: the tree has more than {MAX_TREE_ENTRIES:,} entries",
@@ -225,6 +225,17 @@ class GitSource:
         except Exception:  # noqa: BLE001 - dulwich raises KeyError, NotTreeError (a file or link
             return None    # where a folder is), SubmoduleEncountered ...: all mean "no such file"
         return sha.decode(), mode & FILE_MODE_MASK
+
+    def _tree(self, tree_id: bytes, prefix: str):
+        """A tree object; a missing or damaged one is the user's to fix, not a traceback."""
+        try:
+            return self.store[tree_id]
+        except Exception as exc:  # noqa: BLE001 - KeyError, zlib.error, ObjectFormatException ...
+            where = prefix.rstrip("/") or "the root folder"
+            raise InputError(f"{self.path}: cannot read the tree of {where} ({tree_id.decode()}): "
+                             f"{type(exc).__name__}",
+                             "the repository is damaged or incomplete (a partial clone?); "
+                             "`git fsck` says more") from exc
 
     def blob_size(self, blob: str) -> int | None:
         """A blob's size read from its object header, without inflating the blob (a few

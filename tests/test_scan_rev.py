@@ -470,3 +470,16 @@ def test_a_corrupt_object_is_one_unreadable_file(tmp_path, run_cli):
     assert code == 0 and "Traceback" not in err
     assert [f["path"] for f in doc["files"]] == ["src/a.rs"]
     assert [(s["path"], s["reason"]) for s in doc["skipped"]] == [("src/b.rs", "unreadable")]
+
+
+def test_a_missing_tree_is_a_clear_error(tmp_path, run_cli):
+    repo = tmp_path / "holed"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "a.rs").write_text("fn a() {}\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one folder")
+    tree = git(repo, "rev-parse", "HEAD:src")
+    (repo / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
+    code, _, err = run_cli("scan", f"{repo}@main", "-q", "-j", "1")
+    assert code == EXIT_INPUT and f"cannot read the tree of src ({tree})" in err and "git fsck" in err
