@@ -171,3 +171,41 @@ def test_matching_on_worker_processes_gives_the_same_report(vm_index):
     one.pop("timings", None), two.pop("timings", None)
     assert one == two
     assert any(f["structure"] for f in one["files"])
+
+
+def test_a_run_of_one_shape_moves_as_one_block():
+    """Thousands of generated accessors of one shape are a low-complexity stretch: when the
+    corpus file is shuffled, consecutive entries of identical shape move together, as the
+    windows of one function do (the same shape later on is a block of its own)."""
+    from audit.provenance.structure import blocks_of
+
+    a, b = [3, 1, 0, 0, 0, 2, 0, 4], [1, 0, 2, 0, 0, 1, 0, 6]
+    shapes = np.array([a, a, a, b, b, a, a, b], dtype=np.uint16)
+    names = ["get_x", "get_y", "get_z", "f[0]", "g", "set_x", "set_y", "h"]
+    assert [blk.tolist() for blk in blocks_of(names, shapes)] == [[0, 1, 2], [3, 4], [5, 6], [7]]
+    names = ["get_x", "get_y", "get_z", "f[0]", "f[120]", "set_x", "set_y", "h"]
+    assert [blk.tolist() for blk in blocks_of(names)] == [[0], [1], [2], [3, 4], [5], [6], [7]]
+
+
+def test_p_values_near_the_significance_line_are_refined(monkeypatch):
+    """A p-value within a factor ``near`` of the line where an alignment becomes significant
+    is fitted on ``refine`` more shuffles; far from it, the usual ones suffice."""
+    from audit.provenance import structure as S
+
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(30, 30)) - 0.5
+    m[np.arange(30), np.arange(30)] += 3.0  # a strong diagonal: an alignment no shuffle equals
+    blocks = [np.array([i]) for i in range(30)]
+    cfg = S.StructureConfig()
+    score = S.traceback(m, cfg.gap)[0]
+    drawn = []
+    real = S.best_scores
+    monkeypatch.setattr(S, "best_scores", lambda mm, gap, perms=None: drawn.append(len(perms)) or real(mm, gap, perms))
+    p = S._p_value(m, score, cfg, np.random.default_rng(1), blocks)
+    assert sum(drawn) == cfg.first + cfg.screen + cfg.shuffles and p < 1e-6
+    drawn.clear()
+    refined = S._p_value(m, score, cfg, np.random.default_rng(1), blocks, line=p * 3)
+    assert sum(drawn) == cfg.first + cfg.screen + cfg.shuffles + cfg.refine and refined != p
+    drawn.clear()
+    S._p_value(m, score, cfg, np.random.default_rng(1), blocks, line=p * 1000)
+    assert sum(drawn) == cfg.first + cfg.screen + cfg.shuffles

@@ -50,6 +50,8 @@ class StructureConfig:
     first: int = 4  # shuffles that drop a pair at once when one of them does as well (p >= 0.2)
     screen: int = 19  # shuffles that screen a pair; a promising one gets ``shuffles`` more
     shuffles: int = 99
+    refine: int = 1900  # more shuffles for a pair whose p-value is near the significance line
+    near: float = 30.0  # "near": within this factor of it, either side
     screen_p: float = 0.05
     bucket_cap: int = 400
     alpha: float = 0.01  # chance of one false structural match in a whole audited tree
@@ -170,19 +172,30 @@ def gumbel_p(score: float, null: np.ndarray) -> float:
     return float(min(1.0, -math.expm1(-math.exp(-(score - mu) / beta))))
 
 
-def blocks_of(names: list[str]) -> list[np.ndarray]:
-    """Runs of entries that must move together when shuffled: the windows of one function.
+def blocks_of(names: list[str], shapes: np.ndarray | None = None) -> list[np.ndarray]:
+    """Runs of entries that must move together when shuffled: the windows of one function,
+    and consecutive entries of one same shape.
 
     Windows over one long function (``name[0]``, ``name[120]``, ...) resemble each other;
     shuffled one by one they would leave a diagonal through two such runs looking like
-    order the shuffles never reproduce. Moved as blocks, they keep their own order.
+    order the shuffles never reproduce. Moved as blocks, they keep their own order. A run
+    of entries of identical shape (generated accessors, intrinsics by the thousand) is a
+    low-complexity stretch of the same kind: any run of similar audited entries aligns
+    along it, in the real order and in every shuffle alike.
     """
+    same = np.zeros(len(names), dtype=bool)
+    if shapes is not None and len(names) > 1:
+        same[1:] = (shapes[1:] == shapes[:-1]).all(axis=1)
     out, start = [], 0
     for i in range(1, len(names) + 1):
-        if i == len(names) or "[" not in names[i] or names[i].split("[")[0] != names[i - 1].split("[")[0]:
+        if i == len(names) or not (same[i] or _window_of(names[i], names[i - 1])):
             out.append(np.arange(start, i))
             start = i
     return out
+
+
+def _window_of(name: str, before: str) -> bool:
+    return "[" in name and name.split("[")[0] == before.split("[")[0]
 
 
 def _shuffles(blocks: list[np.ndarray], count: int, rng) -> np.ndarray:
@@ -195,10 +208,14 @@ def _shuffles(blocks: list[np.ndarray], count: int, rng) -> np.ndarray:
     return np.argsort(ranks[:, bid] * width + np.arange(width), axis=1)
 
 
-def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng, blocks: list[np.ndarray]) -> float:
-    """Shuffles in three stages, so most pairs cost a few alignments: a pair that some of
-    ``first`` shuffles equal is done (permutation p-value); then ``screen`` more and a Gumbel
-    fit; only a pair that may be significant gets the full ``shuffles``."""
+def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng, blocks: list[np.ndarray],
+             line: float = 0.0) -> float:
+    """Shuffles in stages, so most pairs cost a few alignments: a pair that some of ``first``
+    shuffles equal is done (permutation p-value); then ``screen`` more and a Gumbel fit; only a
+    pair that may be significant gets the full ``shuffles``, and one whose p-value is within
+    a factor ``near`` of the significance ``line`` gets ``refine`` more: fitted on ~120
+    shuffles, a tail probability of 1e-8 varies about tenfold from one set of shuffles to
+    another, so the decision is not left to that draw."""
     null = best_scores(m, cfg.gap, _shuffles(blocks, cfg.first, rng))
     if (null >= score).any():
         return float((np.sum(null >= score) + 1) / (len(null) + 1))
@@ -206,8 +223,11 @@ def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng, blocks: lis
     p = gumbel_p(score, null)
     if p > cfg.screen_p:
         return p
-    more = best_scores(m, cfg.gap, _shuffles(blocks, cfg.shuffles, rng))
-    return gumbel_p(score, np.concatenate([null, more]))
+    null = np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.shuffles, rng))])
+    p = gumbel_p(score, null)
+    if line > 0 and line / cfg.near <= p <= line * cfg.near:
+        p = gumbel_p(score, np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.refine, rng))]))
+    return p
 
 
 def _seed(a: str, b: str) -> int:
@@ -241,15 +261,17 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig,
 
 
 def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig(),
-               lookup: BandLookup | None = None) -> list[Alignment]:
+               lookup: BandLookup | None = None, n_files: int = 1) -> list[Alignment]:
     """Alignments of one audited file with its candidate corpus files, most significant first;
-    ``lookup``: the file's band keys already looked up (by matching), when there is one."""
+    ``lookup``: the file's band keys already looked up (by matching), when there is one;
+    ``n_files``: files in the whole audit (where significance is decided, p-values are refined)."""
     query = query_side(sk, cfg)
     if len(query[0]) < cfg.min_entries:  # no candidate could align: not worth looking them up
         return []
     cands = candidate_files(sk, indexes, cfg, lookup if lookup and lookup.cap == cfg.bucket_cap else None)
     searched = sum(ix.n_files for ix in indexes)  # as in BLAST, E counts the whole database searched
-    out = [al for ix, f, _ in cands if (al := align_pair(sk, ix, f, cfg, searched, query)) is not None]
+    line = cfg.alpha / (searched * max(n_files, 1))  # the p-value of a just significant alignment
+    out = [al for ix, f, _ in cands if (al := align_pair(sk, ix, f, cfg, searched, query, line)) is not None]
     out.sort(key=lambda a: (a.expected_chance, -a.score, a.corpus, a.corpus_path))
     return out
 
@@ -268,9 +290,10 @@ def query_side(sk: FileSketch, cfg: StructureConfig) -> tuple[np.ndarray, np.nda
 
 
 def align_pair(sk: FileSketch, ix, f: int, cfg: StructureConfig, tests: int,
-               query: tuple[np.ndarray, np.ndarray] | None = None) -> Alignment | None:
+               query: tuple[np.ndarray, np.ndarray] | None = None, line: float = 0.0) -> Alignment | None:
     """The alignment of one audited file with corpus file ``f``; ``tests``: files compared in all;
-    ``query``: the file's :func:`query_side`, when already computed."""
+    ``query``: the file's :func:`query_side`, when already computed; ``line``: the p-value at
+    which it would be significant (p-values near it are refined)."""
     seq, qv = query if query is not None else query_side(sk, cfg)
     lo, hi = _corpus_entries(ix, f)
     cseq = lo + sequence(np.asarray(ix.a["entry_start"][lo:hi]), np.asarray(ix.a["entry_end"][lo:hi]))
@@ -281,10 +304,10 @@ def align_pair(sk: FileSketch, ix, f: int, cfg: StructureConfig, tests: int,
     score, pairs = traceback(m, cfg.gap)
     if len(pairs) < cfg.min_pairs:
         return None
-    blocks = blocks_of([ix.entry_names[int(e)] for e in cseq])
+    blocks = blocks_of([ix.entry_names[int(e)] for e in cseq], np.asarray(ix.a["entry_shape"][cseq]))
     if len(blocks) < cfg.min_entries:
         return None
-    p = _p_value(m, score, cfg, np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1)), blocks)
+    p = _p_value(m, score, cfg, np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1)), blocks, line)
     row = ix.files[f]
     al = Alignment(ix.name, row.label, row.swhid, score, p, p * tests,
                    [(int(seq[i]), int(cseq[j]), float(m[i, j] + cfg.offset)) for i, j in pairs], tests)
