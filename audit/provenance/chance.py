@@ -78,8 +78,9 @@ def shipped_section() -> dict:
     return json.loads(text).get(SECTION) or {}
 
 
+@lru_cache(maxsize=1)
 def shipped() -> ChanceTable | None:
-    """The table shipped with the package."""
+    """The table shipped with the package (built once: every matched file pair asks for it)."""
     return table_from({SECTION: shipped_section()})
 
 
