@@ -50,10 +50,24 @@ _QUALIFIED = re.compile(r"\b(?:\w+::)+(\w+::\w+)\b")
 _IN_FOLDER = re.compile(r"\b(?:[\w.-]+/)+([\w.-]+:\d+)")
 
 
-def compact(text: str) -> str:
+def compact(text: str, width: int | None = None) -> str:
     """Prose with long names shortened (a::b::c::d to c::d, src/x/y.rs:12 to y.rs:12), so
-    a narrow column wraps it between words instead of inside a name."""
-    return _IN_FOLDER.sub(r"\1", _QUALIFIED.sub(r"\1", text))
+    a narrow column wraps it between words instead of inside a name; with ``width``, a
+    word still longer than that is cut too, since rich would fold it mid-name."""
+    text = _IN_FOLDER.sub(r"\1", _QUALIFIED.sub(r"\1", text))
+    if width is None:
+        return text
+    return " ".join(_fit_word(word, width) for word in text.split(" "))
+
+
+def _fit_word(word: str, width: int) -> str:
+    """One word in at most ``width`` characters: a qualified name keeps its last part,
+    anything longer is cut at the left as :func:`fit` cuts a path."""
+    if len(word) <= width:
+        return word
+    if "::" in word:
+        word = word.rsplit("::", 1)[1]
+    return word if len(word) <= width else "…" + word[-(width - 1):]
 
 
 def render(result: AuditResult, console: Console, hotspots: int = 10, sections=()) -> None:
@@ -120,11 +134,14 @@ def _fix_first(result: AuditResult, console: Console, n: int) -> None:
     for col, just in (("#", "right"), ("score", "right"), ("function", "left"), ("where", "left"),
                       ("why", "left")):
         table.add_column(col, justify=just)
-    width = flex(console, 30, 4)  # the reasons column takes two shares and wraps at spaces
+    width = flex(console, 30, 4)
+    # the reasons column gets what the others leave (25: "#", score, borders, padding)
+    # and wraps at spaces, so no word may be longer (a clone's qualified name can be)
+    why = max(12, console.width - 2 * width - 25)
     for i, item in enumerate(ranked.items[:n], 1):
         table.add_row(str(i), f"{item.score:,.0f}", fit(safe(short_name(item.qualname)), width),
                       fit(safe(f"{item.path}:{item.start_line}"), width),
-                      Text(compact("; ".join(item.reasons)), overflow="fold"))
+                      Text(compact("; ".join(item.reasons), why), overflow="fold"))
     console.print(table)
 
 

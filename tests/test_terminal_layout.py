@@ -1,0 +1,95 @@
+"""The terminal summary at 80 and 160 columns: tables fit the width and no word breaks at an edge."""
+
+import json
+import re
+
+import pytest
+from rich.console import Console
+
+from audit.render.terminal import compact
+
+# Two near-identical functions with long names in long-named files, as a linker's
+# emit_dynamic_executable and emit_shared_library are: each is the other's clone, so the
+# fix-first reasons name a qualified name longer than the reasons column at 80 columns.
+BODY = """pub fn {name}(sections: &[u32], limit: u32) -> u32 {{
+    let mut total = 0;
+    for section in sections {{
+        if *section > limit {{
+            for other in sections {{
+                if *other < *section {{
+                    while total < limit {{
+                        if total % 2 == 0 && *other > 0 {{
+                            total += 2;
+                        }} else {{
+                            total += 1;
+                        }}
+                    }}
+                }}
+            }}
+        }}
+    }}
+    total
+}}
+"""
+FILES = {"emit_dynamic_linker.rs": "emit_dynamic_executable_with_relocations",
+         "emit_shared_linker.rs": "emit_shared_library_with_relocations"}
+
+
+@pytest.fixture
+def tree(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for file, name in FILES.items():
+        (src / file).write_text(BODY.format(name=name))
+    return src
+
+
+def _scan_at(width, tree, tmp_path, monkeypatch, capsys):
+    """The summary as a terminal ``width`` columns wide draws it, and the JSON report."""
+    from audit.cli import main
+
+    monkeypatch.setattr("audit.commands.scan.make_console",
+                        lambda no_color=False: Console(width=width, no_color=True, highlight=False))
+    out = tmp_path / "out.json"
+    assert main(["scan", "-j", "1", "--min-clone-lines", "5", "--json", str(out), str(tree)]) == 0
+    return capsys.readouterr().out, json.loads(out.read_text())
+
+
+def _section(text, title):
+    start = text.index(title)
+    end = text.index("└", start)
+    return text[start:text.index("\n", end)]
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_fix_first_fits_and_breaks_no_name(width, tree, tmp_path, monkeypatch, capsys):
+    text, report = _scan_at(width, tree, tmp_path, monkeypatch, capsys)
+    table = _section(text, "fix first")
+    rows = [line for line in table.splitlines() if line.startswith(("│", "┃"))]
+    assert rows and all(len(line) <= width and line.endswith(("│", "┃")) for line in rows)
+    # every word drawn is a whole word of the reasons or a name cut at its left ("…name")
+    words = set(re.findall(r"\w+", " ".join(r for i in report["fix_first"]["items"]
+                                              for r in i["reasons"])))
+    cells = [cell for line in rows[1:] for cell in line.split("│")[5:6]]
+    drawn = re.findall(r"…?\w+", " ".join(cells))
+    broken = [w for w in drawn if not w.startswith("…") and w not in words]
+    assert not broken, broken
+    assert "clone of" in " ".join(cells)
+
+
+def test_fix_first_at_160_columns_keeps_the_clone_name_whole(tree, tmp_path, monkeypatch, capsys):
+    text, _ = _scan_at(160, tree, tmp_path, monkeypatch, capsys)
+    table = _section(text, "fix first")
+    assert "emit_shared_linker::emit_shared_library_with_relocations" in table
+
+
+@pytest.mark.parametrize("text, width, expected", [
+    ("clone of a::b::emit::emit_dynamic_executable (x/y/emit.rs:18)", 40,
+     "clone of emit::emit_dynamic_executable (emit.rs:18)"),
+    ("clone of emit_dynamic::emit_dynamic_executable (emit_dynamic.rs:18)", 30,
+     "clone of emit_dynamic_executable (emit_dynamic.rs:18)"),
+    ("clone of emit_dynamic::emit_dynamic_executable (emit_dynamic.rs:18)", 12,
+     "clone of …_executable …amic.rs:18)"),
+])
+def test_compact_cuts_words_longer_than_the_column(text, width, expected):
+    assert compact(text, width) == expected
