@@ -57,10 +57,10 @@ def compact(text: str, width: int | None = None) -> str:
     text = _IN_FOLDER.sub(r"\1", _QUALIFIED.sub(r"\1", text))
     if width is None:
         return text
-    return " ".join(_fit_word(word, width) for word in text.split(" "))
+    return " ".join(fit_word(word, width) for word in text.split(" "))
 
 
-def _fit_word(word: str, width: int) -> str:
+def fit_word(word: str, width: int) -> str:
     """One word in at most ``width`` characters: a qualified name keeps its last part,
     anything longer is cut at the left as :func:`fit` cuts a path."""
     if len(word) <= width:

@@ -14,6 +14,7 @@ from audit.errors import ConfigError
 from audit.rules import baseline as baseline_mod
 from audit.rules import config as config_mod
 from audit.rules import engine, registry
+from audit.render.terminal import fit_word
 from audit.rules.scores import effort, score
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -133,16 +134,23 @@ def _rule_table(section, groups, console, limit) -> None:
     cols = [("rule", "left"), ("severity", "left"), ("category", "left"), ("count", "right"),
             ("/kloc", "right"), ("effort", "right"), ("most in", "left")]
     keep = [i for i, (c, _) in enumerate(cols) if wide or c not in ("category", "/kloc")]
-    for i in keep:
-        table.add_column(cols[i][0], justify=cols[i][1], min_width=widest if i == 0 else None)
+    rows = []
     for key in ranked[:limit]:
         rule, sev, cat = key
         items = groups[key]
         path, n = Counter(x.path for x in items).most_common(1)[0]
-        cells = (rule, Text(sev, style=SEVERITY_STYLE.get(sev, "")), cat, f"{len(items):,}",
-                 f"{section.per_kloc(len(items)):.2f}", f"{minutes[key] / 60:,.1f} h",
-                 Text(f"{path.rsplit('/', 1)[-1]} ({n:,})", overflow="fold"))
-        table.add_row(*(cells[i] for i in keep))
+        rows.append((rule, Text(sev, style=SEVERITY_STYLE.get(sev, "")), cat, f"{len(items):,}",
+                     f"{section.per_kloc(len(items)):.2f}", f"{minutes[key] / 60:,.1f} h",
+                     f"{path.rsplit('/', 1)[-1]} ({n:,})"))
+    room = _last_column_room(console.width, [[str(r[i]) for i in keep] for r in rows],
+                             [cols[i][0] for i in keep], widest)
+    for i in keep:
+        table.add_column(cols[i][0], justify=cols[i][1], min_width=widest if i == 0 else None,
+                         max_width=room if i == len(cols) - 1 else None)
+    for cells in rows:
+        *first, most_in = (cells[i] for i in keep)
+        name, _, count = most_in.rpartition(" ")
+        table.add_row(*first, Text(f"{fit_word(name, room)} {count}", overflow="fold"))
     if len(ranked) > limit:
         rest = sum(len(groups[k]) for k in ranked[limit:])
         table.caption = (f"{len(ranked) - limit} more rule(s) with {rest:,} finding(s): --findings N "
@@ -150,6 +158,14 @@ def _rule_table(section, groups, console, limit) -> None:
     else:
         table.caption = "what a rule means: audit rules explain RULE"
     console.print(table)
+
+
+def _last_column_room(width: int, rows: list[list[str]], headers: list[str], widest: int) -> int:
+    """What the rule table leaves its last column: rich keeps the rule column's min_width
+    even past the terminal's edge and crops the table there, so the others must fit."""
+    used = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers[:-1])]
+    used[0] = max(used[0], widest)
+    return max(12, width - sum(used) - 3 * len(headers) - 1)  # padding 2 and a border each
 
 
 def _debt_lines(section, console) -> None:
