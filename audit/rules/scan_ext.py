@@ -11,10 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.errors import ConfigError
+from audit.render.terminal import fit_word
 from audit.rules import baseline as baseline_mod
 from audit.rules import config as config_mod
 from audit.rules import engine, registry
-from audit.render.terminal import fit_word
 from audit.rules.scores import effort, score
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
