@@ -80,6 +80,13 @@ BLIND_SPOTS = (
     "(review from {review}).",
     "Mechanical translation (c2rust) lowers constants and rewrites pointer arithmetic, so "
     "structure and numbers disagree while names agree; such files score about 0.3.",
+    "Where comments, strings and names were all rewritten, only the order and shape of the "
+    "functions remain: a file is flagged then only when its functions align in order with a "
+    "corpus file's beyond chance for the whole audit; a hand port that splits or merges "
+    "functions is not found that way.",
+    "Each evidence fragment's expected number of chance matches was measured against a corpus "
+    "of about 20,000 files; against a much larger corpus, chance matches are more frequent "
+    "than it says.",
     "Material shared by many corpus files, or forced by an interface (standard names, ELF "
     "and DWARF constants, mnemonics, option names), is discounted and never counts as copying, "
     "even when it was in fact copied.",
