@@ -115,3 +115,34 @@ def test_rule_table_fits_and_breaks_no_file_name(width, tree, tmp_path, monkeypa
 ])
 def test_compact_cuts_words_longer_than_the_column(text, width, expected):
     assert compact(text, width) == expected
+
+
+@pytest.fixture(scope="module")
+def provenance(tmp_path_factory):
+    """The provenance record of a scan of the calculator ports against their corpus."""
+    from test_determination import make_corpus, make_tree, scan
+
+    root = tmp_path_factory.mktemp("prov")
+    _, doc = scan(make_tree(root), make_corpus(root), root / "r.json")
+    return doc["provenance"]
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_determination_block_wraps_with_a_hanging_indent(width, provenance):
+    from audit.render.determination_view import print_determination, summary_lines
+
+    console = Console(width=width, no_color=True, highlight=False, record=True)
+    print_determination(provenance, console)
+    lines = console.export_text().splitlines()[1:]
+    assert all(len(line) <= width for line in lines)
+    items = []  # each item: its first line (two spaces, a label) and its indented rest
+    for line in lines:
+        if line.startswith("      "):
+            items[-1].append(line.strip())
+        else:
+            assert re.match(r" {2,4}\w[\w ]*: ", line), line
+            items.append([line.strip()])
+    texts = [f"{label}: {text}" for label, text in summary_lines(provenance["determination"])]
+    # joined again at the line ends, every item reads as it was written: no word was cut
+    assert [" ".join(item) for item in items[:len(texts)]] == texts
+    assert any(len(item) > 1 for item in items)
