@@ -2,10 +2,12 @@
 
     python bench/report_pages.py REPORT_DIR [--single FILE] [--open clones.html ...]
 
-Prints the page count, the total, the largest pages and, for each page named with
---open, how long headless Chromium (Debian's /usr/bin/chromium through Playwright)
-takes from navigation to the load event, with its DOM node count and height: the
-median of five loads. A report is made with `audit scan TREE --html REPORT_DIR`.
+Prints the page count, the total, the largest pages, the pages by kind and, for
+each page named with --open, how long headless Chromium (Debian's /usr/bin/chromium
+through Playwright) takes from navigation to the load event, with its DOM node count
+and height: the median of five loads, with the load average before and after (on a
+shared machine the opening times follow it). A report is made with
+`audit scan TREE --html REPORT_DIR`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 def sizes(folder: str) -> list[tuple[int, str]]:
     return sorted(((os.path.getsize(os.path.join(folder, n)), n) for n in os.listdir(folder)),
                   reverse=True)
+
+
+def kinds(pages: list[tuple[int, str]]) -> dict[str, tuple[int, int, int]]:
+    """Pages by kind (file-*, clones-*, rule-*, or the page itself): count, bytes, largest."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for size, name in pages:
+        kind = name.split("-", 1)[0] + "-*" if "-" in name else name
+        count, total, top = out.get(kind, (0, 0, 0))
+        out[kind] = (count + 1, total + size, max(top, size))
+    return out
 
 
 def open_times(paths: list[str], rounds: int = 5) -> list[tuple[str, float, int, int]]:
@@ -58,6 +70,8 @@ def main() -> None:
     print(f"pages over 1 MB: {sum(1 for b, _ in pages if b > 1e6)}")
     for b, n in pages[:8]:
         print(f"  {b / 1e3:9,.1f} KB  {n}")
+    for kind, (count, size, top) in sorted(kinds(pages).items()):
+        print(f"{kind}: {count:,} page(s), {size / 1e6:.2f} MB, largest {top / 1e3:,.1f} KB")
     for name in args.open:
         b = os.path.getsize(os.path.join(args.report, name))
         print(f"{name}: {b / 1e3:,.1f} KB")
@@ -65,9 +79,13 @@ def main() -> None:
     if args.single:
         print(f"single file {args.single}: {os.path.getsize(args.single) / 1e6:.2f} MB")
         paths.append(args.single)
+    if not paths:
+        return
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     for path, ms, nodes, height in open_times(paths):
         print(f"open {os.path.basename(path)}: {ms:,.0f} ms to load (median of 5), "
               f"{nodes:,} elements, {height:,} px tall")
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
