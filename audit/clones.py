@@ -324,17 +324,15 @@ def candidate_pairs(units: list[UnitPrint], params: CloneParams) -> set[tuple[in
 
 def _bucket_pairs(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every pair (i < j) of row indices whose rows are equal."""
-    rows = np.ascontiguousarray(band).view(np.dtype((np.void, band.dtype.itemsize * band.shape[1])))
-    _, inverse = np.unique(rows.ravel(), return_inverse=True)
-    order = np.argsort(inverse, kind="stable")  # by bucket, ascending inside each
-    keys = inverse[order]
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
+    order = np.lexsort(band.T[::-1])  # equal rows adjacent, ascending inside (stable)
+    rows = band[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]).any(axis=1)
     starts = np.flatnonzero(first)
-    size = np.diff(np.append(starts, len(keys)))
+    size = np.diff(np.append(starts, len(rows)))
     bucket = np.cumsum(first) - 1
-    later = size[bucket] - (np.arange(len(keys)) - starts[bucket]) - 1  # members after it
-    return np.repeat(order, later), order[_ranges(np.arange(1, len(keys) + 1), later)]
+    later = size[bucket] - (np.arange(len(rows)) - starts[bucket]) - 1  # members after it
+    return np.repeat(order, later), order[_ranges(np.arange(1, len(rows) + 1), later)]
 
 
 def _comparable(units: list[UnitPrint], left: np.ndarray, right: np.ndarray) -> np.ndarray:
