@@ -143,3 +143,24 @@ def test_review_file_round_trips_awkward_text(tmp_path):
     rv.save(str(tmp_path / "r.toml"), [d])
     assert rv.load(str(tmp_path / "r.toml")) == [d]
     json.dumps([d.__dict__])  # plain data
+
+
+def test_clearing_the_listed_units_does_not_clear_lines_they_do_not_hold():
+    """A file match lists its strongest units only: a file is cleared only when every line
+    that counts towards a corpus lies inside a cleared unit."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from audit.provenance.determination import _cleared_files
+
+    covered = np.zeros(40)
+    covered[5:11] = 0.8   # the listed unit
+    covered[20:31] = 0.6  # a unit beyond the list's cap (or paired only by structure)
+    f = SimpleNamespace(path="a.py", covered={"calc": covered})
+    listed = [{"path": "a.py", "unit": "f", "lines": [5, 10], "decision_status": "applied",
+               "decision": "coincidental"}]
+    assert _cleared_files(listed, {"a.py": f}) == set()
+    both = listed + [{"path": "a.py", "unit": "g", "lines": [20, 30], "decision_status": "applied",
+                      "decision": "coincidental"}]
+    assert _cleared_files(both, {"a.py": f}) == {"a.py"}

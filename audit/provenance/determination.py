@@ -14,6 +14,8 @@ import json
 from dataclasses import asdict
 from importlib import resources
 
+import numpy as np
+
 from audit.provenance import review as rv
 from audit.provenance import scope as sc
 from audit.provenance.licence import file_licence, nearest_copyright, read_notes
@@ -127,7 +129,7 @@ def match_records(report, read) -> list[dict]:
     for f in sorted(report.files, key=lambda f: f.path):
         text = _text(read, f.path) if f.matches else None
         for m in f.matches:
-            for u in m.units:
+            for u in _units_of(m):
                 lines = (int(u["lines"][0]), int(u["lines"][1]))
                 out.append({"path": f.path, "unit": u["unit"], "lines": list(lines),
                             "corpus": m.corpus, "corpus_path": m.corpus_path,
@@ -135,6 +137,19 @@ def match_records(report, read) -> list[dict]:
                             "swhid": m.swhid, "score": u["score"],
                             "content": rv.content_hash(text, lines)})
     return out
+
+
+def _units_of(m) -> list[dict]:
+    """A file match's units: those its text matched, then those a significant structural
+    alignment paired (their lines count as covered too, so they are decided on as well)."""
+    units = list(m.units)
+    seen = {u["unit"] for u in units}
+    for pair in (m.structure or {}).get("pairs", []) if (m.structure or {}).get("significant") else []:
+        if pair["unit"] not in seen:
+            seen.add(pair["unit"])
+            units.append({"unit": pair["unit"], "lines": pair["lines"], "corpus_unit": pair["corpus_unit"],
+                          "corpus_lines": pair["corpus_lines"], "score": 1.0})
+    return units
 
 
 def _text(read, path: str) -> str | None:
@@ -181,7 +196,7 @@ def review_section(report, records: list[dict], path: str) -> dict:
         if d:
             r.update(decided_by=d.by, decision_reason=d.reason, decision_date=d.date)
             decided.append(r)
-    cleared = _cleared_files(records)
+    cleared = _cleared_files(records, {f.path: f for f in report.files})
     return {"file": path, "decisions": len(applied.by_match) + len(applied.unused),
             "applied": sum(1 for r in records if r["decision_status"] == "applied"),
             "stale": sum(1 for r in records if r["decision_status"] == "stale"),
@@ -189,12 +204,30 @@ def review_section(report, records: list[dict], path: str) -> dict:
             "unused": [asdict(d) for d in applied.unused], "cleared_files": sorted(cleared)}
 
 
-def _cleared_files(records: list[dict]) -> set[str]:
+def _cleared_files(records: list[dict], files: dict) -> set[str]:
+    """Files whose every matched unit was reviewed and cleared, and whose every line that counts
+    towards a corpus is inside a cleared unit: the records list a file match's strongest units
+    only, and a structural alignment covers units of its own, so clearing what is listed must
+    not clear what is not."""
     by_file: dict[str, list[dict]] = {}
     for r in records:
         by_file.setdefault(r["path"], []).append(r)
     return {p for p, rs in by_file.items()
-            if all(r["decision_status"] == "applied" and r["decision"] in rv.CLEARING for r in rs)}
+            if all(r["decision_status"] == "applied" and r["decision"] in rv.CLEARING for r in rs)
+            and _all_counted_lines_in(rs, files.get(p))}
+
+
+def _all_counted_lines_in(records: list[dict], f) -> bool:
+    if f is None:
+        return False
+    for cov in f.covered.values():
+        cov = np.asarray(cov)
+        reviewed = np.zeros(len(cov), dtype=bool)
+        for r in records:
+            reviewed[int(r["lines"][0]):int(r["lines"][1]) + 1] = True
+        if (cov[~reviewed] > 0).any():
+            return False
+    return True
 
 
 def after_review(report, cleared: set[str]) -> tuple[str, float]:
