@@ -341,11 +341,13 @@ def pass_available(name: str) -> bool:
 def job_namespace(job: Job) -> str:
     """Cache namespace for a job: tool version, engine, passes, options, code and rule packs."""
     extra = code_digest(job.passes) + (_tree_digest(_rules_root()) if "rules" in job.passes else "")
-    return namespace(job.python_engine, job.passes, job.options, extra)
+    options = {**job.options, "limits": dataclasses.asdict(job.limits)}  # a limit decides skips
+    return namespace(job.python_engine, job.passes, options, extra)
 
 
 # The per-file pipeline's own code: a change here changes results even at the same version.
-_PIPELINE_CODE = ("parse.py", "results.py", "pipeline.py", "walk.py", "lang", "metrics")
+_PIPELINE_CODE = ("parse.py", "results.py", "pipeline.py", "walk.py", "limits.py", "workers.py", "lang",
+                  "metrics")
 
 
 def code_digest(passes: Iterable[str] = ()) -> str:

@@ -159,3 +159,19 @@ def test_clone_sketches_round_trip():
         for f in dataclasses.fields(a):
             x, y = getattr(a, f.name), getattr(b, f.name)
             assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y, f.name
+
+
+def test_per_file_limits_are_part_of_the_cache_namespace():
+    """A result cached under one --max-nesting is not reused under another, and a change to
+    the limits' code changes the namespace as a change to the pipeline's does."""
+    import dataclasses
+
+    from audit import limits
+    from audit.cache import _PIPELINE_CODE, job_namespace
+    from audit.pipeline import Job
+
+    base = Job(1 << 20)
+    tighter = dataclasses.replace(base, limits=dataclasses.replace(limits.Limits(), max_nesting=10))
+    assert job_namespace(base) != job_namespace(tighter)
+    assert job_namespace(base) == job_namespace(Job(1 << 20))
+    assert {"limits.py", "workers.py"} <= set(_PIPELINE_CODE)
