@@ -93,28 +93,20 @@ def print_determination(prov: dict, console) -> None:
     """The determination block at the top of the terminal's provenance section."""
     from rich.text import Text
 
+    from audit.render.terminal import hanging
+
     det = prov.get("determination")
     if not det:
         return
     console.print(Text("provenance determination", style="bold"))
     for label, text in summary_lines(det):
-        _hanging(console, f"{label}: {visible(text)}", "  ", "      ")
+        hanging(console, f"{label}: {visible(text)}", "  ", "      ")
     for row in det["scope"]["not_checked"][:10]:
-        _hanging(console, f"not checked: {visible(row['path'])} ({row['reason']})", "    ", "        ")
+        hanging(console, f"not checked: {visible(row['path'])} ({row['reason']})", "    ", "        ")
     if len(det["scope"]["not_checked"]) > 10:
         console.print(Text(f"    ... {len(det['scope']['not_checked']) - 10} more (see --json or --markdown)"))
     console.print(Text(f"  blind spots: {len(det['blind_spots'])} listed in the JSON, HTML and "
                        "Markdown outputs"))
-
-
-def _hanging(console, text: str, first: str, rest: str) -> None:
-    """One item wrapped with a hanging indent, so where the next item starts can be seen
-    in a block of paragraphs several lines long."""
-    from rich.text import Text
-
-    lines = Text(text, overflow="fold").wrap(console, max(20, console.width - len(rest)))
-    for i, line in enumerate(lines):
-        console.print(Text(first if i == 0 else rest) + line, overflow="fold")
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,14 @@ def fit_word(word: str, width: int) -> str:
     return word if len(word) <= width else "…" + word[-(width - 1):]
 
 
+def hanging(console: Console, text: str, first: str = "  ", rest: str = "      ") -> None:
+    """One item wrapped with a hanging indent, so where the next item starts can be seen
+    in a block of paragraphs several lines long."""
+    lines = Text(text, overflow="fold").wrap(console, max(20, console.width - len(rest)))
+    for i, line in enumerate(lines):
+        console.print(Text(first if i == 0 else rest) + line, overflow="fold")
+
+
 def render(result: AuditResult, console: Console, hotspots: int = 10, sections=()) -> None:
     """Print the summary a reviewer reads first; ``sections`` add later stages' parts."""
     _summary(result, console)
