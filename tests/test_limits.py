@@ -210,3 +210,22 @@ def test_bad_limits_in_audit_toml_are_refused(tmp_path, run_cli, table, problem)
     write(tmp_path, "a.rs", "fn a() {}\n")
     code, _out, err = run_cli("scan", str(tmp_path), "-q")
     assert code == 2 and problem in err
+
+
+def test_a_hanging_file_in_a_corpus_is_refused_not_waited_for(tmp_path, monkeypatch):
+    """The corpus build applies the scan's per-file limits: the hanging file is left out as a
+    timeout (counted in the manifest) and the other files are indexed."""
+    import json
+
+    from audit.provenance import build
+
+    src = tmp_path / "src"
+    write(src, "hang.rs", HANG_CORE)
+    write(src, "open.rs", "fn f() { g(" + "(" * 200_000 + "\n")
+    good = good_files(src, 3)
+    monkeypatch.setattr(build, "BUILD_LIMITS", Limits(file_timeout=0.5))
+    build.build_index("hostile", [str(src)], str(tmp_path / "idx"), workers=1)
+    manifest = json.loads((tmp_path / "idx" / "hostile" / "manifest.json").read_text())
+    assert manifest["build"]["skipped"]["refused"] == {"timeout": 1, "too-deep": 1}
+    labels = {line.split("\t")[0] for line in (tmp_path / "idx" / "hostile" / "files.tsv").read_text().splitlines()}
+    assert labels == good

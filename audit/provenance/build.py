@@ -22,6 +22,7 @@ import numpy as np
 
 from audit.errors import CorpusIndexError, UsageError
 from audit.provenance.channels import CHANNELS
+from audit.limits import Limits
 from audit.provenance.digest import file_digest, index_digest
 from audit.provenance.index import (CorpusIndex, check_name, crc_file, is_index, write_arrays,
                                     write_manifest)
@@ -32,21 +33,41 @@ from audit.provenance.sources import SourceStats, iter_members, resolve
 from audit.provenance import versions as ver
 
 SHARD_FILES = 3000
+BUILD_LIMITS = Limits()  # the per-file limits of a scan's defaults, for every corpus file
 SHARD_LAYOUT = 2  # shards also hold per-file document-frequency counts (ndf_<channel>)
 Progress = Callable[[int, float, str], None]  # files done, fraction of sources read, label
 
 
 def sketch_member(member) -> dict:
-    """Worker: parse and sketch one corpus file into plain arrays."""
+    """Worker: parse and sketch one corpus file into plain arrays; a file beyond the per-file
+    limits a scan applies (audit.limits: nesting, line length, CPU time, memory) is refused
+    with its reason instead, so a hostile corpus file cannot stall a build."""
+    from audit import limits
+
+    lim = BUILD_LIMITS
+    refused = limits.precheck(member.data, lim)
+    if refused:
+        return {"label": member.label, "failed": True, "reason": refused[0]}
+    try:
+        with limits.deadline(lim.file_timeout):
+            return _sketch_member(member)
+    except limits.Refused as exc:
+        return {"label": member.label, "failed": True, "reason": exc.reason}
+    except limits.FileTimeout:
+        return {"label": member.label, "failed": True, "reason": "timeout"}
+    except MemoryError:
+        return {"label": member.label, "failed": True, "reason": "too-much-memory"}
+    except RecursionError:
+        return {"label": member.label, "failed": True, "reason": "too-deep"}
+
+
+def _sketch_member(member) -> dict:
     from audit.parse import parse
     from audit.walk import SourceFile, git_blob_sha1
 
     t0 = time.perf_counter()
     src = SourceFile(member.label, member.language, member.data, git_blob_sha1(member.data))
-    try:
-        parsed = parse(src)
-    except RecursionError:
-        return {"label": member.label, "failed": True}
+    parsed = parse(src)
     t1 = time.perf_counter()
     sk = sketch_parsed(parsed, PARAMS)
     out = {"label": member.label, "sha1": src.sha1, "language": member.language, "lines": sk.lines,
@@ -188,6 +209,8 @@ def _sketch_all(members, count, partial, workers, progress, stats, shard_files) 
             count += 1
             if not out.get("failed"):
                 buffer.append(out)
+            else:
+                stats.refused[out.get("reason", "error")] = stats.refused.get(out.get("reason", "error"), 0) + 1
             if progress:
                 progress(count, stats.fraction, out["label"])
             if len(buffer) >= shard_files:
@@ -272,7 +295,7 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
               "documents": int(arrays["file_doc"].max(initial=0)) + 1 if files else 0, "versions": len(plan.versions)}
     extra = {"exclude": exclude, "build": {"wall_s": round(elapsed, 2), "cpu_s": timing,
              "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,
-                         "excluded": stats.skipped_excluded}},
+                         "excluded": stats.skipped_excluded, "refused": dict(stats.refused)}},
              "license": license, "source_ids": plan.source_ids or [source_identity(s) for s in sources],
              "versions": plan.manifest(), "shards": len(shards),
              "digest": index_digest(params.as_dict(), [m.get("digest") for m in files])}

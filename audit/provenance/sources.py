@@ -17,7 +17,7 @@ import posixpath
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from audit.config import DEFAULT_SKIP_DIRS
@@ -66,6 +66,7 @@ class SourceStats:
     skipped_language: int = 0
     skipped_large: int = 0
     skipped_excluded: int = 0
+    refused: dict = field(default_factory=dict)  # reason -> files over the per-file limits
     fraction: float = 0.0  # how far through the current source (archive bytes or files)
 
 
