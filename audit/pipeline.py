@@ -228,6 +228,6 @@ def scan(config: ScanConfig, job: Job | None = None, progress=None,
     result = AuditResult(
         tool_version=__version__, config=config.echo(), files=tuple(files),
         skipped=tuple(skipped), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        elapsed=time.perf_counter() - started,
+        elapsed=time.perf_counter() - started, others=tuple(discovery.others),
     )
     return result, payloads

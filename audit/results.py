@@ -238,6 +238,7 @@ class AuditResult:
     elapsed: float = 0.0
     sections: dict = field(default_factory=dict)  # later stages: "provenance", "clones", "rules"
     format_version: int = FORMAT_VERSION
+    others: tuple[str, ...] = ()  # files found in no language the audit reads (docs, scripts, data)
 
     @property
     def totals(self) -> Totals:

@@ -17,7 +17,8 @@ from typing import Callable
 from audit.errors import InputError, UsageError
 from audit.gitsource import REGULAR_FILE, SUBMODULE, SYMLINK, GitSource, RepoRev, is_git_repo
 from audit.lang import language_for
-from audit.walk import Discovery, SkippedFile, TooLarge, _option_spec, display_path, matchable
+from audit.walk import (OTHERS_LISTED, Discovery, SkippedFile, TooLarge, _option_spec, display_path,
+                        matchable)
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,21 @@ class RevisionTree:
         filters = _Filters(config)
         candidates: list[BlobCandidate] = []
         skipped: list[SkippedFile] = []
+        others: list[str] = []
         with GitSource(self.revision["repo"]) as src:
             for path, blob, kind in src.entries(self.revision["tree"], filters.keep_dir):
                 found = self._sort(src, path, blob, kind, filters)
-                if isinstance(found, SkippedFile):
+                if found is None and kind == REGULAR_FILE and filters.wanted(path) \
+                        and len(others) < OTHERS_LISTED:
+                    others.append(display_path(path))
+                elif isinstance(found, SkippedFile):
                     skipped.append(found)
                 elif found is not None:
                     candidates.append(found)
                     if on_found and len(candidates) == on_found[0]:
                         on_found[1](list(candidates))  # the scan starts its workers now
         return Discovery(tuple(candidates), tuple(skipped),
-                         (f"{self.revision['repo']}@{self.revision['rev']}",))
+                         (f"{self.revision['repo']}@{self.revision['rev']}",), tuple(others))
 
     def _sort(self, src, path, blob, kind, filters) -> BlobCandidate | SkippedFile | None:
         """One tree entry as the walker sorts a file: read, listed as skipped, or passed over."""

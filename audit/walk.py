@@ -71,6 +71,10 @@ class Discovery:
     candidates: tuple[Candidate, ...]
     skipped: tuple[SkippedFile, ...]
     roots: tuple[str, ...]
+    others: tuple[str, ...] = ()  # files in no language the audit reads (docs, scripts, data)
+
+
+OTHERS_LISTED = 20_000  # other files named at most; a tree of more is named in part
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -97,7 +101,8 @@ def discover(config: ScanConfig, on_found: tuple[int, Callable] | None = None) -
         walker.notify_at, walker.notify = on_found
     for p in config.paths:
         walker.add_root(p)
-    return Discovery(tuple(walker.candidates), tuple(walker.skipped), tuple(config.paths))
+    return Discovery(tuple(walker.candidates), tuple(walker.skipped), tuple(config.paths),
+                     tuple(walker.others))
 
 
 def read_source(cand: Candidate, max_size: int) -> SourceFile | SkippedFile:
@@ -209,6 +214,7 @@ class _Walker:
         self.base = base
         self.candidates: list[Candidate] = []
         self.skipped: list[SkippedFile] = []
+        self.others: list[str] = []
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
         self.audited = set(config.languages)
@@ -222,6 +228,11 @@ class _Walker:
     def rel(self, abspath: str) -> str:
         rel = os.path.relpath(abspath, self.base)
         return abspath if rel.startswith("..") else rel.replace(os.sep, "/")
+
+    def _excluded(self, rel: str) -> bool:
+        path = matchable(rel)
+        return bool((self.exclude is not None and self.exclude.match_file(path))
+                    or (self.include is not None and not self.include.match_file(path)))
 
     def skip(self, rel: str, reason: str, detail: str) -> None:
         self.skipped.append(SkippedFile(display_path(rel), reason, detail))
@@ -307,6 +318,8 @@ class _Walker:
         if lang is None:
             if explicit:
                 self.skip(rel, "unknown-language", "extension not recognised")
+            elif len(self.others) < OTHERS_LISTED and not self._excluded(rel):
+                self.others.append(display_path(rel))
             return
         if self.exclude is not None and self.exclude.match_file(matchable(rel)):
             return

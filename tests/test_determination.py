@@ -256,3 +256,18 @@ def test_repo_at_rev_names_commit_and_tree(checkout):
     a = audited_identity([f"{checkout}@HEAD"], {})
     assert a["kind"] == "git revision" and a["commit"] == head
     assert a["swhid"] == "swh:1:dir:" + _git(checkout, "rev-parse", "HEAD^{tree}")
+
+
+def test_files_in_no_audited_language_are_listed_as_not_checked(corpus, tmp_path):
+    """A script or a document shipped beside the code is named in the scope, not passed over;
+    what --exclude leaves out is not."""
+    tree = make_tree(tmp_path)
+    os.makedirs(os.path.join(tree, "scripts"))
+    with open(os.path.join(tree, "scripts", "build.sh"), "w") as fh:
+        fh.write("#!/bin/sh\ncc -O2 *.c\n")
+    with open(os.path.join(tree, "NOTES.md"), "w") as fh:
+        fh.write("notes\n")
+    _, doc = scan(tree, corpus, tmp_path / "r.json", "--exclude", "NOTES.md")
+    rows = {r["path"]: r["reason"] for r in doc["provenance"]["determination"]["scope"]["not_checked"]}
+    assert rows["scripts/build.sh"] == "not-source"
+    assert "NOTES.md" not in rows

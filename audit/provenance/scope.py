@@ -89,6 +89,8 @@ def not_checked(result, report) -> list[dict]:
     out = [_why(s, read_c) for s in rows]
     out += [{"path": f.path, "reason": "not-sketched", "detail": "measured, but no sketch was made"}
             for f in result.files if f.path not in compared]
+    out += [{"path": p, "reason": "not-source", "detail": "in no language the audit reads (Rust, Python, "
+             "C, C++): documentation, scripts, data"} for p in getattr(result, "others", ())]
     return sorted(out, key=lambda r: (r["reason"], r["path"]))
 
 
