@@ -229,3 +229,21 @@ def test_a_hanging_file_in_a_corpus_is_refused_not_waited_for(tmp_path, monkeypa
     assert manifest["build"]["skipped"]["refused"] == {"timeout": 1, "too-deep": 1}
     labels = {line.split("\t")[0] for line in (tmp_path / "idx" / "hostile" / "files.tsv").read_text().splitlines()}
     assert labels == good
+
+
+def test_a_timeout_reported_by_cpython_as_a_system_error_is_a_timeout(monkeypatch):
+    """When the CPU timer's FileTimeout lands while a builtin returns, CPython raises
+    SystemError from it; the file is then a timeout, not an analysis error."""
+    from audit import pipeline
+    from audit.walk import SourceFile
+
+    def returning_builtin(source, job):
+        try:
+            raise limits_module.FileTimeout
+        except limits_module.FileTimeout as exc:
+            raise SystemError("<built-in function process_time> returned a result with an exception set") from exc
+
+    import audit.limits as limits_module
+    monkeypatch.setattr(pipeline, "_analyse", returning_builtin)
+    out, _ = pipeline.analyse_source(SourceFile("x.rs", "rust", b"fn f() {}\n", "0" * 40), Job(1 << 20))
+    assert (out.reason, out.detail.startswith("not done in")) == ("timeout", True)
