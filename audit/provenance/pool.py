@@ -27,9 +27,11 @@ def match_files(sketches: list, indexes: list, cfg, thresholds, jobs: int, progr
         return api.match_files(sketches, indexes, cfg, thresholds, progress=progress)
     global _STATE
     _STATE = (sketches, indexes, cfg, thresholds)
-    batches = balanced_batches(sketches, 4 * jobs)  # several per worker: even loads, live progress
+    batches = balanced_batches(sketches, 32 * jobs)  # many per worker: even loads, live progress
     files: list = [None] * len(sketches)
     spent: dict[str, float] = {}
+    if progress is not None:
+        progress(0, len(sketches), "")  # the total is known before the first batch ends
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for number, (reports, seconds) in pool.imap_unordered(_match_batch, enumerate(batches)):
