@@ -16,6 +16,7 @@ import re
 import shutil
 
 import pytest
+from test_browser import browser, watch  # noqa: F401 (fixtures)
 from test_determination import FIX, make_corpus, make_tree
 from test_gold import GOLD, UPDATE
 
@@ -187,29 +188,15 @@ def test_terminal_opens_provenance_with_the_determination(run, run_cli):
 
 # -- the provenance page in Chromium --------------------------------------------------
 @pytest.mark.browser
-def test_provenance_page_shows_the_determination_first(run):
-    from test_browser import CHROMIUM, Watch
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from test_browser import ARGS
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        w = Watch(browser)
-        try:
-            w.open(run / "html" / "provenance.html")
-            page = w.page
-            assert page.locator("main h2, body h2").first.inner_text() == "Determination"
-            rows = page.locator("table.det-lines th").all_inner_texts()
-            assert rows[:4] == ["determination", "thresholds", "calibration", "audited"]
-            assert "rs/table.rs" in page.locator("table.not-checked").inner_text()
-            lic = page.locator("table.licences").inner_text()
-            assert "BSD-2-Clause" in lic and "MIT" in lic and "The Calc Authors" in lic
-            w.open(run / "html" / "index.html")
-            assert "Provenance determination" in page.locator("section.determination").inner_text()
-            assert not w.errors and not w.remote()
-        finally:
-            w.close()
-            browser.close()
+def test_provenance_page_shows_the_determination_first(run, watch):
+    watch.open(run / "html" / "provenance.html")
+    page = watch.page
+    assert page.locator("main h2, body h2").first.inner_text() == "Determination"
+    rows = page.locator("table.det-lines th").all_inner_texts()
+    assert rows[:4] == ["determination", "thresholds", "calibration", "audited"]
+    assert "rs/table.rs" in page.locator("table.not-checked").inner_text()
+    lic = page.locator("table.licences").inner_text()
+    assert "BSD-2-Clause" in lic and "MIT" in lic and "The Calc Authors" in lic
+    watch.open(run / "html" / "index.html")
+    assert "Provenance determination" in page.locator("section.determination").inner_text()
+    assert not watch.errors and not watch.remote()

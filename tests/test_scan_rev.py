@@ -21,6 +21,7 @@ import subprocess
 import tarfile
 
 import pytest
+from test_browser import browser, watch  # noqa: F401 (fixtures)
 from test_exports import scrub_markdown
 from test_gold import GOLD, UPDATE
 
@@ -378,31 +379,19 @@ def test_markdown_matches_gold(prov):
 
 
 @pytest.mark.browser
-def test_provenance_page_shows_the_commit_tarball_exclusions_and_every_file_not_checked(prov):
-    from test_browser import ARGS, CHROMIUM, Watch
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        w = Watch(browser)
-        try:
-            w.open(prov["out"] / "html" / "provenance.html")
-            lines = dict(zip(w.page.locator("table.det-lines th").all_inner_texts(),
-                             w.page.locator("table.det-lines td").all_inner_texts()))
-            assert f"commit {prov['commit']}" in lines["audited"]
-            assert f"swh:1:dir:{prov['tree']}" in lines["audited"] and "@HEAD~1" in lines["audited"]
-            assert f"sha256 {prov['sha256']}" in lines["corpus"]
-            assert "excluded */testsuite/*" in lines["corpus"]
-            table = w.page.locator("table.not-checked")
-            assert table.is_visible()
-            rows = [r.split("\t")[:2] for r in table.locator("tbody tr").all_inner_texts()]
-            assert sorted(tuple(r) for r in rows) == sorted(NOT_CHECKED)
-            assert not w.errors and not w.remote()
-        finally:
-            w.close()
-            browser.close()
+def test_provenance_page_shows_the_commit_tarball_exclusions_and_every_file_not_checked(prov, watch):
+    watch.open(prov["out"] / "html" / "provenance.html")
+    lines = dict(zip(watch.page.locator("table.det-lines th").all_inner_texts(),
+                     watch.page.locator("table.det-lines td").all_inner_texts()))
+    assert f"commit {prov['commit']}" in lines["audited"]
+    assert f"swh:1:dir:{prov['tree']}" in lines["audited"] and "@HEAD~1" in lines["audited"]
+    assert f"sha256 {prov['sha256']}" in lines["corpus"]
+    assert "excluded */testsuite/*" in lines["corpus"]
+    table = watch.page.locator("table.not-checked")
+    assert table.is_visible()
+    rows = [r.split("\t")[:2] for r in table.locator("tbody tr").all_inner_texts()]
+    assert sorted(tuple(r) for r in rows) == sorted(NOT_CHECKED)
+    assert not watch.errors and not watch.remote()
 
 
 def test_terminal_summary_names_the_commit(fx, run_cli):
