@@ -44,6 +44,17 @@ def git(repo, *args: str, date: str = "2026-01-02T03:04:05Z", data: bytes | None
     return out.stdout.decode().strip()
 
 
+def one_commit(repo, files: dict[str, str], message: str):
+    """A new repository holding ``files`` (path -> text) in one commit on main."""
+    for path, text in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return repo
+
+
 def small_files(root) -> None:
     """Eight more small sources: enough files for a scan to start its worker pool."""
     for i in range(6):
@@ -405,12 +416,8 @@ def test_reader_after_the_scan_reads_the_pinned_commit_only(fx, tmp_path):
     from audit.revscan import pin, reader
     from audit.walk import TooLarge
 
-    repo = tmp_path / "odd"
-    (repo / "src").mkdir(parents=True)
-    (repo / "src" / "bad\x1bname.rs").write_text("fn odd() {}\n")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "a name with an escape character")
+    repo = one_commit(tmp_path / "odd", {"src/bad\x1bname.rs": "fn odd() {}\n"},
+                      "a name with an escape character")
     read = reader(pin(RepoRev(str(repo), "main")), MAX_SIZE)
     assert read("src/bad\\x1bname.rs") == b"fn odd() {}\n"  # the name as reports show it
     with pytest.raises(FileNotFoundError):
@@ -444,13 +451,8 @@ def test_a_tree_bomb_is_refused(tmp_path, monkeypatch, run_cli):
 
 
 def test_a_corrupt_object_is_one_unreadable_file(tmp_path, run_cli):
-    repo = tmp_path / "corrupt"
-    (repo / "src").mkdir(parents=True)
-    (repo / "src" / "a.rs").write_text("fn a() {}\n")
-    (repo / "src" / "b.rs").write_text("fn b() {}\n")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "two files")
+    repo = one_commit(tmp_path / "corrupt", {"src/a.rs": "fn a() {}\n", "src/b.rs": "fn b() {}\n"},
+                      "two files")
     blob = git(repo, "rev-parse", "HEAD:src/b.rs")
     loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
     loose.chmod(0o644)
@@ -463,12 +465,7 @@ def test_a_corrupt_object_is_one_unreadable_file(tmp_path, run_cli):
 
 
 def test_a_missing_tree_is_a_clear_error(tmp_path, run_cli):
-    repo = tmp_path / "holed"
-    (repo / "src").mkdir(parents=True)
-    (repo / "src" / "a.rs").write_text("fn a() {}\n")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "one folder")
+    repo = one_commit(tmp_path / "holed", {"src/a.rs": "fn a() {}\n"}, "one folder")
     tree = git(repo, "rev-parse", "HEAD:src")
     (repo / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
     code, _, err = run_cli("scan", f"{repo}@main", "-q", "-j", "1")
