@@ -99,7 +99,8 @@ def match_files(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = M
         lookup = BandLookup(sk.bands, indexes, cfg.bucket_cap)
         matches, discounted = match_sketch(sk, indexes, docfreq, cfg, timing, lookup)
         t0 = time.perf_counter()
-        alignments = align_file(sk, indexes, STRUCTURE, lookup, n_files or len(sketches))
+        alignments = align_file(sk, indexes, STRUCTURE, lookup, n_files or len(sketches),
+                                thresholds.structure_alpha)
         t_structure += time.perf_counter() - t0
         files.append(file_report(sk, matches, discounted, thresholds, alignments=alignments,
                                  n_files=n_files or len(sketches)))

@@ -30,6 +30,7 @@ def match_files(sketches: list, indexes: list, cfg, thresholds, jobs: int, progr
     batches = balanced_batches(sketches, 32 * jobs)  # many per worker: even loads, live progress
     files: list = [None] * len(sketches)
     spent: dict[str, float] = {}
+    done = 0
     if progress is not None:
         progress(0, len(sketches), "")  # the total is known before the first batch ends
     try:
@@ -39,8 +40,8 @@ def match_files(sketches: list, indexes: list, cfg, thresholds, jobs: int, progr
                     files[i] = report
                 for phase, s in seconds.items():
                     spent[phase] = spent.get(phase, 0.0) + s
+                done += len(batches[number])
                 if progress is not None:
-                    done = sum(f is not None for f in files)
                     progress(done, len(sketches), sketches[batches[number][-1]].path)
     finally:
         _STATE = None

@@ -54,7 +54,6 @@ class StructureConfig:
     near: float = 30.0  # "near": within this factor of it, either side
     screen_p: float = 0.05
     bucket_cap: int = 400
-    alpha: float = 0.01  # chance of one false structural match in a whole audited tree
 
 
 @dataclass
@@ -261,16 +260,17 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig,
 
 
 def align_file(sk: FileSketch, indexes, cfg: StructureConfig = StructureConfig(),
-               lookup: BandLookup | None = None, n_files: int = 1) -> list[Alignment]:
+               lookup: BandLookup | None = None, n_files: int = 1, alpha: float = 0.0) -> list[Alignment]:
     """Alignments of one audited file with its candidate corpus files, most significant first;
     ``lookup``: the file's band keys already looked up (by matching), when there is one;
-    ``n_files``: files in the whole audit (where significance is decided, p-values are refined)."""
+    ``n_files`` and ``alpha``: files in the whole audit and the family-wise level a verdict
+    holds alignments to (Thresholds.structure_alpha): p-values near that line are refined."""
     query = query_side(sk, cfg)
     if len(query[0]) < cfg.min_entries:  # no candidate could align: not worth looking them up
         return []
     cands = candidate_files(sk, indexes, cfg, lookup if lookup and lookup.cap == cfg.bucket_cap else None)
     searched = sum(ix.n_files for ix in indexes)  # as in BLAST, E counts the whole database searched
-    line = cfg.alpha / (searched * max(n_files, 1))  # the p-value of a just significant alignment
+    line = alpha / (searched * max(n_files, 1))  # the p-value of a just significant alignment
     out = [al for ix, f, _ in cands if (al := align_pair(sk, ix, f, cfg, searched, query, line)) is not None]
     out.sort(key=lambda a: (a.expected_chance, -a.score, a.corpus, a.corpus_path))
     return out
@@ -300,11 +300,12 @@ def align_pair(sk: FileSketch, ix, f: int, cfg: StructureConfig, tests: int,
     cseq = _substantial(cseq, ix.a["entry_shape"], cfg)
     if len(seq) < cfg.min_entries or len(cseq) < cfg.min_entries:
         return None
-    m = score_matrix(qv, unit_vectors(np.asarray(ix.a["entry_shape"][cseq])), cfg.offset)
+    shapes = np.asarray(ix.a["entry_shape"][cseq])
+    m = score_matrix(qv, unit_vectors(shapes), cfg.offset)
     score, pairs = traceback(m, cfg.gap)
     if len(pairs) < cfg.min_pairs:
         return None
-    blocks = blocks_of([ix.entry_names[int(e)] for e in cseq], np.asarray(ix.a["entry_shape"][cseq]))
+    blocks = blocks_of([ix.entry_names[int(e)] for e in cseq], shapes)
     if len(blocks) < cfg.min_entries:
         return None
     p = _p_value(m, score, cfg, np.random.default_rng(_seed(sk.sha1, ix.files[f].sha1)), blocks, line)
