@@ -18,7 +18,7 @@ from audit.errors import InputError, UsageError
 from audit.gitsource import REGULAR_FILE, SUBMODULE, SYMLINK, GitSource, RepoRev, is_git_repo
 from audit.lang import language_for
 from audit.walk import (OTHERS_LISTED, Discovery, SkippedFile, TooLarge, _option_spec, display_path,
-                        matchable)
+                        filtered_out, matchable)
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,9 @@ class RevisionTree:
         with GitSource(self.revision["repo"]) as src:
             for path, blob, kind in src.entries(self.revision["tree"], filters.keep_dir):
                 found = self._sort(src, path, blob, kind, filters)
-                if found is None and kind == REGULAR_FILE and filters.wanted(path) \
-                        and len(others) < OTHERS_LISTED:
-                    others.append(display_path(path))
+                if isinstance(found, str):
+                    if len(others) < OTHERS_LISTED:
+                        others.append(found)
                 elif isinstance(found, SkippedFile):
                     skipped.append(found)
                 elif found is not None:
@@ -101,15 +101,18 @@ class RevisionTree:
         return Discovery(tuple(candidates), tuple(skipped),
                          (f"{self.revision['repo']}@{self.revision['rev']}",), tuple(others))
 
-    def _sort(self, src, path, blob, kind, filters) -> BlobCandidate | SkippedFile | None:
-        """One tree entry as the walker sorts a file: read, listed as skipped, or passed over."""
+    def _sort(self, src, path, blob, kind, filters) -> BlobCandidate | SkippedFile | str | None:
+        """One tree entry as the walker sorts a file: read, listed as skipped, named as a file
+        in no language the audit reads (its path), or passed over."""
         if not filters.wanted(path):
             return None
         if kind in (SYMLINK, SUBMODULE):
             return _not_followed(path, blob, kind)
-        lang = language_for(path) if kind == REGULAR_FILE else None
-        if lang is None:
+        if kind != REGULAR_FILE:
             return None
+        lang = language_for(path)
+        if lang is None:
+            return display_path(path)
         if lang.name not in filters.audited:
             return SkippedFile(display_path(path), "language-not-audited", f"{lang.name} source")
         return BlobCandidate(display_path(path), lang.name, blob, src.blob_size(blob), self.revision["repo"])
@@ -129,10 +132,7 @@ class _Filters:
         return name not in self.skip_dirs and not (self.exclude and self.exclude.match_file(matchable(path)))
 
     def wanted(self, path: str) -> bool:
-        path = matchable(path)
-        if self.exclude is not None and self.exclude.match_file(path):
-            return False
-        return self.include is None or bool(self.include.match_file(path))
+        return not filtered_out(path, self.include, self.exclude)
 
 
 def _not_followed(path: str, target: str, kind: int) -> SkippedFile:

@@ -206,6 +206,14 @@ def _display_base(paths) -> str:
     return os.path.commonpath([a if os.path.isdir(a) else os.path.dirname(a) for a in absolute])
 
 
+def filtered_out(rel: str, include, exclude) -> bool:
+    """Whether --exclude (``exclude``) or --include (``include``, when given) leaves out the
+    file at ``rel``."""
+    path = matchable(rel)
+    return bool((exclude is not None and exclude.match_file(path))
+                or (include is not None and not include.match_file(path)))
+
+
 class _Walker:
     """Iterative directory walk (no recursion, so depth cannot overflow)."""
 
@@ -230,9 +238,7 @@ class _Walker:
         return abspath if rel.startswith("..") else rel.replace(os.sep, "/")
 
     def _excluded(self, rel: str) -> bool:
-        path = matchable(rel)
-        return bool((self.exclude is not None and self.exclude.match_file(path))
-                    or (self.include is not None and not self.include.match_file(path)))
+        return filtered_out(rel, self.include, self.exclude)
 
     def skip(self, rel: str, reason: str, detail: str) -> None:
         self.skipped.append(SkippedFile(display_path(rel), reason, detail))
@@ -321,9 +327,7 @@ class _Walker:
             elif len(self.others) < OTHERS_LISTED and not self._excluded(rel):
                 self.others.append(display_path(rel))
             return
-        if self.exclude is not None and self.exclude.match_file(matchable(rel)):
-            return
-        if self.include is not None and not self.include.match_file(matchable(rel)):
+        if self._excluded(rel):
             return
         if lang.name not in self.audited:
             self.skip(rel, "language-not-audited", f"{lang.name} source")
