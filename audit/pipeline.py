@@ -56,28 +56,8 @@ def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult | SkippedFi
     A file beyond one of ``job.limits`` (checked before parsing, or its time up) comes
     back as a SkippedFile with the reason.
     """
-    lim = job.limits
-    refused = limits.precheck(source.data, lim)
-    if refused:
-        return SkippedFile(source.path, *refused), {}
-    try:
-        with limits.deadline(lim.file_timeout):
-            return _analyse(source, job)
-    except limits.Refused as exc:
-        return SkippedFile(source.path, exc.reason, exc.detail), {}
-    except limits.FileTimeout:
-        return SkippedFile(source.path, "timeout",
-                           f"not done in {lim.file_timeout:g} s of CPU time"), {}
-    except SystemError as exc:
-        # the timer's FileTimeout raised while a builtin was returning: CPython reports it as
-        # a SystemError caused by it (seen once in 100,000 fuzzed inputs); still a timeout
-        if not isinstance(exc.__cause__, limits.FileTimeout):
-            raise
-        return SkippedFile(source.path, "timeout",
-                           f"not done in {lim.file_timeout:g} s of CPU time"), {}
-    except MemoryError:
-        return SkippedFile(source.path, "too-much-memory",
-                           f"memory limit {lim.max_memory} MiB" if lim.max_memory else ""), {}
+    out, refused = limits.bounded(source.data, job.limits, lambda: _analyse(source, job))
+    return out if refused is None else (SkippedFile(source.path, *refused), {})
 
 
 def _analyse(source: SourceFile, job: Job) -> tuple[FileResult, dict]:

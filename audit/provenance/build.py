@@ -44,21 +44,11 @@ def sketch_member(member) -> dict:
     with its reason instead, so a hostile corpus file cannot stall a build."""
     from audit import limits
 
-    lim = BUILD_LIMITS
-    refused = limits.precheck(member.data, lim)
-    if refused:
-        return {"label": member.label, "failed": True, "reason": refused[0]}
     try:
-        with limits.deadline(lim.file_timeout):
-            return _sketch_member(member)
-    except limits.Refused as exc:
-        return {"label": member.label, "failed": True, "reason": exc.reason}
-    except limits.FileTimeout:
-        return {"label": member.label, "failed": True, "reason": "timeout"}
-    except MemoryError:
-        return {"label": member.label, "failed": True, "reason": "too-much-memory"}
+        out, refused = limits.bounded(member.data, BUILD_LIMITS, lambda: _sketch_member(member))
     except RecursionError:
-        return {"label": member.label, "failed": True, "reason": "too-deep"}
+        refused = ("too-deep", "")
+    return out if refused is None else {"label": member.label, "failed": True, "reason": refused[0]}
 
 
 def _sketch_member(member) -> dict:
