@@ -220,14 +220,11 @@ def _cleared_files(records: list[dict], files: dict) -> set[str]:
 def _all_counted_lines_in(records: list[dict], f) -> bool:
     if f is None:
         return False
-    for cov in f.covered.values():
-        cov = np.asarray(cov)
-        reviewed = np.zeros(len(cov), dtype=bool)
-        for r in records:
-            reviewed[int(r["lines"][0]):int(r["lines"][1]) + 1] = True
-        if (cov[~reviewed] > 0).any():
-            return False
-    return True
+    covs = [np.asarray(cov) for cov in f.covered.values()]
+    reviewed = np.zeros(max((len(c) for c in covs), default=0), dtype=bool)
+    for r in records:
+        reviewed[int(r["lines"][0]):int(r["lines"][1]) + 1] = True
+    return not any((c[~reviewed[:len(c)]] > 0).any() for c in covs)
 
 
 def after_review(report, cleared: set[str]) -> tuple[str, float]:
