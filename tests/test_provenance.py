@@ -109,6 +109,42 @@ def test_sketch_has_units_and_windows():
     assert (sk.bands["struct"][0] != 0).all()
 
 
+@pytest.mark.parametrize("cache_rows", [1 << 18, 8])  # permuted once ahead, or per entry
+def test_entry_signatures_are_datasketch_minhashes(monkeypatch, cache_rows):
+    """Band keys from the per-file batch equal datasketch's MinHash.bulk over each entry's
+    k-gram set, for overlapping entries, lines out of order (C's for step) and void k-grams."""
+    import datasketch
+
+    from audit.provenance import sketch
+
+    monkeypatch.setattr(sketch._Permuted, "CACHE_ROWS", cache_rows)
+    rng = np.random.default_rng(11)
+    h = rng.integers(1, 50, 3000).astype(np.uint64)  # a small vocabulary: repeated k-grams
+    lines = np.sort(rng.integers(1, 400, 3000)).astype(np.uint32)
+    lines[100:110] = lines[100:110][::-1]  # a step emitted after its loop body
+    void = rng.random(3000) < 0.05
+    void[200:400] = True  # a run of data: its k-grams are void
+    start = np.array([1, 50, 120, 300, 390, 5, lines[220]], dtype=np.uint32)
+    end = np.array([200, 60, 399, 310, 400, 6, lines[380]], dtype=np.uint32)  # the last: data only
+    params = sketch.PARAMS
+    got = sketch._bands(h, lines, start, end, "struct", params, void)
+    k = params.get("shingle", "struct")
+    kg = kgram_hashes(h, k, void)
+    first, last = lines[:len(kg)], lines[k - 1:]
+    for i in range(len(start)):
+        sel = kg[(first >= start[i]) & (last <= end[i])]
+        sel = sel[sel != sketch._VOID]
+        if len(sel) < params.get("min_shingles", "struct"):
+            assert not got[i].any()
+            continue
+        m = datasketch.MinHash.bulk([((np.unique(sel) >> np.uint64(32)).astype(np.uint32)).tolist()],
+                                    num_perm=params.num_perm, seed=params.seed, scheme=params.scheme,
+                                    hashfunc=lambda v: v)[0]
+        want = sketch.band_keys(m.hashvalues.astype(np.uint64)[None, :], params)[0]
+        assert np.array_equal(got[i], want), i
+    assert not got[5:].any() and got[:5].any(axis=1).all()
+
+
 # -- matching on fixtures --------------------------------------------------
 @pytest.mark.parametrize("name, verdicts, corpus_file", [
     ("rust_port", ("derived", "review"), "lexer.c"),

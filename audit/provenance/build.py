@@ -254,34 +254,43 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
         shutil.rmtree(partial, ignore_errors=True)
         raise CorpusIndexError(f"no C, C++, Rust or Python files in {', '.join(sources)}",
                                "check the source path and the exclude patterns")
-    metas, parts = [], []
+    metas = []
     for shard in shards:
         with open(shard[:-4] + ".json", encoding="utf-8") as fh:
             metas.append(json.load(fh))
-        with np.load(shard) as z:
-            parts.append({k: z[k] for k in z.files})
     files = [m for meta in metas for m in meta]
     tmp = os.path.join(partial, "index.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    arrays = _entry_arrays(parts)
     plan = plan or ver.Plan("sources", [ver.Version(os.path.basename(s), 0, os.path.basename(s))
                                         for s in sources])
-    arrays.update(ver.file_arrays(plan, [m["sha1"] for m in files], [m["label"] for m in files]))
-    versioned = plan.kind != "sources"
-    held = (arrays["file_ver_offset"], arrays["file_ver_runs"]) if versioned else None
-    lsh_keep = ver.representatives(parts, arrays["file_doc"][arrays["entry_file"]]) if versioned else None
-    for c in CHANNELS:
-        arrays.update(_channel_arrays(parts, c, arrays["entry_file"], len(files), held, lsh_keep))
+    # Shards stay on disk and each array is read when it is merged, one channel at a time,
+    # and written before the next: a build holds one channel of the index, not all of it.
+    parts = [np.load(shard) for shard in shards]
+    try:
+        arrays = _entry_arrays(parts)
+        arrays.update(ver.file_arrays(plan, [m["sha1"] for m in files], [m["label"] for m in files]))
+        versioned = plan.kind != "sources"
+        held = (arrays["file_ver_offset"], arrays["file_ver_runs"]) if versioned else None
+        lsh_keep = ver.representatives(parts, arrays["file_doc"][arrays["entry_file"]]) if versioned else None
+        sums = write_arrays(tmp, arrays)
+        n_fp = {}
+        for c in CHANNELS:
+            channel = _channel_arrays(parts, c, arrays["entry_file"], len(files), held, lsh_keep)
+            n_fp[c] = int(len(channel[f"fp_{c}_hash"]))
+            sums.update(write_arrays(tmp, channel))
+            del channel
+    finally:
+        for z in parts:
+            z.close()
     _write_text(tmp, files)
-    sums = write_arrays(tmp, arrays)
     table = ver.write_table(tmp, plan)
     sums[table] = crc_file(os.path.join(tmp, table))
     timing = {k: round(sum(m[k] for m in files), 2) for k in ("parse", "t_extract", "t_sketch")}
     counts = {"files": len(files), "entries": int(len(arrays["entry_file"])),
               "lines": int(sum(m["lines"] for m in files)),
               "error_spans": int(sum(m["errors"] for m in files)),
-              "fingerprints": {c: int(len(arrays[f"fp_{c}_hash"])) for c in CHANNELS},
+              "fingerprints": n_fp,
               "documents": int(arrays["file_doc"].max(initial=0)) + 1 if files else 0, "versions": len(plan.versions)}
     extra = {"exclude": exclude, "build": {"wall_s": round(elapsed, 2), "cpu_s": timing,
              "skipped": {"language": stats.skipped_language, "large": stats.skipped_large,

@@ -3,8 +3,8 @@
 A file becomes *entries* (top-level functions and methods, fixed windows over
 long ones, and windows over code outside any function such as data tables)
 and, per channel, a stream of k-gram hashes. Each entry gets a MinHash
-signature per channel (datasketch ``MinHash.bulk``, ``affine32`` scheme, an
-identity hash over our own 32-bit k-gram hashes) cut into LSH band keys; the
+signature per channel (datasketch MinHash, ``affine32`` scheme, over our own
+32-bit k-gram hashes; see _Permuted) cut into LSH band keys; the
 file gets winnowed fingerprints (hash, first line, last line) that verification
 intersects to produce line-level evidence. Token hashes are CRC-32 and k-gram
 hashes a polynomial over them with a splitmix64 finaliser: stable across runs
@@ -13,12 +13,14 @@ and machines, unlike Python's ``hash``.
 
 from __future__ import annotations
 
+import functools
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
 
 import datasketch
 import numpy as np
+from datasketch.minhash import _fmix
 from numpy.lib.stride_tricks import sliding_window_view
 
 from audit.provenance.channels import CHANNELS, NORMALISER_VERSION, extract
@@ -98,10 +100,6 @@ class FileSketch:
     fp_text: dict[str, dict[int, str]] | None = None  # audited side: tokens of a few allow-listed ones
     tokens: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _identity(value):
-    return value
 
 
 _TOKEN_HASH: dict[str, int] = {}
@@ -256,27 +254,56 @@ def _bands(h, lines, start, end, channel, params: Params, void=None) -> np.ndarr
     if len(kg) == 0 or len(start) == 0:
         return keys
     first, last = lines[:len(kg)], lines[k - 1:]
-    sets, rows = [], []
+    real = kg != _VOID
+    # Tokens come nearly in source order (C's `for` puts its step after the body), so an
+    # entry's k-grams lie between the first whose running-maximum first line reaches its
+    # start and the first whose remaining-minimum last line passes its end.
+    los = np.searchsorted(np.maximum.accumulate(first), start, "left")
+    his = np.searchsorted(np.minimum.accumulate(last[::-1])[::-1], end, "right")
+    perm = _Permuted(kg, real, params)
     minimum = params.get("min_shingles", channel)
-    monotone = bool(np.all(first[1:] >= first[:-1]) and np.all(last[1:] >= last[:-1]))
-    los = np.searchsorted(first, start, "left")
-    his = np.searchsorted(last, end, "right")
+    rows, sigs = [], []
     for i in range(len(start)):
-        if monotone:  # the usual case: tokens come in source order, so a slice will do
-            sel = kg[los[i]:max(los[i], his[i])]
-        else:
-            sel = kg[(first >= start[i]) & (last <= end[i])]
-        sel = sel[sel != _VOID]
-        if len(sel) >= minimum:
-            sets.append(((np.unique(sel) >> np.uint64(32)).astype(np.uint32)).tolist())
+        lo, hi = int(los[i]), int(his[i])
+        if hi - lo < minimum:
+            continue
+        inside = real[lo:hi] & (first[lo:hi] >= start[i]) & (last[lo:hi] <= end[i])
+        if np.count_nonzero(inside) >= minimum:
             rows.append(i)
-    if not sets:
-        return keys
-    mhs = datasketch.MinHash.bulk(sets, num_perm=params.num_perm, seed=params.seed,
-                                  scheme=params.scheme, hashfunc=_identity)
-    sig = np.stack([m.hashvalues for m in mhs]).astype(np.uint64)
-    keys[rows] = band_keys(sig, params)
+            sigs.append(perm.signature(lo, hi, inside))
+    if rows:
+        keys[rows] = band_keys(np.stack(sigs).astype(np.uint64), params)
     return keys
+
+
+class _Permuted:
+    """datasketch MinHash over many overlapping slices of one file's k-grams at once.
+
+    A MinHash signature is the minimum, per permutation, of the permuted element hashes,
+    and a minimum ignores duplicates, so each k-gram is permuted once and every entry takes
+    the minimum over its slice: the values ``MinHash.bulk`` gives for the entries' sets of
+    k-gram hashes (the upper 32 bits; tests/test_sketch.py checks the two agree). The
+    permutations and the pre-mix are datasketch's own, for the pinned version."""
+
+    CACHE_ROWS = 1 << 18  # k-grams permuted ahead at most (x num_perm x 4 bytes: 64 MiB)
+
+    def __init__(self, kg, real, params: Params):
+        self.a, self.b = _permutations(params)
+        self.values = _fmix((kg >> np.uint64(32)).astype(np.uint32), 32)
+        self.table = self._permute(0, len(kg)) if len(kg) <= self.CACHE_ROWS else None
+
+    def _permute(self, lo: int, hi: int) -> np.ndarray:
+        return self.values[lo:hi, None] * self.a + self.b
+
+    def signature(self, lo: int, hi: int, inside: np.ndarray) -> np.ndarray:
+        rows = self.table[lo:hi] if self.table is not None else self._permute(lo, hi)
+        return rows[inside].min(axis=0)
+
+
+@functools.lru_cache(maxsize=4)
+def _permutations(params: Params) -> tuple[np.ndarray, np.ndarray]:
+    a, b = datasketch.MinHash(params.num_perm, seed=params.seed, scheme=params.scheme).permutations
+    return a, b
 
 
 def band_keys(sig: np.ndarray, params: Params) -> np.ndarray:
