@@ -26,7 +26,7 @@ from operator import sub
 DEFAULT_FILE_TIMEOUT = 10.0  # CPU seconds per file: parse, walk, measure and every pass
 DEFAULT_MAX_NESTING = 1000  # bracket depth; real code stays under ~50 (CCC: 28)
 DEFAULT_MAX_LINE = 100_000  # bytes in one line; CCC's longest is 318
-DEFAULT_MAX_MEMORY = 2048  # MiB of address space per worker process
+DEFAULT_MAX_MEMORY = 2048  # MiB of address space a worker process may add to its start
 # Unmatched tokens side by side in one syntax-error region: tree-sitter's query
 # cursor scans the later siblings of each one (quadratic; 20,000 take 2 s, 100,000 50 s).
 MAX_ERROR_RUN = 5000
@@ -250,7 +250,7 @@ def add_options(parser) -> None:
                         help=f"skip a file with a longer line (default {DEFAULT_MAX_LINE}; "
                              "0: no limit)")
     parser.add_argument("--max-memory", type=int, metavar="MIB",
-                        help="address space of each worker process; a file that needs more "
+                        help="address space each worker process may add to what it starts with; a file that needs more "
                              f"is skipped (default {DEFAULT_MAX_MEMORY}; 0: no limit; -j 1 "
                              "and scans of a few files run in one process, without it)")
 

@@ -196,10 +196,23 @@ def _serve(conn, others: list, job, analyse: Callable, prepare: Callable,
 
 
 def limit_memory(mib: int) -> None:
-    """Cap this process's address space (0: no cap). Allocations past it fail: Python
-    raises MemoryError, C code that aborts on a failed allocation ends the worker."""
+    """Cap the address space this process may add to what it holds now (0: no cap).
+    Allocations past it fail: Python raises MemoryError, C code that aborts on a failed
+    allocation ends the worker. Counted from the start, not from zero: a worker forked
+    after corpus indexes were memory-mapped inherits gigabytes of mapping it never reads
+    whole, and a cap below them would fail every later allocation (a grammar's shared
+    library, the first parse) for every file."""
     if mib:
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        want = mib << 20
+        want = address_space() + (mib << 20)
         if hard == resource.RLIM_INFINITY or want <= hard:
             resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+
+
+def address_space() -> int:
+    """This process's mapped address space in bytes (VmSize), 0 where /proc cannot tell."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0

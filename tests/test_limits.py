@@ -175,6 +175,21 @@ def test_a_file_past_the_memory_limit_is_skipped(tmp_path, monkeypatch):
     assert measured == good
 
 
+def test_the_memory_limit_counts_from_what_a_worker_inherits(tmp_path):
+    """Workers fork after corpus indexes are memory-mapped: gigabytes of mapping count
+    towards no file, so every file is still measured under a 2 GiB limit."""
+    import mmap
+
+    good = good_files(tmp_path / "src", 12)
+    sparse = tmp_path / "index.npy"
+    with open(sparse, "wb") as fh:
+        fh.truncate(3 << 30)  # a 3 GiB file taking no disk: mapped, never read
+    with open(sparse, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ):
+        measured, skipped = run(tmp_path / "src", 2, max_memory=2048)
+    assert skipped == {}
+    assert measured == good
+
+
 def test_limits_are_validated():
     from audit.errors import ConfigError
 
