@@ -281,10 +281,15 @@ _WORKER: dict = {}  # per-process open repository, reopened after a fork
 def _analyse_task(args: tuple[BlobTask, Job, Callable]) -> Entry:
     task, job, summarise = args
     from audit.gitsource import GitSource
+    from audit.walk import TooLarge
 
     if _WORKER.get("pid") != os.getpid() or _WORKER.get("repo") != task.repo:
         _WORKER.update(pid=os.getpid(), repo=task.repo, source=GitSource(task.repo))
-    data = _WORKER["source"].read_blob(task.blob)
+    try:
+        data = _WORKER["source"].read_blob(task.blob, job.max_file_size)
+    except TooLarge as exc:
+        return Entry(task.blob, task.path, {"skipped": "too-large",
+                                            "detail": f"{exc} bytes > limit {job.max_file_size}"}, b"")
     out, payload = analyse_with_payload(task.path, task.language, data, job, task.blob)
     if isinstance(out, SkippedFile):
         return Entry(task.blob, task.path, {"skipped": out.reason, "detail": out.detail}, b"")

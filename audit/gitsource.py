@@ -189,7 +189,15 @@ class GitSource:
                     paths.append(side.path.decode("utf-8", "surrogateescape"))
         return paths
 
-    def read_blob(self, blob: str) -> bytes:
+    def read_blob(self, blob: str, max_size: int = 0) -> bytes:
+        """A blob's bytes; with ``max_size``, one whose header says it is larger raises
+        walk.TooLarge before it is inflated (a few compressed bytes can inflate to gigabytes)."""
+        if max_size:
+            size = self.blob_size(blob)
+            if size is not None and size > max_size:
+                from audit.walk import TooLarge
+
+                raise TooLarge(str(size))
         return self.store[blob.encode()].data
 
     def entries(self, tree: str, keep: Callable[[str], bool]) -> Iterator[tuple[str, str, int]]:

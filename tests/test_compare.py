@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 
 import pytest
@@ -223,6 +224,48 @@ def test_cli_compares_git_revisions(repo, tmp_path):
     assert added.count('class="hit"') >= 4  # matched lines flagged on both sides
     changed = (html / file_page_href("src/a.rs")).read_text()
     assert "Lines that differ" in changed and ("<tr class=chg>" in changed or "<tr class=add>" in changed)
+
+
+def test_a_huge_blob_is_refused_from_its_header_not_inflated(tmp_path, monkeypatch):
+    """A blob over the size limit costs its header only, in compare and history alike:
+    a few compressed kilobytes in a hostile repository can inflate to gigabytes."""
+    import subprocess
+
+    from audit.gitsource import GitSource
+
+    r = tmp_path / "r"
+    r.mkdir()
+
+    def git(*args):
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+        return subprocess.run(["git", "-C", str(r), *args], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    (r / "a.rs").write_text(ALPHA)
+    git("add", "-A")
+    git("commit", "-q", "-m", "v1")
+    (r / "huge.rs").write_bytes(b"fn f() {}\n" * 600_000)  # 6 MB, over the 4 MiB default
+    git("add", "-A")
+    git("commit", "-q", "-m", "v2")
+    huge = git("rev-parse", "main:huge.rs").encode()
+    store_class = type(GitSource(str(r)).store)
+    read = store_class.__getitem__
+
+    def guarded(self, sha):
+        assert sha != huge, "the huge blob was inflated"
+        return read(self, sha)
+
+    monkeypatch.setattr(store_class, "__getitem__", guarded)
+    out = tmp_path / "c.json"
+    assert main(["compare", f"{r}@main~1", f"{r}@main", "--cache-dir", str(tmp_path / "cache"),
+                 "--json", str(out), "-q", "-j", "1", "--no-provenance"]) == 0
+    assert [x["path"] for x in json.loads(out.read_text())["tracked"]["not_measured"]] == ["huge.rs"]
+    assert main(["history", str(r), "--cache-dir", str(tmp_path / "cache2"), "-q", "-j", "1",
+                 "--json", str(tmp_path / "h.json")]) == 0
+    last = json.loads((tmp_path / "h.json").read_text())["points"][-1]
+    assert (last["files"], last["skipped"]) == (1, 1)
 
 
 def test_cli_compares_folders(tmp_path, capsys):

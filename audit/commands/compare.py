@@ -166,9 +166,10 @@ def load_side(args, spec: str, job: Job, name: str = "") -> Side:
                 phase(f"measuring {name or spec} ({rev.rev})", len(listing), show) as tick:
             results = results_for(cache, rev.repo, listing, job,
                                   scan_config(args, rev.repo).workers, tick)
-        data = {path: src.read_blob(blob) for path, blob in listing}
+        files = tuple(r for r in results if not isinstance(r, SkippedFile))
+        blobs = dict(listing)  # only measured files are read again: a skipped one may be huge
+        data = {f.path: src.read_blob(blobs[f.path]) for f in files}
         tracked = dict(src.files(commit, lambda path: True))
-    files = tuple(r for r in results if not isinstance(r, SkippedFile))
     skipped = tuple(r for r in results if isinstance(r, SkippedFile))
     lines = {f.path: line_hashes(data[f.path]) for f in files}
     label = f"{rev.repo}@{rev.rev} ({commit[:12]})"

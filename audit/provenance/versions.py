@@ -26,6 +26,7 @@ import numpy as np
 
 from audit.errors import UsageError
 from audit.lang import language_for
+from audit.walk import TooLarge
 from audit.provenance.sources import (MAX_CORPUS_FILE, TAR_SUFFIXES, Member, SourceStats,
                                       _SKIP_DIRS, iter_members)
 
@@ -167,8 +168,11 @@ def git_members(repo: str, plan: Plan, stats: SourceStats, done: set[str]) -> It
             label = labels.make(path, plan.versions[plan.held[blob][0]].id[:12])
             if label in done:
                 continue
-            data = src.read_blob(blob)
-            if len(data) > MAX_CORPUS_FILE:
+            try:
+                data = src.read_blob(blob, MAX_CORPUS_FILE)
+            except TooLarge:  # refused from its header, before it is inflated
+                data = None
+            if data is None or len(data) > MAX_CORPUS_FILE:
                 stats.skipped_large += 1
                 continue
             stats.indexed += 1
