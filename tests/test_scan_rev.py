@@ -363,6 +363,9 @@ def test_sarif_and_csv_carry_the_revision(prov):
     assert not list(_validator().iter_errors(doc))
     (det,) = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "provenance/determination"]
     assert det["properties"]["determination"]["scope"]["audited"]["commit"] == prov["commit"]
+    (vcs,) = doc["runs"][0]["versionControlProvenance"]
+    assert vcs["revisionId"] == prov["commit"] and vcs["mappedTo"] == {"uriBaseId": "SRCROOT"}
+    assert vcs["repositoryUri"].startswith("file:///") and vcs["properties"]["tree"] == prov["tree"]
     with open(prov["out"] / "csv" / "not_checked.csv", encoding="utf-8") as fh:
         rows = [line.split(",")[:2] for line in fh.read().splitlines()[1:]]
     assert sorted(tuple(r) for r in rows) == sorted(NOT_CHECKED)

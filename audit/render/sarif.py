@@ -281,6 +281,7 @@ def to_sarif(result: AuditResult, rule_meta: dict | None = None, help_uri: str =
         "invocations": [{"executionSuccessful": True,
                          "toolExecutionNotifications": notes}],
         "originalUriBaseIds": _base_ids(result, bases),
+        **_version_control(result),
         "results": results,
         "columnKind": "unicodeCodePoints",
         "properties": {"resultCount": len(results), "omittedResults": _omitted(notes)},
@@ -311,6 +312,17 @@ def _base_ids(result: AuditResult, corpora: dict) -> dict:
     for base, name in sorted(corpora.items()):
         out[base] = {"description": {"text": f"root of corpus {name}"}}
     return out
+
+
+def _version_control(result: AuditResult) -> dict:
+    """A scan of REPO@REV: the repository and commit the audited tree (SRCROOT) is."""
+    rev = result.config.get("revision")
+    if not rev:
+        return {}
+    return {"versionControlProvenance": [{
+        "repositoryUri": pathlib.Path(os.path.abspath(rev["repo"])).as_uri(),
+        "revisionId": rev["commit"], "mappedTo": {"uriBaseId": "SRCROOT"},
+        "properties": {"revision": rev["rev"], "tree": rev["tree"]}}]}
 
 
 def dumps(result: AuditResult, rule_meta: dict | None = None, help_uri: str = "",
