@@ -141,6 +141,20 @@ def test_only_an_old_revision_matches_and_the_match_names_it(history, versioned,
     assert best["share"] == 1.0
 
 
+def test_structural_candidates_are_one_version_per_path(versioned, port):
+    """Both versions of eval.c share band keys with the port; the candidates for alignment
+    take the better one and leave the other slot to another file."""
+    from audit.provenance.structure import StructureConfig, candidate_files
+
+    _, payloads = port
+    sk = payloads["eval.rs"]["sketch"]
+    cands = candidate_files(sk, [versioned], StructureConfig(candidates=8))
+    docs = [int(versioned.a["file_doc"][f]) for _, f, _ in cands]
+    labels = [versioned.files[f].label for _, f, _ in cands]
+    assert len(docs) == len(set(docs)), labels
+    assert sum(label.startswith("eval.c@") for label in labels) == 1 and len(labels) >= 2, labels
+
+
 def test_a_function_kept_through_versions_counts_once_in_document_frequency(versioned):
     # main.c is the same blob in all five commits and lexer.c differs by one line between
     # its two blobs: every fingerprint of lexer.c occurs in one document, not two

@@ -255,7 +255,14 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig,
             files, inv = np.unique(np.asarray(ix.a["entry_file"][e]), return_inverse=True)
             for f, v in zip(files.tolist(), np.bincount(inv, weights=1.0 / bucket).tolist()):
                 weights[(n, f)] = weights.get((n, f), 0.0) + v
-    ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:cfg.candidates]
+    ranked, docs = [], set()
+    for (n, f), h in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])):
+        doc = (n, int(indexes[n].a["file_doc"][f])) if "file_doc" in indexes[n].a else (n, f)
+        if doc not in docs:  # one version of a path: its others would crowd out other files
+            docs.add(doc)
+            ranked.append(((n, f), h))
+            if len(ranked) == cfg.candidates:
+                break
     return [(indexes[n], f, h) for (n, f), h in ranked]
 
 
