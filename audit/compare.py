@@ -489,18 +489,16 @@ class Derivation:
                 "provenance": self.provenance}
 
     def render_terminal(self, console) -> None:
-        console.print(self.summary, markup=False, highlight=False)
-        for s in self.by_source[:6]:
-            console.print(f"  {s['target']}/ <- {s['source']}/: {s['share']:.0%} of "
-                          f"{s['code_lines']:,} code lines ({s['files']} files)", markup=False, highlight=False)
-        for s in self.by_subfolder[:4]:
-            console.print(f"    {s['target']}/ <- {s['source']}/: {s['share']:.0%} of "
-                          f"{s['code_lines']:,} code lines ({s['files']} files)", markup=False, highlight=False)
-        from audit.render.terminal import compact
+        from audit.render.terminal import compact, hanging
 
+        console.print(self.summary, markup=False, highlight=False)
+        for indent, rows in (("  ", self.by_source[:6]), ("    ", self.by_subfolder[:4])):
+            for s in rows:  # wrapped lines indented under their item
+                hanging(console, f"{s['target']}/ <- {s['source']}/: {s['share']:.0%} of "
+                                 f"{s['code_lines']:,} code lines ({s['files']} files)", indent, indent + "    ")
         for ex in self.examples[:5]:  # names and paths shortened: lines wrap between words
-            console.print(compact(f"  {ex['target']}  ~  {ex['source']}  score {ex['score']}  "
-                                  f"{ex['evidence']}"), markup=False, highlight=False)
+            hanging(console, compact(f"{ex['target']}  ~  {ex['source']}  score {ex['score']}  "
+                                     f"{ex['evidence']}"), "  ", "      ")
 
 
 def derivation(result: CompareResult, report, folder_of=None) -> Derivation:

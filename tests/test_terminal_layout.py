@@ -146,3 +146,37 @@ def test_determination_block_wraps_with_a_hanging_indent(width, provenance):
     # joined again at the line ends, every item reads as it was written: no word was cut
     assert [" ".join(item) for item in items[:len(texts)]] == texts
     assert any(len(item) > 1 for item in items)
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_provenance_notes_wrap_under_their_item(width, tmp_path, monkeypatch, capsys):
+    """The legend and notes below the provenance table: a wrapped line is indented under
+    its item, never back at column 0 where it would read as a new heading."""
+    from test_determination import make_corpus, make_tree
+
+    from audit.cli import main
+
+    monkeypatch.setattr("audit.commands.scan.make_console",
+                        lambda no_color=False: Console(width=width, no_color=True, highlight=False))
+    idx, tree = make_corpus(tmp_path), make_tree(tmp_path)
+    main(["scan", tree, "--corpus", "calc", "--index-dir", idx, "-j", "1", "--no-clones", "--no-rules"])
+    out = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(out) if line.startswith("  expected by chance:"))
+    end = next(i for i, line in enumerate(out) if line.startswith("skipped"))
+    block = out[start:end]
+    assert len(block) >= 3 and all(len(line) <= width for line in block)
+    assert all(line.startswith("    ") or re.match(r"  \w[\w ]*: ", line) for line in block), block
+
+
+def test_compare_hotspot_lines_wrap_under_their_item():
+    from types import SimpleNamespace
+
+    from audit.commands.compare import _hotspot_lines
+
+    console = Console(width=80, no_color=True, highlight=False, record=True)
+    unit = SimpleNamespace(cyclomatic=(0, 179), qualname="backend::riscv::linker::emit_shared::emit_shared_library",
+                           path="src/backend/riscv/linker/emit_shared.rs", start_line=48)
+    _hotspot_lines(console, "new hotspots", [unit, unit])
+    lines = console.export_text().splitlines()
+    assert lines[0] == "new hotspots:" and len(lines) == 5
+    assert all(line.startswith("  cyclomatic") or line.startswith("      ") for line in lines[1:])

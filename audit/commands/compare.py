@@ -330,11 +330,12 @@ def render_terminal(result: CompareResult, console) -> None:
 def _hotspot_lines(console, title: str, units) -> None:
     if not units:
         return
+    from audit.render.terminal import hanging
+
     console.print(f"{title}:")
     for u in units:
-        console.print(f"  cyclomatic {u.cyclomatic[0]:>4} -> {u.cyclomatic[1]:<4} "
-                      f"{short_name(u.qualname)}  ({u.path}:{u.start_line})", markup=False,
-                      highlight=False)
+        hanging(console, f"cyclomatic {u.cyclomatic[0]:>4} -> {u.cyclomatic[1]:<4} "
+                         f"{short_name(u.qualname)}  ({u.path}:{u.start_line})", "  ", "      ")
 
 
 def _num(x, sign: bool = False) -> str:

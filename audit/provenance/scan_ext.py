@@ -86,6 +86,7 @@ def render_terminal(result, console) -> None:
     if report is None:
         return
     from audit.render.determination_view import print_determination
+    from audit.render.terminal import hanging
 
     print_determination(report.to_dict(), console)
     head = Text("provenance: ")
@@ -94,16 +95,17 @@ def render_terminal(result, console) -> None:
     if report.top_corpus:
         head.append(f"  top corpus {report.top_corpus}")
     console.print(head)
-    console.print(Text("  corpora: " + ", ".join(
-        f"{c['name']} {c['score']:.3f} ({c['files']:,} files)" for c in report.corpora)))
+    hanging(console, "corpora: " + ", ".join(
+        f"{c['name']} {c['score']:.3f} ({c['files']:,} files)" for c in report.corpora), "  ", "    ")
     _files_table(report, console, 10)
     d = report.discounted.to_dict()
-    console.print(Text(f"  discounted shared fingerprints: {d['total']:,} "
-                       f"(interface-forced {sum(d['interface'].values()):,}, "
-                       f"common in the corpus {sum(d['common'].values()):,}); not counted as copying"))
+    hanging(console, f"discounted shared fingerprints: {d['total']:,} "
+                     f"(interface-forced {sum(d['interface'].values()):,}, "
+                     f"common in the corpus {sum(d['common'].values()):,}); not counted as copying",
+            "  ", "    ")
     if report.skipped_languages:
         parts = ", ".join(f"{n} {ext}" for ext, n in report.skipped_languages.items())
-        console.print(Text(f"  not audited (other languages, e.g. copies of the original): {parts}"))
+        hanging(console, f"not audited (other languages, e.g. copies of the original): {parts}", "  ", "    ")
 
 
 def _files_table(report, console, n: int) -> None:
@@ -111,7 +113,7 @@ def _files_table(report, console, n: int) -> None:
     if not ranked:
         return
     from audit.provenance.chance import describe, legend
-    from audit.render.terminal import fit, flex
+    from audit.render.terminal import fit, flex, hanging
 
     width = flex(console, 40, 3)  # paths cut at the left, never broken mid-word
     table = Table(title="files with the strongest corpus matches", title_justify="left")
@@ -128,7 +130,7 @@ def _files_table(report, console, n: int) -> None:
                       fit(f.path, width), fit(f"{m.corpus}:{m.corpus_path}", width),
                       Text(where, overflow="fold"))
     console.print(table)
-    console.print(Text(f"  expected by chance: {legend()}", overflow="fold"))
+    hanging(console, f"expected by chance: {legend()}", "  ", "    ")
 
 
 def _passage(report, ev) -> str:
