@@ -126,6 +126,16 @@ def test_scope_names_the_corpus_with_checksums_licence_and_digest(det):
     assert c["digest"].startswith("sha256:") and c["params"]["num_perm"] > 0
 
 
+def test_scope_cites_the_digest_corpus_info_reports(det, corpus, capsys):
+    """One content digest for a corpus everywhere: a reviewer checks the determination's
+    against `audit corpus info --json` of a rebuild."""
+    (c,) = det["scope"]["corpora"]
+    assert main(["corpus", "info", "calc", "--index-dir", corpus, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert c["digest"] == info["digest"]
+    assert c["files_digest"].startswith("sha256:") and c["files_digest"] != c["digest"]
+
+
 def test_audited_folder_gets_a_directory_swhid(det, tmp_path):
     a = det["scope"]["audited"]
     assert a["kind"] == "directory" and a["swhid"].startswith("swh:1:dir:")

@@ -6,8 +6,10 @@ commit and the tree's ``swh:1:dir:`` SWHID (git's tree id); a checkout whose fil
 differ from the commit says so and carries the SWHID of what was on disk. A plain
 folder gets a SWHID computed from its files with git's tree algorithm. A corpus is
 named with its sources' sha256 (archives), commit (git) or SWHID (folders), the
-paths its index excluded, the index parameters and a digest of its content (the
-sha256 of the sorted ``label<TAB>blob-id`` lines of its files).
+paths its index excluded, the index parameters, the index's content digest (the
+``digest`` of ``audit corpus info --json``, audit.provenance.digest: the same for
+any rebuild of the same sources) and a digest of which files it holds (the sha256
+of the sorted ``label<TAB>blob-id`` lines of its files).
 """
 
 from __future__ import annotations
@@ -154,7 +156,10 @@ def corpus_record(ix) -> dict:
             "not_indexed": (m.get("build") or {}).get("skipped", {}),
             "files": ix.n_files, "lines": m["counts"]["lines"], "built": m.get("created", ""),
             "tool_version": m.get("tool_version", ""), "params": m["params"],
-            "digest": content_digest(ix.files),
+            # the index's content digest (as `corpus info --json` reports it: a rebuild of the
+            # same sources gives it again), and a digest of which files (path and blob) it holds
+            "digest": m.get("digest") or content_digest(ix.files),
+            "files_digest": content_digest(ix.files),
             "identity_recorded": bool(m.get("source_ids"))}
 
 
