@@ -44,6 +44,42 @@ class UnitPrint:
     fp_last: np.ndarray  # source line of the kgram's last token (int32)
 
 
+_PER_FP = ("fp_hash", "fp_rank", "fp_pos", "fp_first", "fp_last")  # one entry per fingerprint
+_PER_SET = ("fp_set", "fp_count")  # one entry per distinct fingerprint hash
+_SCALARS = ("path", "language", "qualname", "start_line", "end_line", "sloc", "tokens", "digest")
+
+
+class UnitPrints(list):
+    """A file's UnitPrints, pickled as one array per field for all of them.
+
+    The workers send every file's prints to the parent; pickled one by one,
+    the seven small arrays of each unit cost about twice the time (CCC: 0.32
+    s -> 0.15 s of CPU, sending and receiving). Unpickled, each unit's arrays
+    are views of the file's.
+    """
+
+    def __reduce__(self):
+        if not self:
+            return UnitPrints, ()
+        scalars = [tuple(getattr(u, name) for name in _SCALARS) for u in self]
+        sizes = [(len(u.fp_hash), len(u.fp_set)) for u in self]
+        arrays = {name: np.concatenate([getattr(u, name) for u in self])
+                  for name in _PER_FP + _PER_SET}
+        return _unpack, (scalars, sizes, arrays, np.stack([u.signature for u in self]))
+
+
+def _unpack(scalars, sizes, arrays, signatures) -> UnitPrints:
+    out, f0, s0 = UnitPrints(), 0, 0
+    for n, (row, (fps, sets)) in enumerate(zip(scalars, sizes)):
+        f1, s1 = f0 + fps, s0 + sets
+        fields = dict(zip(_SCALARS, row))
+        fields.update((name, arrays[name][f0:f1]) for name in _PER_FP)
+        fields.update((name, arrays[name][s0:s1]) for name in _PER_SET)
+        out.append(UnitPrint(signature=signatures[n], **fields))
+        f0, s0 = f1, s1
+    return out
+
+
 # -- kgrams, windows, MinHash ---------------------------------------------------------
 
 def kgram_hashes(codes: np.ndarray, k: int) -> np.ndarray:
@@ -252,8 +288,8 @@ def sketch_units(parsed, sloc_by_unit: list[int], params: CloneParams) -> list[U
         return []
     batch = _Batch(codes, lines, lo[keep], hi[keep], params)
     path, language = parsed.source.path, parsed.language
-    return [batch.unit(n, path, language, wanted[u][0], wanted[u][1])
-            for n, u in enumerate(keep.tolist())]
+    return UnitPrints(batch.unit(n, path, language, wanted[u][0], wanted[u][1])
+                      for n, u in enumerate(keep.tolist()))
 
 
 class _Batch:

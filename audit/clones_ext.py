@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,9 @@ def configure(args, config, job):
     if getattr(args, "no_clones", True):
         return job
     params = params_from_args(args)
+    # numpy's BLAS starts a thread per core on import (about 0.1 s of CPU time); clone
+    # detection does no linear algebra, so one is enough (a setting made before is kept)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import audit.clones  # noqa: F401  loaded once here (numpy too), before the worker pool forks
     options = {**job.options, "clones": dataclasses.asdict(params)}
     return dataclasses.replace(job, passes=(*job.passes, "clones"), options=options)

@@ -21,6 +21,20 @@ from audit.metrics.grades import cc_rank, mi_rank
 FORMAT_VERSION = 2
 
 
+def _pickled_by_fields(cls):
+    """Pickle a frozen slots dataclass as its constructor arguments.
+
+    Such a class unpickles through a Python-level ``__setstate__`` that sets one
+    field at a time; constructor arguments pickle and unpickle about twice as
+    fast, and a scan sends every file's records (thousands of units and
+    findings) from its workers.
+    """
+    values = attrgetter(*(f.name for f in fields(cls)))
+    cls.__reduce__ = lambda self: (cls, values(self))
+    return cls
+
+
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class LineCounts:
     """Physical lines split into source, comment-only and blank lines."""
@@ -41,6 +55,7 @@ class LineCounts:
         return self.comment / denom if denom else 0.0
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Halstead:
     """Halstead's counts: distinct (n1, n2) and total (N1, N2) operators and operands."""
@@ -81,6 +96,7 @@ def maintainability_index(volume: float, cyclomatic: int, sloc: int, comment_rat
     return mi_compute(volume, cyclomatic, sloc, comment_ratio * 100)
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class UnitMetrics:
     """Measurements of one code unit (function, method, closure or class)."""
@@ -103,6 +119,7 @@ class UnitMetrics:
                                      self.lines.comment_ratio)
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Unit:
     """A code unit with its qualified name, 1-based inclusive span and metrics."""
@@ -124,6 +141,7 @@ class Unit:
         return self.kind != "class"
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ErrorSpan:
     """A region the parser could not read; the file is still measured around it."""
@@ -133,6 +151,7 @@ class ErrorSpan:
     kind: str  # error | missing
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One rule hit: which rule, where, and what to do about it."""
@@ -149,16 +168,9 @@ class Finding:
     unit: str = ""
     suppressed: str | None = None  # the reason given in an allow comment, when suppressed
 
-    def __reduce__(self):
-        # A frozen slots dataclass unpickles through a Python-level __setstate__ that sets
-        # one field at a time; constructor arguments pickle and unpickle about twice as
-        # fast, and a scan sends thousands of findings from its workers.
-        return Finding, _finding_fields(self)
 
 
-_finding_fields = attrgetter(*(f.name for f in fields(Finding)))
-
-
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FileResult:
     """Everything measured in one file."""

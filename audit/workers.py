@@ -14,6 +14,7 @@ parent's modules loaded.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import resource
@@ -52,6 +53,10 @@ class Pool:
         self.job, self.analyse, self.prepare, self.languages = job, analyse, prepare, languages
         self.ctx = multiprocessing.get_context("fork")
         self.workers: list[_Worker] = []
+        # What is alive now (modules, rule queries, the parent's state) lives as long as
+        # the run: kept out of the collector's full passes, in the workers and here, until
+        # terminate (CCC: about 0.25 s less CPU time in garbage collection).
+        gc.freeze()
         for _ in range(size):
             self.workers.append(self._spawn())
         self.terminated = False
@@ -131,6 +136,7 @@ class Pool:
         for w in self.workers:
             _stop(w)
         self.terminated = True
+        gc.unfreeze()
 
     def __enter__(self):
         return self
