@@ -11,7 +11,7 @@ import pytest
 from audit.parse import parse
 from audit.provenance import api
 from audit.provenance.channels import extract
-from audit.provenance.structure import best_scores, gumbel_p, sequence, traceback
+from audit.provenance.structure import best_scores, gumbel_p, sequence, tail_p, traceback
 from audit.walk import SourceFile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -209,3 +209,13 @@ def test_p_values_near_the_significance_line_are_refined(monkeypatch):
     drawn.clear()
     S._p_value(m, score, cfg, np.random.default_rng(1), blocks, line=p * 1000)
     assert sum(drawn) == cfg.first + cfg.screen + cfg.shuffles
+
+
+def test_tail_p_counts_where_shuffles_reach_and_fits_beyond():
+    """Where some shuffles reach the score the p-value is their count, exact whatever the
+    null's shape; only a score beyond every shuffle is read from the fitted tail."""
+    null = np.random.default_rng(3).gumbel(10.0, 2.0, 123)
+    score = float(np.sort(null)[-4])  # three shuffles above it, one equal
+    assert tail_p(score, null) == 5 / 124
+    beyond = float(null.max()) + 5.0
+    assert tail_p(beyond, null) == gumbel_p(beyond, null) < 1 / 124

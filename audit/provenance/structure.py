@@ -219,14 +219,25 @@ def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng, blocks: lis
     if (null >= score).any():
         return float((np.sum(null >= score) + 1) / (len(null) + 1))
     null = np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.screen, rng))])
-    p = gumbel_p(score, null)
+    p = tail_p(score, null)
     if p > cfg.screen_p:
         return p
     null = np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.shuffles, rng))])
-    p = gumbel_p(score, null)
+    p = tail_p(score, null)
     if line > 0 and line / cfg.near <= p <= line * cfg.near:
-        p = gumbel_p(score, np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.refine, rng))]))
+        p = tail_p(score, np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.refine, rng))]))
     return p
+
+
+def tail_p(score: float, null: np.ndarray) -> float:
+    """The permutation p-value ((r + 1) / (N + 1)) where some shuffles reach the score, which
+    is exact; the fitted Gumbel tail only beyond all of them, where counting cannot reach.
+    A Gumbel fitted to a few dozen shuffles misplaces moderate p-values (among random pairs
+    that aligned, 6.9% came out under 0.05 with the fit alone)."""
+    reached = int(np.sum(null >= score))
+    if reached:
+        return float((reached + 1) / (len(null) + 1))
+    return gumbel_p(score, null)
 
 
 def _seed(a: str, b: str) -> int:
