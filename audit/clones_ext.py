@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import time
 from typing import TYPE_CHECKING
@@ -65,11 +66,18 @@ def finish(args, result, payloads, console):
     The fix-first list needs the findings and the clone groups, so it is ranked
     here, after the rules stage and the clone groups, with or without clones.
     """
-    if not getattr(args, "no_clones", True):
-        result = _find_clones(args, result, payloads)
     from audit.metrics.fixfirst import fix_first
 
-    ranked = fix_first(result, result.sections.get("clones"), bool(getattr(args, "include_tests", False)))
+    # The scan's records live to the end of the run: kept out of the collector's full
+    # passes meanwhile (on CCC a full pass here read them all for about 0.07 s)
+    gc.freeze()
+    try:
+        if not getattr(args, "no_clones", True):
+            result = _find_clones(args, result, payloads)
+        ranked = fix_first(result, result.sections.get("clones"),
+                           bool(getattr(args, "include_tests", False)))
+    finally:
+        gc.unfreeze()
     return dataclasses.replace(result, sections={**result.sections, "fix_first": ranked})
 
 

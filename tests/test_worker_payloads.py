@@ -70,3 +70,13 @@ def test_a_pooled_scan_equals_one_in_process_and_leaves_the_collector_as_it_was(
     assert sorted(pooled_payloads) == sorted(alone_payloads)
     for path, payload in alone_payloads.items():
         _same_prints(payload["clones"], pooled_payloads[path]["clones"])
+
+
+def test_a_whole_scan_leaves_the_collector_as_it_was(tmp_path):
+    from audit.cli import main
+
+    frozen = gc.get_freeze_count()
+    out = tmp_path / "scan.json"
+    assert main(["scan", "-q", "-j", "2", "--json", str(out), os.path.join(FIXTURES, "clones")]) == 0
+    assert gc.get_freeze_count() == frozen
+    assert out.stat().st_size > 0
