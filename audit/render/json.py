@@ -8,6 +8,7 @@ import os
 import stat
 import tempfile
 
+from audit.metrics.grades import mi_rank
 from audit.results import AuditResult, FileResult, Finding, Unit
 
 
@@ -35,10 +36,11 @@ def finding_dict(f: Finding) -> dict:
 
 
 def file_dict(f: FileResult) -> dict:
+    mi = f.mi  # once: it reads every outermost function's index (f.mi_rank is mi_rank(f.mi))
     return {
         "path": f.path, "language": f.language, "sha1": f.sha1, "is_test": f.is_test,
         "lines": _lines(f.lines), "cyclomatic": f.cyclomatic, "halstead": _halstead(f.halstead),
-        "mi": round(f.mi, 2), "mi_rank": f.mi_rank, "poor_sloc": f.poor_sloc,
+        "mi": round(mi, 2), "mi_rank": mi_rank(mi), "poor_sloc": f.poor_sloc,
         "parse_errors": [{"start_line": e.start_line, "end_line": e.end_line, "kind": e.kind}
                          for e in f.parse_errors],
         "warnings": list(f.warnings),
