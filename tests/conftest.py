@@ -41,4 +41,23 @@ def run_cli(capsys):
     return run
 
 
+@pytest.fixture
+def forbid_inflating(monkeypatch):
+    """``forbid(repo, blob_id)``: from then on, reading that blob's object from the
+    repository's store fails the test (its header may still be read)."""
+    from audit.gitsource import GitSource
+
+    def forbid(repo, blob: str) -> None:
+        store_class = type(GitSource(str(repo)).store)
+        read = store_class.__getitem__
+
+        def guarded(self, sha):
+            assert sha != blob.encode(), "the huge blob was inflated"
+            return read(self, sha)
+
+        monkeypatch.setattr(store_class, "__getitem__", guarded)
+
+    return forbid
+
+
 sys.path.insert(0, os.path.dirname(__file__))

@@ -226,12 +226,10 @@ def test_cli_compares_git_revisions(repo, tmp_path):
     assert "Lines that differ" in changed and ("<tr class=chg>" in changed or "<tr class=add>" in changed)
 
 
-def test_a_huge_blob_is_refused_from_its_header_not_inflated(tmp_path, monkeypatch):
+def test_a_huge_blob_is_refused_from_its_header_not_inflated(tmp_path, forbid_inflating):
     """A blob over the size limit costs its header only, in compare and history alike:
     a few compressed kilobytes in a hostile repository can inflate to gigabytes."""
     import subprocess
-
-    from audit.gitsource import GitSource
 
     r = tmp_path / "r"
     r.mkdir()
@@ -249,15 +247,7 @@ def test_a_huge_blob_is_refused_from_its_header_not_inflated(tmp_path, monkeypat
     (r / "huge.rs").write_bytes(b"fn f() {}\n" * 600_000)  # 6 MB, over the 4 MiB default
     git("add", "-A")
     git("commit", "-q", "-m", "v2")
-    huge = git("rev-parse", "main:huge.rs").encode()
-    store_class = type(GitSource(str(r)).store)
-    read = store_class.__getitem__
-
-    def guarded(self, sha):
-        assert sha != huge, "the huge blob was inflated"
-        return read(self, sha)
-
-    monkeypatch.setattr(store_class, "__getitem__", guarded)
+    forbid_inflating(r, git("rev-parse", "main:huge.rs"))
     out = tmp_path / "c.json"
     assert main(["compare", f"{r}@main~1", f"{r}@main", "--cache-dir", str(tmp_path / "cache"),
                  "--json", str(out), "-q", "-j", "1", "--no-provenance"]) == 0

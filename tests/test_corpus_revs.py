@@ -225,28 +225,19 @@ def test_one_revision_alone(history, tmp_path):
     assert sorted(f.sha1 for f in ix.files) == sorted(_distinct_code_blobs(repo, [shas[1]]))
 
 
-def test_a_huge_blob_in_the_history_is_skipped_from_its_header(history, tmp_path, monkeypatch):
+def test_a_huge_blob_in_the_history_is_skipped_from_its_header(history, tmp_path, forbid_inflating):
     """A generated table over the corpus size limit is counted as skipped without being
     inflated, in the history as it is in a folder or an archive."""
-    from audit.gitsource import GitSource
-
     repo = tmp_path / "calc"
     shutil.copytree(history[0], repo)
     (repo / "table.c").write_bytes(b"int t[] = {\n" + b"  1, 2, 3, 4, 5, 6, 7, 8,\n" * 120_000 + b"};\n")
     _git(repo, "add", "-A")
     _git(repo, "-c", "user.name=A", "-c", "user.email=a@example.org", "commit", "-q", "-m", "Add a table")
-    huge = _git(repo, "rev-parse", "HEAD:table.c").encode()
-    store_class = type(GitSource(str(repo)).store)
-    read = store_class.__getitem__
-
-    def guarded(self, sha):
-        assert sha != huge, "the huge blob was inflated"
-        return read(self, sha)
-
-    monkeypatch.setattr(store_class, "__getitem__", guarded)
+    huge = _git(repo, "rev-parse", "HEAD:table.c")
+    forbid_inflating(repo, huge)
     ix = build_index("calc", [str(repo)], str(tmp_path / "idx"), workers=1, revs="HEAD")
     assert ix.manifest["build"]["skipped"]["large"] == 1
-    assert huge.decode() not in {f.sha1 for f in ix.files}
+    assert huge not in {f.sha1 for f in ix.files}
 
 
 def test_releases_share_identical_files(tmp_path):
