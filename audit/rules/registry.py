@@ -52,16 +52,21 @@ def compile_query(language: str, text: str) -> Query:
 
 
 _SHARED: set[str] = set()  # ids used by more than one language's pack, in the last rule set loaded
+_SHARED_FROM: list = [None]  # the rule set _SHARED was found in
 
 
 def load(rules_dir: str | None = None) -> Registry:
     """The rule set in rules_dir (default: the bundled packs); see :func:`_load`.
 
-    Remembers which ids several languages' packs share, for :func:`rule_key`.
+    Remembers which ids several languages' packs share, for :func:`rule_key`
+    (found again only when another set is loaded: the rules pass loads the set
+    once per file).
     """
     registry = _load(rules_dir)
-    _SHARED.clear()
-    _SHARED.update(shared_ids(registry.rules))
+    if _SHARED_FROM[0] is not registry:
+        _SHARED.clear()
+        _SHARED.update(shared_ids(registry.rules))
+        _SHARED_FROM[0] = registry
     return registry
 
 
