@@ -266,23 +266,19 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
                                         for s in sources])
     # Shards stay on disk and each array is read when it is merged, one channel at a time,
     # and written before the next: a build holds one channel of the index, not all of it.
-    parts = [np.load(shard) for shard in shards]
-    try:
-        arrays = _entry_arrays(parts)
-        arrays.update(ver.file_arrays(plan, [m["sha1"] for m in files], [m["label"] for m in files]))
-        versioned = plan.kind != "sources"
-        held = (arrays["file_ver_offset"], arrays["file_ver_runs"]) if versioned else None
-        lsh_keep = ver.representatives(parts, arrays["file_doc"][arrays["entry_file"]]) if versioned else None
-        sums = write_arrays(tmp, arrays)
-        n_fp = {}
-        for c in CHANNELS:
-            channel = _channel_arrays(parts, c, arrays["entry_file"], len(files), held, lsh_keep)
-            n_fp[c] = int(len(channel[f"fp_{c}_hash"]))
-            sums.update(write_arrays(tmp, channel))
-            del channel
-    finally:
-        for z in parts:
-            z.close()
+    parts = [_ShardArrays(shard) for shard in shards]
+    arrays = _entry_arrays(parts)
+    arrays.update(ver.file_arrays(plan, [m["sha1"] for m in files], [m["label"] for m in files]))
+    versioned = plan.kind != "sources"
+    held = (arrays["file_ver_offset"], arrays["file_ver_runs"]) if versioned else None
+    lsh_keep = ver.representatives(parts, arrays["file_doc"][arrays["entry_file"]]) if versioned else None
+    sums = write_arrays(tmp, arrays)
+    n_fp = {}
+    for c in CHANNELS:
+        channel = _channel_arrays(parts, c, arrays["entry_file"], len(files), held, lsh_keep)
+        n_fp[c] = int(len(channel[f"fp_{c}_hash"]))
+        sums.update(write_arrays(tmp, channel))
+        del channel
     _write_text(tmp, files)
     table = ver.write_table(tmp, plan)
     sums[table] = crc_file(os.path.join(tmp, table))
@@ -304,6 +300,18 @@ def _merge(name, sources, shards, partial, final, params, stats, exclude, elapse
     _swap(tmp, final)
     shutil.rmtree(partial, ignore_errors=True)
     return final
+
+
+class _ShardArrays:
+    """One shard's arrays, each read from disk when asked for: the merge keeps no shard in
+    memory, and no file open (a cluster build can leave thousands of shards)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        with np.load(self.path) as z:
+            return z[key]
 
 
 def _entry_arrays(parts) -> dict[str, np.ndarray]:
