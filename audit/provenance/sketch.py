@@ -260,7 +260,7 @@ def _bands(h, lines, start, end, channel, params: Params, void=None) -> np.ndarr
     # start and the first whose remaining-minimum last line passes its end.
     los = np.searchsorted(np.maximum.accumulate(first), start, "left")
     his = np.searchsorted(np.minimum.accumulate(last[::-1])[::-1], end, "right")
-    perm = _Permuted(kg, real, params)
+    perm = _Permuted(kg, params)
     minimum = params.get("min_shingles", channel)
     rows, sigs = [], []
     for i in range(len(start)):
@@ -282,12 +282,12 @@ class _Permuted:
     A MinHash signature is the minimum, per permutation, of the permuted element hashes,
     and a minimum ignores duplicates, so each k-gram is permuted once and every entry takes
     the minimum over its slice: the values ``MinHash.bulk`` gives for the entries' sets of
-    k-gram hashes (the upper 32 bits; tests/test_sketch.py checks the two agree). The
+    k-gram hashes (the upper 32 bits; tests/test_provenance.py checks the two agree). The
     permutations and the pre-mix are datasketch's own, for the pinned version."""
 
     CACHE_ROWS = 1 << 18  # k-grams permuted ahead at most (x num_perm x 4 bytes: 64 MiB)
 
-    def __init__(self, kg, real, params: Params):
+    def __init__(self, kg, params: Params):
         self.a, self.b = _permutations(params)
         self.values = _fmix((kg >> np.uint64(32)).astype(np.uint32), 32)
         self.table = self._permute(0, len(kg)) if len(kg) <= self.CACHE_ROWS else None
