@@ -65,6 +65,7 @@ def main() -> None:
     tools = {
         "audit scan, metrics only": (audit + [*METRICS_ONLY, args.tree], here),
         "audit scan, metrics only, --json": (audit + [*METRICS_ONLY, "--json", out, args.tree], here),
+        "audit scan, defaults": (audit + [args.tree], here),  # what a user runs: the summary only
         "audit scan, defaults, --json": (audit + ["--json", out, args.tree], here),
         "lizard (1 process)": (["lizard", "-l", "rust", args.tree], None),
         "lizard -t 2": (["lizard", "-l", "rust", "-t", "2", args.tree], None),
