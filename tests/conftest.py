@@ -41,6 +41,22 @@ def run_cli(capsys):
     return run
 
 
+def same_prints(a, b) -> None:
+    """Two lists of clone sketches (audit.clone_sketch) field for field, arrays by value."""
+    import dataclasses
+
+    import numpy as np
+
+    assert len(a) == len(b)
+    for mine, theirs in zip(a, b):
+        for f in dataclasses.fields(mine):
+            x, y = getattr(mine, f.name), getattr(theirs, f.name)
+            if isinstance(x, np.ndarray):
+                assert x.dtype == y.dtype and np.array_equal(x, y), (mine.qualname, f.name)
+            else:
+                assert x == y, (mine.qualname, f.name)
+
+
 @pytest.fixture
 def forbid_inflating(monkeypatch):
     """``forbid(repo, blob_id)``: from then on, reading that blob's object from the

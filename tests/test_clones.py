@@ -18,6 +18,7 @@ from audit.clones_ext import render_terminal
 from audit.config import ScanConfig
 from audit.pipeline import Job, scan
 from audit.render.terminal import make_console
+from conftest import same_prints
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "clones")
 
@@ -367,13 +368,7 @@ def test_a_file_sketched_at_once_equals_each_unit_alone(name, changes):
     if "spec_cases" in name:  # a nested function is there, beside its parent
         assert any(a.start_line < b.start_line and b.end_line < a.end_line
                    for a, b in itertools.permutations(got, 2))
-    for mine, theirs in zip(got, expected):
-        for f in dataclasses.fields(mine):
-            a, b = getattr(mine, f.name), getattr(theirs, f.name)
-            if isinstance(a, np.ndarray):
-                assert a.dtype == b.dtype and np.array_equal(a, b), (mine.qualname, f.name)
-            else:
-                assert a == b, (mine.qualname, f.name)
+    same_prints(got, expected)
 
 
 def test_candidates_leave_out_nested_units_and_other_languages():

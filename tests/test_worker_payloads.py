@@ -7,8 +7,6 @@ import gc
 import os
 import pickle
 
-import numpy as np
-
 from audit.clone_sketch import UnitPrints
 from audit.clones import CloneParams
 from audit.config import ScanConfig
@@ -16,6 +14,7 @@ from audit.metrics.measure import measure
 from audit.parse import parse
 from audit.pipeline import Job, scan
 from audit.walk import source_from_bytes
+from conftest import same_prints
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures")
 
@@ -24,17 +23,6 @@ def _scan(path: str, jobs: int = 1, passes=("rules", "clones")):
     config = ScanConfig(paths=(os.path.join(FIXTURES, path),), jobs=jobs)
     options = {"clones": dataclasses.asdict(CloneParams(min_lines=3, min_tokens=20)), "rules": {}}
     return scan(config, Job(config.max_file_size, passes=passes, options=options))
-
-
-def _same_prints(a, b) -> None:
-    assert type(a) is type(b) and len(a) == len(b)
-    for mine, theirs in zip(a, b):
-        for f in dataclasses.fields(mine):
-            x, y = getattr(mine, f.name), getattr(theirs, f.name)
-            if isinstance(x, np.ndarray):
-                assert x.dtype == y.dtype and np.array_equal(x, y), (mine.qualname, f.name)
-            else:
-                assert x == y, (mine.qualname, f.name)
 
 
 def test_file_results_with_units_findings_and_errors_survive_pickling():
@@ -55,7 +43,8 @@ def test_a_files_clone_sketches_survive_pickling_as_one_set_of_arrays():
     for prints in sent:
         assert isinstance(prints, UnitPrints)
         back = pickle.loads(pickle.dumps(prints, protocol=pickle.HIGHEST_PROTOCOL))
-        _same_prints(prints, back)
+        assert type(back) is type(prints)
+        same_prints(prints, back)
         # one array per field for the file, not one per unit and field
         assert back[0].fp_hash.base is not None and back[0].fp_hash.base is back[1].fp_hash.base
     assert pickle.loads(pickle.dumps(UnitPrints())) == UnitPrints()
@@ -69,7 +58,8 @@ def test_a_pooled_scan_equals_one_in_process_and_leaves_the_collector_as_it_was(
     assert pooled.files == alone.files
     assert sorted(pooled_payloads) == sorted(alone_payloads)
     for path, payload in alone_payloads.items():
-        _same_prints(payload["clones"], pooled_payloads[path]["clones"])
+        assert type(payload["clones"]) is type(pooled_payloads[path]["clones"])
+        same_prints(payload["clones"], pooled_payloads[path]["clones"])
 
 
 def test_a_whole_scan_leaves_the_collector_as_it_was(tmp_path):
