@@ -180,3 +180,19 @@ def test_compare_hotspot_lines_wrap_under_their_item():
     lines = console.export_text().splitlines()
     assert lines[0] == "new hotspots:" and len(lines) == 5
     assert all(line.startswith("  cyclomatic") or line.startswith("      ") for line in lines[1:])
+
+
+def test_history_jump_lines_wrap_under_their_item():
+    from audit.commands.history import render_terminal
+    from audit.history import HistoryResult
+
+    point = {"commit": "0" * 40, "files": 1, "sloc": 10}
+    jump = {"from": 141908, "to": 142668, "commit": "e836df40" + "0" * 32,
+            "subject": "Fix ARM assembler: support symbolic offset expressions in directives"}
+    stats = {"commits_analysed": 2, "commits_excluded": 0, "blobs": 1, "blobs_analysed": 1,
+             "blobs_from_cache": 0, "cache_bytes": 0, "seconds": 1.0}
+    console = Console(width=80, no_color=True, highlight=False, record=True)
+    render_terminal(HistoryResult("r.git", {}, [point, point], {"findings_per_kloc": [jump]}, stats), console)
+    lines = console.export_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  findings_per_kloc:"))
+    assert lines[at + 1].startswith("      ") and lines[at + 2].startswith("blobs:")

@@ -107,10 +107,12 @@ def render_terminal(result: HistoryResult, console) -> None:
         if first.get(key) is not None and last.get(key) is not None:
             table.add_row(key.replace("_", " "), f"{first[key]:,}", f"{last[key]:,}")
     console.print(table)
+    from audit.render.terminal import hanging
+
     for key in ("sloc", "cyclomatic_max", "findings_per_kloc"):
-        for j in result.jumps.get(key, [])[:3]:
-            console.print(f"  {key}: {j['from']:,} -> {j['to']:,} at {j['commit'][:8]} "
-                          f"{_words(j['subject'], 60)}", markup=False, highlight=False)
+        for j in result.jumps.get(key, [])[:3]:  # wrapped lines indented under their jump
+            hanging(console, f"{key}: {j['from']:,} -> {j['to']:,} at {j['commit'][:8]} "
+                             f"{_words(j['subject'], 60)}", "  ", "      ")
     console.print(f"blobs: {s['blobs']:,} ({s['blobs_analysed']:,} analysed, {s['blobs_from_cache']:,} "
                   f"from cache); cache {s['cache_bytes'] / 1e6:.1f} MB; {s['seconds']:.1f} s")
     for w in result.warnings:
