@@ -58,6 +58,26 @@ def test_archives_are_read_in_place(tmp_path, suffix, mode):
     assert set(os.listdir(tmp_path)) == before  # nothing extracted
 
 
+def test_corpus_info_names_each_source_as_a_determination_cites_it(tmp_path, capsys):
+    import hashlib
+
+    archive = tmp_path / "calc-1.0.tar.gz"
+    _tar(str(archive), "w:gz", {f"calc-1.0/src/{n}": d for n, d in _files().items()})
+    idx = str(tmp_path / "idx")
+    assert main(["corpus", "build", "calc", str(archive), "--index-dir", idx, "-j", "1",
+                 "--license", "MIT"]) == 0
+    capsys.readouterr()
+    assert main(["corpus", "info", "calc", "--index-dir", idx, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    (sid,) = info["source_ids"]
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert sid["sha256"] == digest and sid["version"] == "1.0" and info["license"] == "MIT"
+    assert info["digest"].startswith("sha256:") and info["shards"] == 1
+    assert info["build"]["skipped"]["language"] == 0
+    assert main(["corpus", "info", "calc", "--index-dir", idx]) == 0
+    assert f"calc-1.0.tar.gz: version 1.0; sha256 {digest}" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name, label", [
     ("../../etc/passwd.c", "etc/passwd.c"),
     ("/abs/path/x.c", "abs/path/x.c"),

@@ -180,7 +180,10 @@ def _info(args, index_dir: str) -> int:
     from audit.provenance import api
 
     ix = api.open_index(args.name, index_dir)
-    info = {**ix.info(), "shards": ix.manifest.get("shards"), "digest": ix.manifest.get("digest")}
+    m = ix.manifest
+    info = {**ix.info(), "shards": m.get("shards"), "digest": m.get("digest"),
+            "source_ids": m.get("source_ids") or [], "license": m.get("license", ""),
+            "build": m.get("build") or {}}
     if args.json:
         print(json.dumps(info, indent=1, sort_keys=True))
         return EXIT_OK
@@ -188,6 +191,8 @@ def _info(args, index_dir: str) -> int:
     print(f"{info['name']}: {c['files']:,} files, {c['lines']:,} lines, {c['entries']:,} units/windows, "
           f"{info['bytes'] / 1e6:.1f} MB at {info['path']}")
     print(f"  sources: {', '.join(info['sources'])}")
+    for sid in info["source_ids"]:  # what a determination cites: checksum, commit or SWHID
+        print(f"    {_source_line(sid)}")
     if info["versions"] and info["versions"]["kind"] != "sources":
         print(f"  {_versions_line(info['versions'], c)}")
     print(f"  built {info['created']} by audit {info['tool_version']}; parse error spans {c['error_spans']:,}")
@@ -197,6 +202,13 @@ def _info(args, index_dir: str) -> int:
           f"bands={p['bands']}x{p['rows']}; normaliser v{p['normaliser']}")
     print(f"  shingles {p['shingle']}; fingerprint k-grams {p['kgram']}; winnow windows {p['winnow']}")
     return EXIT_OK
+
+
+def _source_line(sid: dict) -> str:
+    name = os.path.basename(str(sid.get("path", "")).rstrip("/")) or "?"
+    parts = [f"{k} {sid[k]}" for k in ("package", "package_version", "version", "sha256", "commit", "swhid",
+                                       "tree_swhid") if sid.get(k)]
+    return f"{name}: " + ("; ".join(parts) if parts else sid.get("kind", "unrecorded"))
 
 
 def _versions_line(v: dict, counts: dict) -> str:
