@@ -118,6 +118,20 @@ def test_scope_lists_what_was_not_checked(det):
     assert sc["not_checked_by_reason"] == {"binary": 1}
 
 
+def test_files_that_could_not_be_analysed_are_named_in_the_statement(corpus, tmp_path):
+    """A verdict over the few files that could be read is not one over the project: the
+    sentence a reviewer quotes says how many were not analysed, and why."""
+    _, doc = scan(make_tree(tmp_path), corpus, tmp_path / "r.json", "--file-timeout", "0.000001")
+    det = doc["provenance"]["determination"]
+    failed = sum(n for why, n in det["scope"]["not_checked_by_reason"].items() if why == "timeout")
+    assert failed >= 2
+    assert f"Incomplete: {failed} source file(s) could not be analysed ({failed} timeout)" in det["statement"]
+
+
+def test_a_complete_scan_states_no_gap(det):
+    assert "Incomplete" not in det["statement"]
+
+
 def test_scope_names_the_corpus_with_checksums_licence_and_digest(det):
     (c,) = det["scope"]["corpora"]
     assert c["name"] == "calc" and c["license"] == "MIT" and c["identity_recorded"]

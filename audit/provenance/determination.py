@@ -11,6 +11,7 @@ and a verdict after review leaves out files whose every matched unit was cleared
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict
 from importlib import resources
 
@@ -259,8 +260,13 @@ def thresholds_record(report, cleared: set[str]) -> dict:
     }
 
 
-def statement(report, cal: dict, after: tuple[str, float]) -> str:
-    """One sentence a reviewer can quote."""
+# reasons a source file in scope was not analysed: the determination does not cover its code
+NOT_ANALYSED = frozenset({"analysis-error", "crashed", "error-flood", "line-too-long", "not-sketched",
+                          "timeout", "too-deep", "too-much-memory", "unreadable"})
+
+
+def statement(report, cal: dict, after: tuple[str, float], rows: list[dict] = ()) -> str:
+    """One sentence a reviewer can quote, and what it does not cover when files failed."""
     th = report.thresholds
     top = f" (top corpus {report.top_corpus})" if report.top_corpus else ""
     s = (f"{report.verdict}: {report.score:.1%} of the audited code lines are covered by corpus "
@@ -270,6 +276,11 @@ def statement(report, cal: dict, after: tuple[str, float]) -> str:
     if cal.get("pairs"):
         s += (f" Calibrated on {cal['pairs']} known pairs ({cal['date']}): precision "
               f"{cal['precision']}, recall {cal['recall']}.")
+    failed = Counter(r["reason"] for r in rows if r["reason"] in NOT_ANALYSED)
+    if failed:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(failed.items()))
+        s += (f" Incomplete: {sum(failed.values())} source file(s) could not be analysed ({reasons}) "
+              f"beside the {len(report.files)} compared; their code is not covered by this verdict.")
     return s
 
 
@@ -288,7 +299,7 @@ def determine(report, result, indexes, read=None, review_file: str = "") -> dict
     return {
         "version": RECORD_VERSION, "verdict": report.verdict, "score": round(report.score, 4),
         "top_corpus": report.top_corpus, "verdict_after_review": after[0],
-        "score_after_review": after[1], "statement": statement(report, cal, after),
+        "score_after_review": after[1], "statement": statement(report, cal, after, rows),
         "thresholds": thresholds_record(report, cleared), "calibration": cal,
         "blind_spots": blind_spots(cal, report.thresholds, corpora),
         "scope": {"audited": sc.audited_identity(paths, files, result.config.get("revision")),
