@@ -198,11 +198,7 @@ def reader(revision: dict, max_size: int) -> Callable[[str], bytes]:
         blob, kind = find(path) or ("", 0)
         if kind != REGULAR_FILE:
             raise FileNotFoundError(f"{path}: not a regular file at {revision['commit'][:12]}")
-        src = _source(revision["repo"])
-        size = src.blob_size(blob)
-        if size is not None and size > max_size:
-            raise TooLarge(str(size))
-        data = src.read_blob(blob)
+        data = _source(revision["repo"]).read_blob(blob, max_size)  # refused from its header
         if len(data) > max_size:
             raise TooLarge(str(len(data)))
         return data

@@ -158,7 +158,7 @@ def corpus_record(ix) -> dict:
             "tool_version": m.get("tool_version", ""), "params": m["params"],
             # the index's content digest (as `corpus info --json` reports it: a rebuild of the
             # same sources gives it again), and a digest of which files (path and blob) it holds
-            "digest": m.get("digest") or content_digest(ix.files),
+            "digest": m.get("digest", ""),  # every index of this format records it
             "files_digest": content_digest(ix.files),
             "identity_recorded": bool(m.get("source_ids"))}
 

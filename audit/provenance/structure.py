@@ -217,7 +217,7 @@ def _p_value(m: np.ndarray, score: float, cfg: StructureConfig, rng, blocks: lis
     another, so the decision is not left to that draw."""
     null = best_scores(m, cfg.gap, _shuffles(blocks, cfg.first, rng))
     if (null >= score).any():
-        return float((np.sum(null >= score) + 1) / (len(null) + 1))
+        return tail_p(score, null)
     null = np.concatenate([null, best_scores(m, cfg.gap, _shuffles(blocks, cfg.screen, rng))])
     p = tail_p(score, null)
     if p > cfg.screen_p:
@@ -268,7 +268,7 @@ def candidate_files(sk: FileSketch, indexes, cfg: StructureConfig,
                 weights[(n, f)] = weights.get((n, f), 0.0) + v
     ranked, docs = [], set()
     for (n, f), h in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])):
-        doc = (n, int(indexes[n].a["file_doc"][f])) if "file_doc" in indexes[n].a else (n, f)
+        doc = (n, int(indexes[n].a["file_doc"][f]))
         if doc not in docs:  # one version of a path: its others would crowd out other files
             docs.add(doc)
             ranked.append(((n, f), h))
