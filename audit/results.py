@@ -169,7 +169,6 @@ class Finding:
     suppressed: str | None = None  # the reason given in an allow comment, when suppressed
 
 
-
 @_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FileResult:

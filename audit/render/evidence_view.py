@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from audit.provenance.chance import describe, legend
 from audit.render.highlight import visible
 
-__all__ = ["GroupView", "chance_text", "group_views", "groups_by_id", "legend", "passage_text", "place_text", "repeated"]
+__all__ = ["GroupView", "chance_text", "folded", "group_views", "groups_by_id", "legend", "passage_text",
+           "place_text", "repeated"]
 
 
 def chance_text(ev: dict) -> str:
@@ -21,6 +22,22 @@ def chance_text(ev: dict) -> str:
     if value is None:
         return ""
     return describe(float(value), bool(ev.get("beyond_calibration")))
+
+
+def folded(evidence: list[dict]) -> list[tuple[dict, int]]:
+    """Fragments with each group's later ones folded into its first (the strongest, as the
+    fragments come sorted): (fragment, how many were folded into it), in the given order."""
+    firsts: dict = {}
+    out: list[list] = []
+    for ev in evidence:
+        gid = ev.get("group")
+        if gid is not None and gid in firsts:
+            out[firsts[gid]][1] += 1
+            continue
+        if gid is not None:
+            firsts[gid] = len(out)
+        out.append([ev, 0])
+    return [(ev, n) for ev, n in out]
 
 
 def groups_by_id(prov: dict | None) -> dict[int, dict]:

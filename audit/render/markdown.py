@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from audit.render.determination_view import (audited_line, calibration_line, checked_line, evidence_rows,
                                              review_line)
-from audit.render.evidence_view import legend
+from audit.render.evidence_view import folded, legend
 
 EVIDENCE_SHOWN = 15
 NOT_CHECKED_SHOWN = 200
@@ -102,15 +102,7 @@ def strongest(rows: list[dict], per_match: int = 3) -> list[dict]:
                      key=lambda g: (_weight(g[0])[0], -float(g[0]["match_score"]), g[0]["path"],
                                     g[0]["corpus_path"]))
     out = [r for g in ordered for r in g[:per_match]] + [r for g in ordered for r in g[per_match:]]
-    seen: set = set()
-    folded = []
-    for r in out:
-        if r.get("group") is not None:
-            if r["group"] in seen:
-                continue
-            seen.add(r["group"])
-        folded.append(r)
-    return folded
+    return [r for r, _ in folded(out)]
 
 
 def _evidence(prov: dict) -> list[str]:

@@ -15,7 +15,8 @@ from typing import NamedTuple
 from markupsafe import Markup
 
 from audit.lang import language_for
-from audit.render.evidence_view import GroupView, chance_text, group_views, groups_by_id, legend, repeated
+from audit.render.evidence_view import (GroupView, chance_text, folded, group_views, groups_by_id, legend,
+                                        repeated)
 from audit.render.highlight import highlight_lines, plain_lines, visible
 from audit.render.viewmodels import (
     ProvenanceSummary,
@@ -219,22 +220,6 @@ def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages, groups) -
 
 def _none(match: dict) -> None:
     return None
-
-
-def folded(evidence: list[dict]) -> list[tuple[dict, int]]:
-    """A match's fragments with each group's later fragments folded into its first (strongest)
-    one: (fragment, how many were folded into it), in the given order."""
-    firsts: dict = {}
-    out: list[list] = []
-    for ev in evidence:
-        gid = ev.get("group")
-        if gid is not None and gid in firsts:
-            out[firsts[gid]][1] += 1
-            continue
-        if gid is not None:
-            firsts[gid] = len(out)
-        out.append([ev, 0])
-    return [(ev, n) for ev, n in out]
 
 
 def _match_view(path, i, m, text, language, corpus_text, drawn, groups) -> MatchView:
