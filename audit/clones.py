@@ -23,6 +23,7 @@ from audit.clone_params import MODES, UNIT_KINDS, CloneParams  # noqa: F401  (re
 from audit.clone_sketch import (UnitPrint, _occurrences, _ranges,  # noqa: F401
                                 affine64_permutations, file_pass, kgram_hashes, lsh_bands,
                                 minhash_signature, sketch_units, unit_print, winnow)
+from audit.disjoint import DisjointSets
 
 
 # -- verification -------------------------------------------------------------------
@@ -376,23 +377,11 @@ def _can_reach(n: int, m: int, threshold: float) -> bool:
 
 def _components(units: list[UnitPrint], pairs: list[Pair], params: CloneParams) -> list[CloneGroup]:
     """Union verified pairs, best first, so each group keeps a maximum spanning tree."""
-    parent = list(range(len(units)))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    spanning = []
-    for p in sorted(pairs, key=lambda p: (-p.similarity, p.a, p.b)):
-        ra, rb = root(p.a), root(p.b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-            spanning.append(p)
+    sets = DisjointSets(len(units))
+    spanning = [p for p in sorted(pairs, key=lambda p: (-p.similarity, p.a, p.b)) if sets.union(p.a, p.b)]
     by_root: dict[int, list[Pair]] = {}
     for p in spanning:
-        by_root.setdefault(root(p.a), []).append(p)
+        by_root.setdefault(sets.find(p.a), []).append(p)
     return [_group(units, ps, params) for ps in by_root.values()]
 
 

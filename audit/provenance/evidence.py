@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from audit.disjoint import DisjointSets
+
 AUDITED_GAP = 3  # lines between two pieces of one passage in the audited file
 CORPUS_GAP = 8  # and in the corpus file (the gaps a fragment's run bridges)
 
@@ -92,25 +94,7 @@ def _places(spans, gap: int) -> int:
     return n
 
 
-class _Sets:
-    """Union-find over instance numbers."""
-
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, i: int, j: int) -> None:
-        a, b = self.find(i), self.find(j)
-        if a != b:
-            self.parent[max(a, b)] = min(a, b)
-
-
-def _link_overlaps(sets: _Sets, keyed: list[tuple]) -> None:
+def _link_overlaps(sets: DisjointSets, keyed: list[tuple]) -> None:
     """Join instances whose spans overlap under one key: rows are (key, start, end, number)."""
     end, first, last_key = None, None, object()
     for key, a, b, i in sorted(keyed):
@@ -131,7 +115,7 @@ def _close(a: tuple, b: tuple) -> bool:
     return _gap(a[0], b[0]) <= AUDITED_GAP and _gap(a[1], b[1]) <= CORPUS_GAP
 
 
-def _boxes(sets: _Sets, instances: list[Instance], members: list[int]) -> dict[int, tuple]:
+def _boxes(sets: DisjointSets, instances: list[Instance], members: list[int]) -> dict[int, tuple]:
     """Per group (its root), the audited and corpus spans its fragments in one file pair cover."""
     out: dict[int, tuple] = {}
     for n in members:
@@ -142,7 +126,7 @@ def _boxes(sets: _Sets, instances: list[Instance], members: list[int]) -> dict[i
     return out
 
 
-def _link_neighbours(sets: _Sets, instances: list[Instance]) -> None:
+def _link_neighbours(sets: DisjointSets, instances: list[Instance]) -> None:
     """Join the pieces of one file pair that lie close to each other on both sides (another
     channel's run beside a passage, the signature line just above a matched body)."""
     pairs: dict[tuple, list[int]] = {}
@@ -169,7 +153,7 @@ def _strength(inst: Instance) -> tuple:
 
 def group_instances(instances: list[Instance]) -> list[Group]:
     """Groups, strongest first (least expected by chance); sets each fragment's ``group``."""
-    sets = _Sets(len(instances))
+    sets = DisjointSets(len(instances))
     _link_overlaps(sets, [(i.path, *i.fragment.lines, n) for n, i in enumerate(instances)])
     _link_overlaps(sets, [((i.corpus, i.corpus_path), *i.fragment.corpus_lines, n)
                           for n, i in enumerate(instances)])
