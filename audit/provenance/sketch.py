@@ -207,16 +207,38 @@ def _entries(parsed, lines) -> list[tuple[int, int, int, str]]:
             and (u.parent is None or u.parent.kind == "class")]
     struct_lines = lines["struct"]
     covered = []
-    for u in tops:
-        out.append((u.start_line, u.end_line, KIND_UNIT, u.qualname))
+    heads = _comment_heads(parsed.comments)
+    last_end = 0
+    for u in sorted(tops, key=lambda u: (u.start_line, -u.end_line)):
+        start = _leading_comment(heads, u.start_line, last_end)
+        out.append((start, u.end_line, KIND_UNIT, u.qualname))
         out.extend(_windows(struct_lines, u.start_line, u.end_line, u.qualname, KIND_WINDOW, params))
-        covered.append((u.start_line, u.end_line))
+        covered.append((start, u.end_line))
+        last_end = max(last_end, u.end_line)
     for a, b in _gaps(covered, parsed.data.count(b"\n") + 1):
         n_struct = _count(struct_lines, a, b)
         if n_struct >= params.window // 4 or _count(lines["num"], a, b) >= 24:
             out.append((a, b, KIND_TOPLEVEL, f"<top level {a}-{b}>"))
             out.extend(_windows(struct_lines, a, b, "<top level>", KIND_TOPLEVEL, params))
     return out
+
+
+def _comment_heads(comments) -> dict[int, int]:
+    """Comment blocks by their last line (1-based): where the block starts, a run of
+    comments on consecutive lines read as one block."""
+    heads: dict[int, int] = {}
+    for sr, _, er, _ in sorted(comments):
+        start = heads.pop(sr, sr + 1)  # a comment right after another continues its block
+        heads[er + 1] = min(start, heads.get(er + 1, start))
+    return heads
+
+
+def _leading_comment(heads: dict[int, int], start: int, after: int) -> int:
+    """A unit's first line, moved up over the comment block right above it (a doc or grammar
+    comment says what the unit is, and a port carries it over with the unit), never into the
+    unit before it."""
+    head = heads.get(start - 1)
+    return start if head is None or head <= after else head
 
 
 def _count(lines: np.ndarray, a: int, b: int) -> int:
