@@ -18,7 +18,7 @@ from audit.walk import SourceFile, git_blob_sha1
 def _units(text: str, language: str, path: str) -> dict[str, tuple[int, int]]:
     data = text.encode()
     sk = sketch_parsed(parse(SourceFile(path, language, data, git_blob_sha1(data))))
-    return {name.rsplit("::", 1)[-1]: (int(a), int(b))
+    return {name.replace("::", ".").rsplit(".", 1)[-1]: (int(a), int(b))
             for a, b, k, name in zip(sk.entry_start, sk.entry_end, sk.entry_kind, sk.entry_names)
             if k == KIND_UNIT}
 
@@ -54,6 +54,15 @@ fn find_var(scopes: &[HashMap<String, i64>], name: &str) -> Option<i64> {
     scopes.iter().rev().find_map(|s| s.get(name).copied())
 }
 
+/// Three lines of documentation,
+/// then the attributes,
+/// then the function.
+#[inline]
+#[must_use]
+fn depth(scopes: &[HashMap<String, i64>]) -> usize {
+    scopes.len()
+}
+
 #[derive(Debug)]
 struct Marker;
 """
@@ -66,8 +75,22 @@ def test_comment_block_right_above_a_unit_joins_its_entry():
     assert units["third"] == (17, 19)  # the previous unit's trailing comment is not taken
 
 
-def test_rust_doc_comments_join_their_function():
-    assert _units(RUST_SOURCE, "rust", "scope.rs")["find_var"] == (3, 7)
+def test_rust_doc_comments_join_their_function_over_its_attributes():
+    units = _units(RUST_SOURCE, "rust", "scope.rs")
+    assert units["find_var"] == (3, 7)
+    assert units["depth"] == (9, 16)
+
+
+def test_python_comment_above_the_decorators_joins_its_function():
+    source = "import functools\n\n\n# Memoised: the table is built once per process.\n" \
+             "@functools.cache\ndef table():\n    return [i * i for i in range(256)]\n"
+    assert _units(source, "python", "t.py")["table"] == (4, 7)
+
+
+def test_cpp_comment_above_the_template_header_joins_its_function():
+    source = "#include <vector>\n\n// The larger of two values of one type.\ntemplate <typename T>\n" \
+             "T larger(T a, T b) {\n  return a < b ? b : a;\n}\n"
+    assert _units(source, "cpp", "t.cpp")["larger"] == (3, 7)
 
 
 CORPUS = {

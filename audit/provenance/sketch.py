@@ -210,7 +210,7 @@ def _entries(parsed, lines) -> list[tuple[int, int, int, str]]:
     heads = _comment_heads(parsed.comments)
     last_end = 0
     for u in sorted(tops, key=lambda u: (u.start_line, -u.end_line)):
-        start = _leading_comment(heads, u.start_line, last_end)
+        start = _leading_comment(heads, _head_line(u.node, last_end), last_end)
         out.append((start, u.end_line, KIND_UNIT, u.qualname))
         out.extend(_windows(struct_lines, u.start_line, u.end_line, u.qualname, KIND_WINDOW, params))
         covered.append((start, u.end_line))
@@ -227,10 +227,24 @@ def _comment_heads(comments) -> dict[int, int]:
     """Comment blocks by their last line (1-based): where the block starts, a run of
     comments on consecutive lines read as one block."""
     heads: dict[int, int] = {}
-    for sr, _, er, _ in sorted(comments):
-        start = heads.pop(sr, sr + 1)  # a comment right after another continues its block
-        heads[er + 1] = min(start, heads.get(er + 1, start))
+    for sr, _, er, ec in sorted(comments):
+        last = er - 1 if ec == 0 and er > sr else er  # a line comment's node ends at column 0 of the next row
+        start = heads.pop(sr, sr + 1)  # a comment on the line after another continues its block
+        heads[last + 1] = min(start, heads.get(last + 1, start))
     return heads
+
+
+def _head_line(node, after: int) -> int:
+    """The first line of a unit with its decorators (Python), attributes (Rust) or template
+    header (C++) above it, never reaching line ``after`` (the end of the unit before it)."""
+    first = node.start_point[0] + 1
+    if node.parent is not None and node.parent.type in ("decorated_definition", "template_declaration"):
+        node = node.parent
+    start = node.start_point[0]
+    prev = node.prev_named_sibling
+    while prev is not None and prev.type == "attribute_item" and prev.end_point[0] >= start - 1:
+        start, prev = prev.start_point[0], prev.prev_named_sibling
+    return start + 1 if start + 1 > after else first
 
 
 def _leading_comment(heads: dict[int, int], start: int, after: int) -> int:
