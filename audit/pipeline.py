@@ -180,10 +180,12 @@ def scan(config: ScanConfig, job: Job | None = None, progress=None,
 
     def start_early(found: list[Candidate]) -> None:
         # Enough files for a pool: start the workers now, so that they start up (and
-        # compile the queries of the rules riding on the walk) while discovery goes on.
+        # compile the queries of the rules riding on the walk) and work on the files
+        # found so far while discovery goes on (CCC: discovery takes about 0.06 s).
         nonlocal pool
         if workers > 1:
             pool = start_pool(job, workers, {c.language for c in found}, analyse)
+            pool.feed_early(found)
 
     files, payloads = [], {}
     try:

@@ -73,9 +73,17 @@ class Pool:
         theirs.close()  # so that the worker's death reads as end-of-file here
         return _Worker(process, mine)
 
+    def feed_early(self, candidates: list) -> None:
+        """Send the workers their first files before the full list is known (discovery
+        still going): they start on these, and :meth:`run` leaves them out when it gets
+        the list."""
+        self._feed(deque(candidates))
+
     def run(self, candidates: list) -> Iterable:
-        """Analyse the candidates, yielding (FileResult | SkippedFile, payload) as they end."""
-        todo = deque(candidates)
+        """Analyse the candidates, yielding (FileResult | SkippedFile, payload) as they end
+        (also those sent by :meth:`feed_early`, which must be among them)."""
+        sent = {c.path for w in self.workers for c in w.inflight}
+        todo = deque(c for c in candidates if c.path not in sent)
         while todo or any(w.inflight for w in self.workers):
             self._feed(todo)
             busy = {w.conn: w for w in self.workers if w.inflight}

@@ -125,17 +125,20 @@ def test_pool_and_serial_agree(tree):
 
 def test_workers_start_during_discovery_and_give_the_serial_results(tree, monkeypatch):
     """With enough files for a pool, the workers are started (and compile the rules'
-    queries) while discovery goes on; findings and metrics match the in-process run."""
+    queries) and given their first files while discovery goes on; every file is
+    measured once, and findings and metrics match the in-process run."""
     import audit.pipeline as pipeline
+    from audit.workers import DEPTH
 
     for i in range(12):
         write(tree, f"src/gen{i}.rs", f"fn g{i}(x: Option<i32>) -> i32 {{ x.unwrap() + {i} }}\n")
-    started, discovering = [], []
+    started, discovering, pools, in_flight = [], [], [], []
     real_start, real_discover = pipeline.start_pool, pipeline.discover
 
     def start_pool(job, workers, languages, *analyse):
         started.append((bool(discovering), sorted(languages)))  # (during discovery?, languages)
-        return real_start(job, workers, languages, *analyse)
+        pools.append(real_start(job, workers, languages, *analyse))
+        return pools[-1]
 
     def discover(config, on_found=None):
         discovering.append(1)
@@ -143,6 +146,7 @@ def test_workers_start_during_discovery_and_give_the_serial_results(tree, monkey
             return real_discover(config, on_found)
         finally:
             discovering.clear()
+            in_flight.extend(len(w.inflight) for p in pools for w in p.workers)
 
     monkeypatch.setattr(pipeline, "start_pool", start_pool)
     monkeypatch.setattr(pipeline, "discover", discover)
@@ -151,6 +155,7 @@ def test_workers_start_during_discovery_and_give_the_serial_results(tree, monkey
     assert started == []  # one worker: measured in-process
     pooled, _ = scan(ScanConfig(paths=(str(tree),), jobs=2), job)
     assert started == [(True, ["rust"])]
+    assert in_flight == [DEPTH, DEPTH]  # sent before discovery ended
     assert serial.files == pooled.files
     assert sum(1 for f in pooled.findings if f.rule == "unwrap-used") == 12
 
