@@ -262,3 +262,24 @@ def test_a_timeout_reported_by_cpython_as_a_system_error_is_a_timeout(monkeypatc
     monkeypatch.setattr(pipeline, "_analyse", returning_builtin)
     out, _ = pipeline.analyse_source(SourceFile("x.rs", "rust", b"fn f() {}\n", "0" * 40), Job(1 << 20))
     assert (out.reason, out.detail.startswith("not done in")) == ("timeout", True)
+
+
+def test_the_deadline_reads_the_cpu_clock_only_once_its_wall_time_has_gone_by(monkeypatch):
+    """The parse's progress callback runs tens of thousands of times per file: before the
+    allowance has passed in wall time the CPU time cannot have, and no system call is made."""
+    import time
+
+    from audit import limits
+
+    wall, cpu, reads = [100.0], [5.0], []
+    monkeypatch.setattr(time, "perf_counter", lambda: wall[0])
+    monkeypatch.setattr(time, "process_time", lambda: reads.append(1) or cpu[0])
+    with limits.deadline(2.0):
+        reads.clear()
+        wall[0], cpu[0] = 101.9, 7.5  # CPU ahead of wall cannot happen on one thread
+        assert not limits.expired() and reads == []
+        wall[0], cpu[0] = 102.5, 6.5  # the wall allowance is gone, the CPU one is not
+        assert not limits.expired() and reads == [1]
+        cpu[0] = 7.5
+        assert limits.expired()
+    assert not limits.expired()  # no deadline outside the block
