@@ -43,6 +43,10 @@ static int second(int x) {
 static int third(int x) {
   return x - 3;
 }
+int limit = 4; /* a remark on the declaration, not a comment on fourth */
+static int fourth(int x) {
+  return x / limit;
+}
 """
 
 RUST_SOURCE = """\
@@ -73,6 +77,7 @@ def test_comment_block_right_above_a_unit_joins_its_entry():
     assert units["first"] == (5, 10)  # both comments, the block and the line below it
     assert units["second"] == (14, 16)  # a blank line keeps the file comment out
     assert units["third"] == (17, 19)  # the previous unit's trailing comment is not taken
+    assert units["fourth"] == (21, 23)  # nor a remark after code on the line above
 
 
 def test_rust_doc_comments_join_their_function_over_its_attributes():

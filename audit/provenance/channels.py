@@ -25,7 +25,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
-NORMALISER_VERSION = 9
+NORMALISER_VERSION = 10
 CHANNELS = ("struct", "ident", "text", "num")
 _TABLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tables")
 

@@ -207,7 +207,7 @@ def _entries(parsed, lines) -> list[tuple[int, int, int, str]]:
             and (u.parent is None or u.parent.kind == "class")]
     struct_lines = lines["struct"]
     covered = []
-    heads = _comment_heads(parsed.comments)
+    heads = _comment_heads(parsed.comments, parsed.data.split(b"\n"))
     last_end = 0
     for u in sorted(tops, key=lambda u: (u.start_line, -u.end_line)):
         start = _leading_comment(heads, _head_line(u.node, last_end), last_end)
@@ -223,11 +223,14 @@ def _entries(parsed, lines) -> list[tuple[int, int, int, str]]:
     return out
 
 
-def _comment_heads(comments) -> dict[int, int]:
+def _comment_heads(comments, rows: list[bytes]) -> dict[int, int]:
     """Comment blocks by their last line (1-based): where the block starts, a run of
-    comments on consecutive lines read as one block."""
+    comments on consecutive lines read as one block. Only comments that begin their line
+    count: a remark after code on the same line belongs to that code."""
     heads: dict[int, int] = {}
-    for sr, _, er, ec in sorted(comments):
+    for sr, sc, er, ec in sorted(comments):
+        if sr < len(rows) and rows[sr][:sc].strip():
+            continue
         last = er - 1 if ec == 0 and er > sr else er  # a line comment's node ends at column 0 of the next row
         start = heads.pop(sr, sr + 1)  # a comment on the line after another continues its block
         heads[last + 1] = min(start, heads.get(last + 1, start))
