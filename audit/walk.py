@@ -152,7 +152,12 @@ def read_regular(path: str, max_size: int) -> bytes:
         st = os.fstat(fd)  # the file opened may not be the one stat saw
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(file_kind(st.st_mode))
-        return fh.read(max_size + 1)
+        # a buffer of the file's size, not of the limit (4 MiB by default, allocated and
+        # shrunk again for every file); a file that grew since is read on to the limit
+        data = fh.read(min(st.st_size, max_size) + 1)
+        if st.st_size < len(data) <= max_size:
+            data += fh.read(max_size + 1 - len(data))
+        return data
 
 
 def display_path(rel: str) -> str:

@@ -177,3 +177,16 @@ def test_a_failure_during_discovery_stops_the_started_workers(tree, monkeypatch)
         scan(ScanConfig(paths=(str(tree),), jobs=2))
     assert len(pools) == 1 and pools[0].terminated
     assert not any(w.process.is_alive() for w in pools[0].workers)
+
+
+def test_read_regular_reads_the_whole_file_up_to_the_limit(tmp_path):
+    from audit.walk import TooLarge, read_regular
+
+    exact, over, empty = tmp_path / "exact.rs", tmp_path / "over.rs", tmp_path / "empty.rs"
+    exact.write_bytes(b"x" * 4096)
+    over.write_bytes(b"x" * 4097)
+    empty.write_bytes(b"")
+    assert read_regular(str(exact), 4096) == b"x" * 4096
+    assert read_regular(str(empty), 4096) == b""
+    with pytest.raises(TooLarge):
+        read_regular(str(over), 4096)
