@@ -91,7 +91,8 @@ def _find_clones(args, result, payloads):
     from audit.render.progress import phase
 
     with phase(f"finding clones among {len(units):,} functions", enabled=_shown(args)):
-        report = find_clones(units, params, result.totals.lines.source)
+        # the scan's source lines, summed directly: result.totals builds every roll-up
+        report = find_clones(units, params, sum(f.lines.source for f in result.files))
     report.elapsed = time.perf_counter() - started
     functions = sum(1 for f in result.files for u in f.units if u.kind in UNIT_KINDS)
     report.skipped_small = max(0, functions - report.units)
