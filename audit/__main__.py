@@ -1,7 +1,5 @@
 """Entry point for ``python -m audit``."""
 
-import sys
+from audit.cli import entry
 
-from audit.cli import main
-
-sys.exit(main())
+entry()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import os
 import sys
+import threading
 
 from audit import __version__
 from audit.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, AuditError
@@ -80,3 +83,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"audit: internal error: {type(exc).__name__}: {exc}\n"
               "  hint: run again with --debug and report the traceback", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def entry() -> None:
+    """The program's entry point (``audit`` and ``python -m audit``): main(), then the end
+    of the process without the interpreter's teardown, which frees every module and
+    record one by one and collects the heap a last time (about 0.1 s after a scan, as
+    long as a small scan's measuring); the exit handlers still run and the standard
+    streams are flushed. With other threads alive, the ordinary exit waits for them."""
+    code = main()
+    if threading.active_count() > 1:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+    except OSError:  # e.g. a closed pipe: the status the interpreter would give
+        code = 120
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    atexit._run_exitfuncs()  # noqa: SLF001 - what Python runs at exit, as multiprocessing's children do
+    os._exit(code)
