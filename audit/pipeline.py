@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from audit import __version__, limits
 from audit.config import ScanConfig
 from audit.errors import InputError
+from audit.lang.walker import walk_query
 from audit.metrics.measure import measure
 from audit.parse import parse
 from audit.results import AuditResult, FileResult
@@ -63,6 +64,8 @@ def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult | SkippedFi
 def _analyse(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
     rider = _walk_rider(job)
     query = rider(source.language, source.path, job.options) if rider else None
+    if query is None:  # the walk alone: from its own query's captures (see Walker.run)
+        query = walk_query(source.language)
     parsed = parse(source, query, refuse_floods=True)
     result = measure(parsed, job.python_engine)
     payload: dict = {}
