@@ -141,6 +141,9 @@ class Pool:
         self.workers[self.workers.index(w)] = self._spawn()
 
     def terminate(self) -> None:
+        for w in self.workers:  # every worker told to stop before any is waited for
+            if w.process.is_alive():
+                w.process.kill()
         for w in self.workers:
             _stop(w)
         self.terminated = True
