@@ -302,6 +302,19 @@ def test_lsh_bands_and_permutations_equal_datasketch(num_perm):
     assert np.array_equal(a, mine[0]) and np.array_equal(b, mine[1])
 
 
+def test_known_band_shapes_are_the_computed_ones():
+    from datasketch import MinHashLSH
+
+    from audit.clone_sketch import KNOWN_BANDS, band_shape
+
+    for (threshold, num_perm), (bands, rows) in KNOWN_BANDS.items():
+        assert band_shape(threshold, num_perm) == (bands, rows)
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert (lsh.b, lsh.r) == (bands, rows)
+    defaults = CloneParams()
+    assert (defaults.lsh_threshold, defaults.num_perm) in KNOWN_BANDS
+
+
 def test_a_scan_with_clones_does_not_load_datasketch(tmp_path):
     import subprocess
     import sys
