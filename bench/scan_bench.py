@@ -7,8 +7,9 @@ The commands run --repeat rounds, alternating. Per command the median wall time,
 the median CPU time (user + system of the process and its workers, from the
 children's rusage) and the median of the per-round ratios to lizard's wall time
 are printed as a Markdown table for bench/RESULTS.md (ratios within a round are
-what survives a busy machine). lizard runs with its defaults (one process) and
-with `-t 2` (two worker processes, like audit's pool on a 2-core machine).
+what survives a busy machine), after the time and load average at the start and
+end. lizard runs with its defaults (one process) and with `-t 2` (two worker
+processes, like audit's pool on a 2-core machine).
 ``--before DIR`` adds audit's default scan run from another checkout's source
 tree (PYTHONPATH=DIR), to compare two versions in the same run. Every command runs
 in a scratch directory with PYTHONPATH naming its source tree (this checkout's,
@@ -74,9 +75,12 @@ def main() -> None:
         tools["audit scan, defaults, --json (before)"] = (
             audit + ["--json", out, args.tree], {**os.environ, "PYTHONPATH": os.path.abspath(args.before)})
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
+    print(f"start {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
+          f"load average {_load()}")
     for _ in range(args.repeat):
         for name, (cmd, env) in tools.items():
             runs[name].append(timed(cmd, env, scratch))
+    print(f"end {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load average {_load()}")
     print("| command | median wall (s) | median CPU (s) | wall / lizard | wall / lizard -t 2 "
           "| walls (s) | peak memory (MB) |")
     print("|---|---|---|---|---|---|---|")
@@ -88,6 +92,11 @@ def main() -> None:
         peak = "-" if args.no_memory else f"{measure(cmd, scratch, env)[1]:.0f}"
         print(f"| {name} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} "
               f"| {ratio1:.2f} | {ratio2:.2f} | {', '.join(f'{w:.2f}' for w in walls)} | {peak} |")
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine shows here)."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _ratio(walls: list[float], lizard: list[float]) -> float:
