@@ -89,8 +89,9 @@ def kgram_hashes(codes: np.ndarray, k: int) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     with np.errstate(over="ignore"):
         h = codes[:n].copy()
-        for j in range(1, k):
-            h = h * _BASE + codes[j:j + n]
+        for j in range(1, k):  # in place: no new array per step
+            h *= _BASE
+            h += codes[j:j + n]
         h ^= h >> np.uint64(29)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(32)
