@@ -22,4 +22,4 @@ def test_wheel_contains_package_rules_reports_and_default_target(tmp_path):
     assert "audit/_data/refcc/__main__.py" in names
     assert not any(n.startswith(("tests/", "bench/", "fixtures/")) for n in names)
     entry = [n for n in names if n.endswith("entry_points.txt")]
-    assert entry and b"audit = audit.cli:main" in zipfile.ZipFile(wheel).read(entry[0])
+    assert entry and b"audit = audit.cli:entry" in zipfile.ZipFile(wheel).read(entry[0])
