@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -58,7 +59,11 @@ def _default_to_scan(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = _default_to_scan(argv)
-    parser = build_parser(_command(argv))
+    gc.disable()  # building the parser imports the command's modules: nothing to collect yet
+    try:
+        parser = build_parser(_command(argv))
+    finally:
+        gc.enable()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
