@@ -1,12 +1,13 @@
 """The single pass over a tree: units, comments and structural counts.
 
 A walk reaches, in document order (a parent before its children), the nodes of
-the kinds a language's ``KINDS`` table names; each goes to its handler. Alone,
-it visits every node with a ``TreeCursor``. When another pass rides on it (the
-idiom rules), it runs one tree-sitter query instead: the walker's pattern (the
-handler kinds, see :meth:`Walker.pattern`) first, the pass's patterns after, so
-the tree is walked once for both and the pass's matches are kept on the
-ParsedFile. No Python recursion either way, so a deeply nested file cannot
+the kinds a language's ``KINDS`` table names; each goes to its handler. Given no
+query, it visits every node with a ``TreeCursor``; the scan gives it its own
+query (:meth:`Walker.own_query`), whose captures it reads. When another pass
+rides on it (the idiom rules), it runs one tree-sitter query: the walker's
+pattern (the handler kinds, see :meth:`Walker.pattern`) first, the pass's
+patterns after, so the tree is walked once for both and the pass's matches are
+kept on the ParsedFile. No Python recursion any way, so a deeply nested file cannot
 overflow the stack. State (current unit, cognitive nesting level, scope names)
 is saved on a stack when a construct is entered and restored when the walk
 leaves it, which keeps each handler a few lines long.
