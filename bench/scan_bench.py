@@ -61,18 +61,21 @@ def main() -> None:
     args.tree = os.path.abspath(args.tree)  # the commands run in a scratch directory
     scratch = tempfile.mkdtemp()
     out = os.path.join(scratch, "scan.json")
-    audit = [sys.executable, "-m", "audit", "scan", "-q"]
+    scan = [sys.executable, "-m", "audit", "scan"]
+    audit = scan + ["-q"]  # no terminal summary
     here = {**os.environ, "PYTHONPATH": ROOT}
     tools = {
         "audit scan, metrics only": (audit + [*METRICS_ONLY, args.tree], here),
         "audit scan, metrics only, --json": (audit + [*METRICS_ONLY, "--json", out, args.tree], here),
-        "audit scan, defaults": (audit + [args.tree], here),  # what a user runs: the summary only
-        "audit scan, defaults, --json": (audit + ["--json", out, args.tree], here),
+        # what a user runs: the terminal summary, rendered (to a pipe, as lizard's table is)
+        "audit scan, defaults, with its summary": (scan + [args.tree], here),
+        "audit scan, defaults, -q": (audit + [args.tree], here),
+        "audit scan, defaults, --json -q": (audit + ["--json", out, args.tree], here),
         "lizard (1 process)": (["lizard", "-l", "rust", args.tree], None),
         "lizard -t 2": (["lizard", "-l", "rust", "-t", "2", args.tree], None),
     }
     if args.before:
-        tools["audit scan, defaults, --json (before)"] = (
+        tools["audit scan, defaults, --json -q (before)"] = (
             audit + ["--json", out, args.tree], {**os.environ, "PYTHONPATH": os.path.abspath(args.before)})
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
     print(f"start {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
