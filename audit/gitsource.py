@@ -190,15 +190,19 @@ class GitSource:
         return paths
 
     def read_blob(self, blob: str, max_size: int = 0) -> bytes:
-        """A blob's bytes; with ``max_size``, one whose header says it is larger raises
-        walk.TooLarge before it is inflated (a few compressed bytes can inflate to gigabytes)."""
-        if max_size:
-            size = self.blob_size(blob)
-            if size is not None and size > max_size:
-                from audit.walk import TooLarge
+        """A blob's bytes; with ``max_size``, one larger raises walk.TooLarge, before it is
+        inflated when its header says so (a few compressed bytes can inflate to gigabytes)."""
+        if not max_size:
+            return self.store[blob.encode()].data
+        from audit.walk import TooLarge
 
-                raise TooLarge(str(size))
-        return self.store[blob.encode()].data
+        size = self.blob_size(blob)
+        if size is not None and size > max_size:
+            raise TooLarge(str(size))
+        data = self.store[blob.encode()].data
+        if len(data) > max_size:  # a header that could not be read
+            raise TooLarge(str(len(data)))
+        return data
 
     def entries(self, tree: str, keep: Callable[[str], bool]) -> Iterator[tuple[str, str, int]]:
         """(path, id, mode kind) of every file, symlink and submodule under a tree, in path

@@ -17,7 +17,7 @@ from typing import Callable
 from audit.errors import InputError, UsageError
 from audit.gitsource import REGULAR_FILE, SUBMODULE, SYMLINK, GitSource, RepoRev, is_git_repo
 from audit.lang import language_for
-from audit.walk import (OTHERS_LISTED, Discovery, SkippedFile, TooLarge, _option_spec, display_path,
+from audit.walk import (OTHERS_LISTED, Discovery, SkippedFile, _option_spec, display_path,
                         filtered_out, matchable)
 
 
@@ -198,10 +198,7 @@ def reader(revision: dict, max_size: int) -> Callable[[str], bytes]:
         blob, kind = find(path) or ("", 0)
         if kind != REGULAR_FILE:
             raise FileNotFoundError(f"{path}: not a regular file at {revision['commit'][:12]}")
-        data = _source(revision["repo"]).read_blob(blob, max_size)  # refused from its header
-        if len(data) > max_size:
-            raise TooLarge(str(len(data)))
-        return data
+        return _source(revision["repo"]).read_blob(blob, max_size)  # refused from its header
 
     return read
 

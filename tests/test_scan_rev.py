@@ -205,6 +205,21 @@ def test_a_large_blob_is_refused_before_it_is_inflated(fx, monkeypatch):
     assert code == 0 and read and big not in read
 
 
+def test_read_blob_refuses_past_the_limit_by_header_and_by_length(fx, monkeypatch):
+    from audit.gitsource import GitSource
+    from audit.walk import TooLarge
+
+    blob = git(fx["repo"], "rev-parse", "HEAD~1:rs/generated.rs")
+    with GitSource(str(fx["repo"])) as src:
+        size = len(src.read_blob(blob))
+        assert src.read_blob(blob, size) == src.read_blob(blob)
+        with pytest.raises(TooLarge, match=f"^{size}$"):
+            src.read_blob(blob, size - 1)
+        monkeypatch.setattr(GitSource, "blob_size", lambda self, sha: None)  # an unreadable header
+        with pytest.raises(TooLarge, match=f"^{size}$"):
+            src.read_blob(blob, size - 1)
+
+
 def test_blob_sizes_come_from_object_headers_loose_and_packed(fx, tmp_path):
     from audit.gitsource import GitSource
 

@@ -171,8 +171,6 @@ def git_members(repo: str, plan: Plan, stats: SourceStats, done: set[str]) -> It
             try:
                 data = src.read_blob(blob, MAX_CORPUS_FILE)
             except TooLarge:  # refused from its header, before it is inflated
-                data = None
-            if data is None or len(data) > MAX_CORPUS_FILE:
                 stats.skipped_large += 1
                 continue
             stats.indexed += 1
