@@ -207,7 +207,8 @@ def _entries(parsed, lines) -> list[tuple[int, int, int, str]]:
             and (u.parent is None or u.parent.kind == "class")]
     struct_lines = lines["struct"]
     covered = []
-    heads = _comment_heads(parsed.comments, parsed.data.split(b"\n"))
+    rows = parsed.data.split(b"\n")
+    heads = _comment_heads(parsed.comments, rows)
     last_end = 0
     for u in sorted(tops, key=lambda u: (u.start_line, -u.end_line)):
         start = _leading_comment(heads, _head_line(u.node, last_end), last_end)
@@ -215,7 +216,7 @@ def _entries(parsed, lines) -> list[tuple[int, int, int, str]]:
         out.extend(_windows(struct_lines, u.start_line, u.end_line, u.qualname, KIND_WINDOW, params))
         covered.append((start, u.end_line))
         last_end = max(last_end, u.end_line)
-    for a, b in _gaps(covered, parsed.data.count(b"\n") + 1):
+    for a, b in _gaps(covered, len(rows)):
         n_struct = _count(struct_lines, a, b)
         if n_struct >= params.window // 4 or _count(lines["num"], a, b) >= 24:
             out.append((a, b, KIND_TOPLEVEL, f"<top level {a}-{b}>"))
