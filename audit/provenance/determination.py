@@ -142,10 +142,13 @@ def match_records(report, read) -> list[dict]:
 
 def _units_of(m) -> list[dict]:
     """A file match's units: those its text matched, then those a significant structural
-    alignment paired (their lines count as covered too, so they are decided on as well)."""
+    alignment paired and those carrying significantly many shared passages (their lines count
+    as covered too, so they are decided on as well)."""
     units = list(m.units)
     seen = {u["unit"] for u in units}
-    for pair in (m.structure or {}).get("pairs", []) if (m.structure or {}).get("significant") else []:
+    extra = (m.structure or {}).get("pairs", []) if (m.structure or {}).get("significant") else []
+    extra = extra + ((m.passages or {}).get("units", []) if (m.passages or {}).get("significant") else [])
+    for pair in extra:
         if pair["unit"] not in seen:
             seen.add(pair["unit"])
             units.append({"unit": pair["unit"], "lines": pair["lines"], "corpus_unit": pair["corpus_unit"],

@@ -25,6 +25,7 @@ from audit.provenance.sketch import KIND_WINDOW, FileSketch
 
 
 MAX_EXAMPLES = 3  # interface-forced examples kept per file and channel
+PASSAGE_CHANNEL = "text"  # free prose: the channel whose separate passages are counted per file
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Fragment:
     expected_chance: float | None = None
     beyond_calibration: bool = False  # larger than any calibration fragment: expected_chance is a bound
     group: int | None = None
+    keys: frozenset = field(default=frozenset(), repr=False, compare=False)  # its shared hashes (text only)
 
     def to_dict(self) -> dict:
         chance = None if self.expected_chance is None else float(f"{self.expected_chance:.3g}")
@@ -313,16 +315,20 @@ class FileMatcher:
         runs: list[list] = []
         for i in idx.tolist():
             qs, qe = int(qc["start"][i]), int(qc["end"][i])
-            cs_, ce_ = first[int(qc["hash"][i])]
+            h = int(qc["hash"][i])
+            cs_, ce_ = first[h]
             df = int(qc["df"][i])
             last = runs[-1] if runs else None
             if last and qs - last[1] <= 3 and abs(cs_ - last[3]) <= 8:
                 last[1], last[2], last[3] = max(last[1], qe), min(last[2], cs_), max(last[3], ce_)
                 last[4] += 1
                 last[5] = max(last[5], df)
+                last[6].append(h)
             else:
-                runs.append([qs, qe, cs_, ce_, 1, df])
-        return [Fragment(c, (r[0], r[1]), (r[2], r[3]), r[4], r[5]) for r in runs]
+                runs.append([qs, qe, cs_, ce_, 1, df, [h]])
+        keep = c == PASSAGE_CHANNEL  # only the passage test (audit.provenance.passages) reads them
+        return [Fragment(c, (r[0], r[1]), (r[2], r[3]), r[4], r[5],
+                         keys=frozenset(r[6]) if keep else frozenset()) for r in runs]
 
     def _count_discounted(self) -> None:
         """Count audited fingerprints that also occur in the corpus but weigh nothing, with examples."""

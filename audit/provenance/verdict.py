@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from audit.provenance import chance
+from audit.provenance import chance, passages
 from audit.provenance.channels import CHANNELS
 from audit.provenance.evidence import group_files
 from audit.provenance.match import Discounted, EntryMatch
@@ -52,12 +52,13 @@ class FileMatchSummary:
     units: list[dict]
     structure: dict | None = None  # a significant order-preserving alignment (audit.provenance.structure)
     revisions: dict | None = None  # versioned corpus: the versions that hold the corpus file
+    passages: dict | None = None  # many separate shared text passages (audit.provenance.passages)
 
     def to_dict(self) -> dict:
         return {"corpus": self.corpus, "corpus_path": self.corpus_path, "swhid": self.swhid,
                 "score": round(self.score, 4), "channels": self.channels,
                 "evidence": [f.to_dict() for f in self.evidence], "units": self.units,
-                "revisions": self.revisions}
+                "revisions": self.revisions, "passages": self.passages}
 
 
 @dataclass
@@ -142,6 +143,10 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
         covered[corpus] = np.maximum(covered.get(corpus, 0), line_score)
         summaries[(corpus, cpath)] = _summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk,
                                                code)
+    for test in passages.tests(matches, chance.shipped(), code)[:3]:
+        record = test.to_dict(n_files, th.structure_alpha)
+        if record["significant"]:
+            _add_passages(sk, test, record, mask, code, covered, summaries, matches)
     structure = []
     for al in (alignments or [])[:3]:
         record = {**al.to_dict(sk), "significant": al.expected_chance * n_files <= th.structure_alpha,
@@ -169,6 +174,26 @@ def _add_alignment(sk, al, record, mask, code, covered, summaries) -> None:
         summaries[key] = FileMatchSummary(al.corpus, al.corpus_path, al.swhid, 0.0, {}, [], [])
     summaries[key].score = min(1.0, max(summaries[key].score, share))
     summaries[key].structure = record
+
+
+def _add_passages(sk, test, record, mask, code, covered, summaries, matches) -> None:
+    """Significantly many separate passages shared with one corpus file: the audited entries
+    that carry them count as covered by it, and the file match shows the test."""
+    line_score = np.zeros(len(mask), dtype=np.float64)
+    for q in test.entries:
+        line_score[int(sk.entry_start[q]):int(sk.entry_end[q]) + 1] = 1.0
+    line_score *= mask
+    covered[test.corpus] = np.maximum(covered.get(test.corpus, 0), line_score)
+    key = (test.corpus, test.blob)
+    if key not in summaries:
+        m = next(m for m in matches if (m.corpus, m.corpus_path) == key)
+        summaries[key] = FileMatchSummary(test.corpus, test.blob, m.swhid, 0.0, {}, [], [])
+    summaries[key].score = min(1.0, max(summaries[key].score, float(line_score.sum()) / max(code, 1)))
+    by_entry = {m.entry: m for m in matches}
+    record["units"] = [{"unit": sk.entry_names[q], "lines": [int(sk.entry_start[q]), int(sk.entry_end[q])],
+                        "corpus_path": by_entry[q].corpus_path, "corpus_unit": by_entry[q].corpus_unit,
+                        "corpus_lines": list(by_entry[q].corpus_lines)} for q in test.entries]
+    summaries[key].passages = record
 
 
 def _line_scores(sk, ms: list[EntryMatch], mask) -> np.ndarray:

@@ -1,0 +1,144 @@
+"""Many separate shared text passages with one corpus file: the file-level test and its null.
+
+Fixtures (tests/data/passages): a small bytecode machine in C with a one-line comment above
+each routine, and a Rust rewrite of it that changed every name, type and statement but kept
+the comments.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from scipy.stats import poisson
+
+from audit.provenance import api, chance, passages
+from audit.provenance.match import EntryMatch, Fragment
+
+DATA = Path(__file__).parent / "data" / "passages"
+
+
+@pytest.mark.parametrize("k,mu", [(1, 0.5), (3, 3.29), (9, 2.99), (21, 3.29), (20, 1.09), (2, 5.0),
+                                  (10, 10.0), (11, 10.0), (60, 4.0)])
+def test_poisson_tail_agrees_with_scipy(k, mu):
+    assert math.isclose(passages.poisson_sf(k, mu), float(poisson.sf(k - 1, mu)), rel_tol=1e-9)
+
+
+def test_poisson_tail_edges():
+    assert passages.poisson_sf(0, 2.0) == 1.0
+    assert passages.poisson_sf(3, 0.0) == 0.0
+
+
+def _match(tmp_path, corpus: dict[str, str], audited: dict[str, str]):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "tree").mkdir()
+    for name, text in corpus.items():
+        (tmp_path / "corpus" / name).write_text(text)
+    for name, text in audited.items():
+        (tmp_path / "tree" / name).write_text(text)
+    index = api.index_paths([str(tmp_path / "corpus")], "origin", str(tmp_path / "idx"), workers=1)
+    result, payloads = api.scan_tree(str(tmp_path / "tree"), jobs=1)
+    return result, payloads, index
+
+
+def test_a_rewrite_that_kept_its_comments_shares_many_passages_with_its_original(tmp_path, monkeypatch):
+    result, payloads, index = _match(tmp_path, {"vm.c": (DATA / "vm.c").read_text()},
+                                     {"vm.rs": (DATA / "vm_port.rs").read_text()})
+    (file,) = api.match_result(result, payloads, [index]).files
+    (best,) = [m for m in file.matches if m.passages]
+    record = best.passages
+    assert best.corpus_path == "vm.c"
+    assert record["significant"] and record["passages"] >= 10  # of the 14 comments
+    assert record["expected_chance"] < 1e-10
+    assert file.verdict == "derived"
+    assert best.to_dict()["passages"] == record
+    # the units carrying a passage count as wholly covered: more than their matches alone give
+    monkeypatch.setattr(chance, "shipped", lambda: None)  # no calibrated rate: no test
+    (alone,) = api.match_result(result, payloads, [index]).files
+    assert not any(m.passages for m in alone.matches)
+    assert alone.score < file.score
+
+
+REPEATED = '''\
+class CType:
+    """A C type as the checker sees it."""
+
+    def __init__(self, size, kind):
+        self.size = size
+        self.kind = kind
+
+{methods}'''
+
+METHOD = '''    def is_{name}(self):
+        """Check whether this is a complete object type whose size is known here: {name}."""
+        return self.kind == "{name}"
+
+'''
+
+CORPUS_C = """\
+#include "rtl.h"
+
+/* Check whether this is a complete object type whose size is known here, so that
+   the caller can lay out the frame before the body is expanded. */
+int fits_immediate (long value, int bits)
+{
+  long limit = 1L << (bits - 1);
+  return value >= -limit && value < limit;
+}
+"""
+
+
+def test_one_phrase_repeated_many_times_is_one_passage(tmp_path):
+    """Twenty docstrings that all match the same corpus sentence are one piece of evidence."""
+    kinds = ["void", "pointer", "array", "function", "integral", "arithmetic", "scalar",
+             "object", "complete", "incomplete", "const", "volatile", "signed", "unsigned",
+             "floating", "struct", "union", "enum", "bool", "char"]
+    source = REPEATED.format(methods="".join(METHOD.format(name=k) for k in kinds))
+    result, payloads, index = _match(tmp_path, {"rtl.c": CORPUS_C}, {"ctype.py": source})
+    report = api.match_result(result, payloads, [index])
+    (file,) = report.files
+    assert not any(m.passages for m in file.matches)
+    sketch = next(iter(payloads.values()))["sketch"]
+    from audit.provenance.match import DocFreq, Timing, match_sketch
+
+    matches, _ = match_sketch(sketch, [index], DocFreq([index]), api.MATCH, Timing())
+    fragments = [f for m in matches for f in m.fragments if f.kind == "text"]
+    assert len(fragments) >= 10  # the sentence is found again and again...
+    (test,) = passages.tests(matches, chance.shipped(), file.code_lines)
+    assert test.passages == 1  # ...but it is one passage
+    assert test.p > 0.01
+
+
+def _fragment(lines, corpus_lines, keys=()):
+    return Fragment("text", lines, corpus_lines, max(1, len(keys)), 1, keys=frozenset(keys))
+
+
+def _entry_match(entry, corpus_path, fragments):
+    m = EntryMatch(entry, "origin", corpus_path, "swh:1:cnt:0", "f", (1, 9), 0.3, {"text": 1.0})
+    m.fragments = fragments
+    return m
+
+
+def test_passages_join_by_shared_fingerprint_or_corpus_lines_and_merge_versions():
+    table = chance.ChanceTable(1000, {"text": {"1": 2}})  # 2 fragments per 1,000 lines
+    matches = [
+        _entry_match(0, "parse.c@aaaa", [_fragment((3, 3), (10, 10), {11})]),
+        _entry_match(1, "parse.c@bbbb", [_fragment((9, 9), (40, 40), {11})]),  # same fingerprint
+        _entry_match(2, "parse.c@bbbb", [_fragment((15, 15), (40, 40), {12})]),  # same corpus lines
+        _entry_match(3, "parse.c@bbbb", [_fragment((21, 21), (70, 70), {13})]),
+        _entry_match(4, "type.c@aaaa", [_fragment((30, 30), (5, 5), {14})]),
+    ]
+    first, second = passages.tests(matches, table, 500)
+    assert (first.path, first.passages, first.blob) == ("parse.c", 2, "parse.c@bbbb")
+    assert first.entries == [0, 1, 2, 3]
+    assert math.isclose(first.expected, 1.0)
+    assert math.isclose(first.p, 1 - 2 * math.exp(-1.0))  # P(Poisson(1) >= 2)
+    assert (second.path, second.passages) == ("type.c", 1)
+
+
+def test_without_text_fragments_there_is_no_test():
+    table = chance.ChanceTable(1000, {"text": {"1": 2}})
+    other = Fragment("ident", (1, 2), (3, 4), 5, 1)
+    assert passages.tests([_entry_match(0, "a.c", [other])], table, 100) == []
+    assert passages.tests([_entry_match(0, "a.c", [_fragment((1, 1), (1, 1), {5})])], None, 100) == []
