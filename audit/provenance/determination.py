@@ -79,8 +79,9 @@ BLIND_SPOTS = (
     "Only the files listed as checked were compared; files in other languages, binary, too "
     "large or unreadable are listed under not checked and say nothing either way.",
     "A port that restructures the code (functions split or merged, turned into methods, "
-    "control flow rewritten) scores low: the weakest known derived pair scored {low} "
-    "(review from {review}).",
+    "control flow rewritten) is found through what it kept of the original's comments, "
+    "messages and names: the weakest known derived pair scored {low} (review from {review}); "
+    "with those rewritten too, one of the known derived pairs was not found at all.",
     "Mechanical translation (c2rust) lowers constants and rewrites pointer arithmetic, so "
     "structure and numbers disagree while names agree; such files score about 0.3.",
     "Where comments, strings and names were all rewritten, only the order and shape of the "

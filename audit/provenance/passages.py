@@ -59,15 +59,17 @@ class PassageTest:
                 "significant": e <= alpha, "audited_files": n_files, "blob": self.blob}
 
 
-def tests(matches: list[EntryMatch], table: ChanceTable | None, code_lines: int) -> list[PassageTest]:
-    """One test per corpus file sharing text passages with the audited file, strongest first."""
+def tests(matches: list[EntryMatch], table: ChanceTable | None, code_lines: int,
+          channel: str = PASSAGE_CHANNEL) -> list[PassageTest]:
+    """One test per corpus file sharing passages with the audited file, strongest first.
+    (Other channels than text are for measuring the null: bench/passages_null.py.)"""
     if table is None:
         return []
-    frags = [(m, f) for m in matches for f in m.fragments if f.kind == PASSAGE_CHANNEL]
+    frags = [(m, f) for m in matches for f in m.fragments if f.kind == channel]
     if not frags:
         return []
     roots = _link(frags)
-    mu = table.rate(PASSAGE_CHANNEL, 1) * max(1, code_lines) / 1000.0
+    mu = table.rate(channel, 1) * max(1, code_lines) / 1000.0
     by_path: dict = defaultdict(lambda: (set(), defaultdict(set), set()))
     for (m, _), root in zip(frags, roots):
         held, per_blob, entries = by_path[(m.corpus, m.corpus_path.split("@")[0])]
