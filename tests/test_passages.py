@@ -142,3 +142,29 @@ def test_without_text_fragments_there_is_no_test():
     other = Fragment("ident", (1, 2), (3, 4), 5, 1)
     assert passages.tests([_entry_match(0, "a.c", [other])], table, 100) == []
     assert passages.tests([_entry_match(0, "a.c", [_fragment((1, 1), (1, 1), {5})])], None, 100) == []
+
+
+def test_the_report_states_the_passages_in_words(tmp_path):
+    """The JSON record reaches the HTML provenance page, in words, beside the match it decided."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "corpus" / "vm.c").write_text((DATA / "vm.c").read_text())
+    (tmp_path / "tree" / "vm.rs").write_text((DATA / "vm_port.rs").read_text())
+    run = [sys.executable, "-m", "audit"]
+    subprocess.run(run + ["corpus", "build", "vm", str(tmp_path / "corpus"), "--index-dir",
+                          str(tmp_path / "idx")], check=True, capture_output=True)
+    done = subprocess.run(run + ["scan", str(tmp_path / "tree"), "--corpus", "vm", "--index-dir",
+                                 str(tmp_path / "idx"), "--json", str(tmp_path / "r.json"), "--html",
+                                 str(tmp_path / "html"), "-q", "--no-rules", "--no-clones"],
+                          capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    (match,) = [m for f in json.loads((tmp_path / "r.json").read_text())["provenance"]["files"]
+                for m in f["matches"] if m["passages"]]
+    count = match["passages"]["passages"]
+    page = (tmp_path / "html" / "provenance.html").read_text(encoding="utf-8")
+    assert f"{count} separate text passages shared with this file" in page
+    assert "significant" in page.split(f"{count} separate text passages", 1)[1][:400]

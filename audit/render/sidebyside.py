@@ -105,6 +105,7 @@ class MatchView:
     units: list[UnitPair]
     evidence: list[Evidence]  # with panes
     more_evidence: list[Evidence]  # listed only
+    passages: str = ""  # many separate shared text passages (audit.provenance.passages), in words
 
 
 @dataclass(frozen=True)
@@ -252,4 +253,15 @@ def _match_view(path, i, m, text, language, corpus_text, drawn, groups) -> Match
                      visible(str(m.get("swhid", ""))), _num(m.get("score", 0)), channels,
                      chance_text(strongest) if strongest else "",
                      [s.label for s in discounted_stats(m.get("discounted"))], units, shown,
-                     [e for e in evidence if e.left is None])
+                     [e for e in evidence if e.left is None], passages_text(m.get("passages")))
+
+
+def passages_text(record: dict | None) -> str:
+    """A passages record in words: how many, how likely by chance, what it decided."""
+    if not record:
+        return ""
+    verdict = "significant" if record.get("significant") else "not significant"
+    return (f"{int(record.get('passages', 0))} separate text passages shared with this file "
+            f"(all its versions); a file this size shows {_num(record.get('expected_fragments'))} "
+            f"text fragments by chance with all corpus files together; p {record.get('p')}, "
+            f"expected by chance over the audit {record.get('expected_chance')}: {verdict}")
