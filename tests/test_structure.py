@@ -219,3 +219,17 @@ def test_tail_p_counts_where_shuffles_reach_and_fits_beyond():
     assert tail_p(score, null) == 5 / 124
     beyond = float(null.max()) + 5.0
     assert tail_p(beyond, null) == gumbel_p(beyond, null) < 1 / 124
+
+
+def test_the_provenance_page_states_a_significant_alignment_in_words(vm_index):
+    from audit.render.sidebyside import provenance_page
+
+    report = _report(os.path.join(FIX, "audited", "port.rs"), vm_index, structure_only=True)
+    (f,) = report["files"]
+    best = f["structure"][0]
+    page = provenance_page(report, lambda path: None, lambda match: None, {})
+    (view,) = [m for pf in page.files for m in pf.matches if m.corpus_path == "stackvm.c"]
+    assert view.order.startswith(f"{len(best['pairs'])} units align in order with this file's")
+    assert f"p {best['p_value']}" in view.order
+    others = [m for pf in page.files for m in pf.matches if m.corpus_path != "stackvm.c"]
+    assert all(not m.order for m in others)

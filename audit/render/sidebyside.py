@@ -9,7 +9,7 @@ says so when the text is not available instead of failing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -106,6 +106,7 @@ class MatchView:
     evidence: list[Evidence]  # with panes
     more_evidence: list[Evidence]  # listed only
     passages: str = ""  # many separate shared text passages (audit.provenance.passages), in words
+    order: str = ""  # a significant order-preserving alignment of units (audit.provenance.structure)
 
 
 @dataclass(frozen=True)
@@ -211,9 +212,13 @@ def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusT
 def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages, groups) -> ProvenanceFile:
     path = pf["path"]
     text = sources(path) if drawn else None
+    aligned = {(a.get("corpus"), a.get("corpus_path")): a for a in pf.get("structure") or []
+               if a.get("significant")}
     matches = [_match_view(path, i, m, text, languages.get(path, ""),
                            corpus_text if drawn else _none, drawn, groups)
                for i, m in enumerate(pf.get("matches", []))]
+    matches = [replace(v, order=order_text(aligned.get((m.get("corpus"), m.get("corpus_path")))))
+               for v, m in zip(matches, pf.get("matches", []))]
     return ProvenanceFile(visible(path), file_href(path), visible(str(pf.get("verdict"))),
                           _num(pf.get("score", 0)), discounted_stats(pf.get("discounted")),
                           matches)
@@ -254,6 +259,16 @@ def _match_view(path, i, m, text, language, corpus_text, drawn, groups) -> Match
                      chance_text(strongest) if strongest else "",
                      [s.label for s in discounted_stats(m.get("discounted"))], units, shown,
                      [e for e in evidence if e.left is None], passages_text(m.get("passages")))
+
+
+def order_text(record: dict | None) -> str:
+    """A significant structural alignment in words."""
+    if not record:
+        return ""
+    return (f"{len(record.get('pairs', []))} units align in order with this file's beyond chance: "
+            f"p {record.get('p_value')}, expected by chance {record.get('expected_chance')} over the "
+            f"{record.get('files_compared')} corpus files compared, for each of "
+            f"{record.get('audited_files')} audited files")
 
 
 def passages_text(record: dict | None) -> str:
