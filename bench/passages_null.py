@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHANNELS = ("text", "ident", "num", "struct")
 
 
-def file_tests(tree: str, indexes, channels) -> list[tuple]:
+def tree_tests(tree: str, indexes, channels) -> list[tuple]:
     """(channel, audited path, code lines, best PassageTest, audited files) for every file."""
     from audit.provenance import api, chance, match, passages
     from audit.provenance.index import BandLookup
@@ -40,7 +40,7 @@ def file_tests(tree: str, indexes, channels) -> list[tuple]:
             lookup = BandLookup(sk.bands, indexes, api.MATCH.bucket_cap)
             found, _ = match.match_sketch(sk, indexes, docfreq, api.MATCH, match.Timing(), lookup)
             code = int(code_mask(sk).sum())
-            got = passages.tests(found, table, code, channel)
+            got = passages.file_tests(found, table, code, channel)
             if got:
                 out.append((channel, sk.path, code, got[0], len(sketches)))
     match.PASSAGE_CHANNEL = "text"
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     print("| tree | channel | files tested | smallest p | its expected_chance | significant files |")
     print("|---|---|---|---|---|---|")
     for tree in args.trees:
-        got = file_tests(tree, indexes, channels)
+        got = tree_tests(tree, indexes, channels)
         rows += [(os.path.basename(tree.rstrip("/")),) + g for g in got]
         for channel in channels:
             mine = [g for g in got if g[0] == channel]

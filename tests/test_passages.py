@@ -105,7 +105,7 @@ def test_one_phrase_repeated_many_times_is_one_passage(tmp_path):
     matches, _ = match_sketch(sketch, [index], DocFreq([index]), api.MATCH, Timing())
     fragments = [f for m in matches for f in m.fragments if f.kind == "text"]
     assert len(fragments) >= 10  # the sentence is found again and again...
-    (test,) = passages.tests(matches, chance.shipped(), file.code_lines)
+    (test,) = passages.file_tests(matches, chance.shipped(), file.code_lines)
     assert test.passages == 1  # ...but it is one passage
     assert test.p > 0.01
 
@@ -129,7 +129,7 @@ def test_passages_join_by_shared_fingerprint_or_corpus_lines_and_merge_versions(
         _entry_match(3, "parse.c@bbbb", [_fragment((21, 21), (70, 70), {13})]),
         _entry_match(4, "type.c@aaaa", [_fragment((30, 30), (5, 5), {14})]),
     ]
-    first, second = passages.tests(matches, table, 500)
+    first, second = passages.file_tests(matches, table, 500)
     assert (first.path, first.passages, first.blob) == ("parse.c", 2, "parse.c@bbbb")
     assert first.entries == [0, 1, 2, 3]
     assert math.isclose(first.expected, 1.0)
@@ -140,8 +140,8 @@ def test_passages_join_by_shared_fingerprint_or_corpus_lines_and_merge_versions(
 def test_without_text_fragments_there_is_no_test():
     table = chance.ChanceTable(1000, {"text": {"1": 2}})
     other = Fragment("ident", (1, 2), (3, 4), 5, 1)
-    assert passages.tests([_entry_match(0, "a.c", [other])], table, 100) == []
-    assert passages.tests([_entry_match(0, "a.c", [_fragment((1, 1), (1, 1), {5})])], None, 100) == []
+    assert passages.file_tests([_entry_match(0, "a.c", [other])], table, 100) == []
+    assert passages.file_tests([_entry_match(0, "a.c", [_fragment((1, 1), (1, 1), {5})])], None, 100) == []
 
 
 def test_the_report_states_the_passages_in_words(tmp_path):

@@ -59,8 +59,8 @@ class PassageTest:
                 "significant": e <= alpha, "audited_files": n_files, "blob": self.blob}
 
 
-def tests(matches: list[EntryMatch], table: ChanceTable | None, code_lines: int,
-          channel: str = PASSAGE_CHANNEL) -> list[PassageTest]:
+def file_tests(matches: list[EntryMatch], table: ChanceTable | None, code_lines: int,
+               channel: str = PASSAGE_CHANNEL) -> list[PassageTest]:
     """One test per corpus file sharing passages with the audited file, strongest first.
     (Other channels than text are for measuring the null: bench/passages_null.py.)"""
     if table is None:

@@ -143,7 +143,7 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
         covered[corpus] = np.maximum(covered.get(corpus, 0), line_score)
         summaries[(corpus, cpath)] = _summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk,
                                                code)
-    for test in passages.tests(matches, chance.shipped(), code)[:3]:
+    for test in passages.file_tests(matches, chance.shipped(), code)[:3]:
         record = test.to_dict(n_files, th.structure_alpha)
         if record["significant"]:
             _add_passages(sk, test, record, mask, code, covered, summaries, matches)
