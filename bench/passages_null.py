@@ -40,7 +40,7 @@ def tree_tests(tree: str, indexes, channels) -> list[tuple]:
             lookup = BandLookup(sk.bands, indexes, api.MATCH.bucket_cap)
             found, _ = match.match_sketch(sk, indexes, docfreq, api.MATCH, match.Timing(), lookup)
             code = int(code_mask(sk).sum())
-            got = passages.file_tests(found, table, code, channel)
+            got = passages.file_tests(found, table, code, docfreq.n, channel)
             if got:
                 out.append((channel, sk.path, code, got[0], len(sketches)))
     match.PASSAGE_CHANNEL = "text"

@@ -168,3 +168,14 @@ def test_the_report_states_the_passages_in_words(tmp_path):
     page = (tmp_path / "html" / "provenance.html").read_text(encoding="utf-8")
     assert f"{count} separate text passages shared with this file" in page
     assert "significant" in page.split(f"{count} separate text passages", 1)[1][:400]
+
+
+def test_a_larger_corpus_than_the_calibrations_raises_the_chance_rate_never_lowers_it():
+    table = chance.ChanceTable(1000, {"text": {"1": 2}}, corpus_files=1000)
+    matches = [_entry_match(0, "a.c", [_fragment((1, 1), (1, 1), {5})])]
+    (same,) = passages.file_tests(matches, table, 500, corpus_files=1000)
+    (small,) = passages.file_tests(matches, table, 500, corpus_files=10)
+    (large,) = passages.file_tests(matches, table, 500, corpus_files=3000)
+    assert math.isclose(same.expected, 1.0) and math.isclose(small.expected, 1.0)
+    assert math.isclose(large.expected, 3.0) and large.p > same.p
+    assert chance.shipped().corpus_files == sum(c["files"] for c in chance.shipped_section()["corpora"])

@@ -103,7 +103,7 @@ def match_files(sketches: list, indexes: list[CorpusIndex], cfg: MatchConfig = M
                                 thresholds.structure_alpha)
         t_structure += time.perf_counter() - t0
         files.append(file_report(sk, matches, discounted, thresholds, alignments=alignments,
-                                 n_files=n_files or len(sketches)))
+                                 n_files=n_files or len(sketches), corpus_files=docfreq.n))
         if progress is not None:
             progress(len(files), len(sketches), sk.path)
     _name_revisions(files, indexes)

@@ -33,8 +33,9 @@ class Chance:
 class ChanceTable:
     """Counts of calibration fragments by channel and size, over ``code_lines`` audited lines."""
 
-    def __init__(self, code_lines: int, counts: dict[str, dict]):
+    def __init__(self, code_lines: int, counts: dict[str, dict], corpus_files: int = 0):
         self.code_lines = max(1, int(code_lines))
+        self.corpus_files = int(corpus_files)  # the corpora's files the calibration searched
         self._sizes, self._at_least = {}, {}
         for channel, by_size in counts.items():
             rows = sorted((int(s), int(n)) for s, n in by_size.items())  # JSON keys are strings
@@ -68,7 +69,8 @@ def table_from(data: dict) -> ChanceTable | None:
     sec = data.get(SECTION)
     if not sec:
         return None
-    return ChanceTable(sec["code_lines"], sec["fragments_by_size"])
+    files = sum(int(c.get("files", 0)) for c in sec.get("corpora", []))
+    return ChanceTable(sec["code_lines"], sec["fragments_by_size"], files)
 
 
 @lru_cache(maxsize=1)

@@ -60,16 +60,20 @@ class PassageTest:
 
 
 def file_tests(matches: list[EntryMatch], table: ChanceTable | None, code_lines: int,
-               channel: str = PASSAGE_CHANNEL) -> list[PassageTest]:
+               corpus_files: int = 0, channel: str = PASSAGE_CHANNEL) -> list[PassageTest]:
     """One test per corpus file sharing passages with the audited file, strongest first.
-    (Other channels than text are for measuring the null: bench/passages_null.py.)"""
+
+    ``corpus_files``: documents searched (versions of a path once); beyond the calibration's
+    corpus the chance rate is scaled up in proportion, never down (a larger corpus offers more
+    chances). Other channels than text are for measuring the null (bench/passages_null.py)."""
     if table is None:
         return []
     frags = [(m, f) for m in matches for f in m.fragments if f.kind == channel]
     if not frags:
         return []
     roots = _link(frags)
-    mu = table.rate(channel, 1) * max(1, code_lines) / 1000.0
+    scale = max(1.0, corpus_files / table.corpus_files) if table.corpus_files else 1.0
+    mu = table.rate(channel, 1) * max(1, code_lines) / 1000.0 * scale
     by_path: dict = defaultdict(lambda: (set(), defaultdict(set), set()))
     for (m, _), root in zip(frags, roots):
         held, per_blob, entries = by_path[(m.corpus, m.corpus_path.split("@")[0])]

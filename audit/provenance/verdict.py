@@ -123,7 +123,7 @@ def code_mask(sk: FileSketch) -> np.ndarray:
 
 def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounted,
                 th: Thresholds, top_n: int = 5, alignments: list | None = None,
-                n_files: int = 1) -> FileReport:
+                n_files: int = 1, corpus_files: int = 0) -> FileReport:
     """Score one audited file from its verified entry matches and structural alignments.
 
     An alignment counts when it is significant for the whole audit: its expected number
@@ -143,7 +143,7 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
         covered[corpus] = np.maximum(covered.get(corpus, 0), line_score)
         summaries[(corpus, cpath)] = _summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk,
                                                code)
-    for test in passages.file_tests(matches, chance.shipped(), code)[:3]:
+    for test in passages.file_tests(matches, chance.shipped(), code, corpus_files)[:3]:
         record = test.to_dict(n_files, th.structure_alpha)
         if record["significant"]:
             _add_passages(sk, test, record, mask, code, covered, summaries, matches)
