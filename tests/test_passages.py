@@ -179,3 +179,11 @@ def test_a_larger_corpus_than_the_calibrations_raises_the_chance_rate_never_lowe
     assert math.isclose(same.expected, 1.0) and math.isclose(small.expected, 1.0)
     assert math.isclose(large.expected, 3.0) and large.p > same.p
     assert chance.shipped().corpus_files == sum(c["files"] for c in chance.shipped_section()["corpora"])
+
+
+def test_a_fragments_chance_figure_grows_with_the_corpus_searched():
+    table = chance.ChanceTable(1000, {"text": {"1": 4, "3": 1}}, corpus_files=100)
+    assert table.expected("text", 3, 500).expected == 0.5
+    assert table.expected("text", 3, 500, corpus_files=50).expected == 0.5
+    assert table.expected("text", 3, 500, corpus_files=400).expected == 2.0
+    assert table.expected("text", 9, 500, corpus_files=400).beyond_calibration

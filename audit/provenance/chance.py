@@ -55,9 +55,16 @@ class ChanceTable:
         """Fragments of at least ``size`` per 1,000 audited code lines."""
         return self.at_least(channel, size) * 1000.0 / self.code_lines
 
-    def expected(self, channel: str, size: int, file_lines: int) -> Chance:
-        """The expected number of chance fragments this large in a file of ``file_lines`` code lines."""
-        lines = max(1, int(file_lines))
+    def scale(self, corpus_files: int) -> float:
+        """How many times the calibration's corpus the searched one is: chance matches are taken
+        to grow in proportion beyond it, and never to shrink below it (a smaller corpus keeps
+        the calibrated figure, which then errs towards calling a match ordinary)."""
+        return max(1.0, corpus_files / self.corpus_files) if self.corpus_files else 1.0
+
+    def expected(self, channel: str, size: int, file_lines: int, corpus_files: int = 0) -> Chance:
+        """The expected number of chance fragments this large in a file of ``file_lines`` code
+        lines, matched against ``corpus_files`` documents."""
+        lines = max(1, int(file_lines)) * self.scale(corpus_files)
         count = self.at_least(channel, size)
         if count == 0:  # one calibration fragment is the most the data can rule out
             return Chance(lines / self.code_lines, True)

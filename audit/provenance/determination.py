@@ -89,8 +89,8 @@ BLIND_SPOTS = (
     "corpus file's beyond chance for the whole audit; a hand port that splits or merges "
     "functions is not found that way.",
     "Each evidence fragment's expected number of chance matches was measured against a corpus "
-    "of about 20,000 files; against a much larger corpus, chance matches are more frequent "
-    "than it says.",
+    "of about 20,000 files; against a larger one it is scaled up in proportion to the files "
+    "searched, which assumes chance matches grow no faster than the corpus.",
     "Material shared by many corpus files, or forced by an interface (standard names, ELF "
     "and DWARF constants, mnemonics, option names), is discounted and never counts as copying, "
     "even when it was in fact copied.",

@@ -72,8 +72,7 @@ def file_tests(matches: list[EntryMatch], table: ChanceTable | None, code_lines:
     if not frags:
         return []
     roots = _link(frags)
-    scale = max(1.0, corpus_files / table.corpus_files) if table.corpus_files else 1.0
-    mu = table.rate(channel, 1) * max(1, code_lines) / 1000.0 * scale
+    mu = table.rate(channel, 1) * max(1, code_lines) / 1000.0 * table.scale(corpus_files)
     by_path: dict = defaultdict(lambda: (set(), defaultdict(set), set()))
     for (m, _), root in zip(frags, roots):
         held, per_blob, entries = by_path[(m.corpus, m.corpus_path.split("@")[0])]

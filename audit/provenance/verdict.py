@@ -142,7 +142,7 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
         line_score = _line_scores(sk, ms, mask)
         covered[corpus] = np.maximum(covered.get(corpus, 0), line_score)
         summaries[(corpus, cpath)] = _summary(corpus, cpath, ms, float(line_score.sum()) / max(code, 1), sk,
-                                               code)
+                                               code, corpus_files)
     for test in passages.file_tests(matches, chance.shipped(), code, corpus_files)[:3]:
         record = test.to_dict(n_files, th.structure_alpha)
         if record["significant"]:
@@ -204,7 +204,8 @@ def _line_scores(sk, ms: list[EntryMatch], mask) -> np.ndarray:
     return out * mask
 
 
-def _summary(corpus, cpath, ms: list[EntryMatch], score: float, sk, code: int) -> FileMatchSummary:
+def _summary(corpus, cpath, ms: list[EntryMatch], score: float, sk, code: int,
+             corpus_files: int = 0) -> FileMatchSummary:
     sizes = np.array([int(sk.entry_end[m.entry]) - int(sk.entry_start[m.entry]) + 1 for m in ms], float)
     channels = {}
     for c in CHANNELS:
@@ -215,7 +216,7 @@ def _summary(corpus, cpath, ms: list[EntryMatch], score: float, sk, code: int) -
     table = chance.shipped()  # a unit and a window over it can find the same fragment: kept once
     for f in frags:
         if table is not None:
-            got = table.expected(f.kind, f.fingerprints, code)
+            got = table.expected(f.kind, f.fingerprints, code, corpus_files)
             f.expected_chance, f.beyond_calibration = got.expected, got.beyond_calibration
     frags.sort(key=lambda f: (f.expected_chance if f.expected_chance is not None else 0.0,
                               -f.fingerprints, f.lines, f.kind))
