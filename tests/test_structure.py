@@ -233,3 +233,33 @@ def test_the_provenance_page_states_a_significant_alignment_in_words(vm_index):
     assert f"p {best['p_value']}" in view.order
     others = [m for pf in page.files for m in pf.matches if m.corpus_path != "stackvm.c"]
     assert all(not m.order for m in others)
+
+
+def test_the_report_lists_every_own_c_file_with_its_verdict(vm_index, tmp_path):
+    """Shipped headers and copied programs each get a row on the provenance page: a copy with
+    its strongest evidence, a header that shares nothing as clean."""
+    import json
+    import subprocess
+    import sys
+
+    tree = tmp_path / "tree"
+    (tree / "include").mkdir(parents=True)
+    with open(os.path.join(FIX, "corpus", "stackvm.c"), "rb") as fh:
+        (tree / "vm_copy.c").write_bytes(fh.read())
+    (tree / "include" / "limits_own.h").write_text(
+        "#ifndef LIMITS_OWN_H\n#define LIMITS_OWN_H\n#define OWN_WIDTH 37\n"
+        "static inline int own_clamp(int v) { return v < 0 ? 0 : v > OWN_WIDTH ? OWN_WIDTH : v; }\n#endif\n")
+    with open(os.path.join(FIX, "audited", "port.rs"), "rb") as fh:
+        (tree / "port.rs").write_bytes(fh.read())
+    done = subprocess.run([sys.executable, "-m", "audit", "scan", str(tree), "--corpus", vm_index.path,
+                           "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "html"), "-q",
+                           "--no-rules", "--no-clones"], capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    prov = json.loads((tmp_path / "r.json").read_text())["provenance"]
+    assert prov["determination"]["scope"]["checked"]["compared_not_measured"] == [
+        "include/limits_own.h", "vm_copy.c"]
+    page = (tmp_path / "html" / "provenance.html").read_text(encoding="utf-8")
+    table = page.split("The tree's own C and C++ files", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td class=\"path\">([^<]+)</td><td class=\"verdict-(\w+)\">", table)
+    assert rows == [("include/limits_own.h", "clean"), ("vm_copy.c", "derived")]
+    assert "no shared material found" in table and "stackvm.c" in table

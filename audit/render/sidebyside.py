@@ -120,6 +120,16 @@ class ProvenanceFile:
 
 
 @dataclass(frozen=True)
+class OwnFile:
+    """One of the audited tree's own C or C++ files (compared, not measured) and its verdict."""
+
+    path: str
+    verdict: str
+    score: str
+    evidence: str  # its strongest evidence in words, or that nothing was shared
+
+
+@dataclass(frozen=True)
 class ProvenancePage:
     summary: ProvenanceSummary | None
     discounted: list[Stat]
@@ -129,6 +139,7 @@ class ProvenancePage:
     clean_files: int
     chance_meaning: str = ""  # what "expected by chance" means and what it was measured on
     groups: list[GroupView] = ()  # passages found in several places
+    own: list[OwnFile] = ()  # the tree's own C and C++ files, each with its verdict
 
 
 CorpusText = Callable[[dict], "str | None"]  # match record -> corpus file text
@@ -206,7 +217,35 @@ def provenance_page(prov: dict | None, sources: SourceText, corpus_text: CorpusT
              for i, pf in enumerate(ordered)]
     return ProvenancePage(verdict_summary(prov), discounted_stats(prov.get("discounted")),
                           discount_examples(prov.get("discounted")), files[:FILES_SHOWN],
-                          files[FILES_SHOWN:], clean, legend(), group_views(prov))
+                          files[FILES_SHOWN:], clean, legend(), group_views(prov), own_files(prov))
+
+
+def own_files(prov: dict) -> list[OwnFile]:
+    """Every C or C++ file of the audited tree that was compared (headers, copied test
+    programs), with its verdict and strongest evidence; a file that shared nothing is clean."""
+    checked = ((prov.get("determination") or {}).get("scope") or {}).get("checked") or {}
+    by_path = {f["path"]: f for f in prov.get("files", [])}
+    out = []
+    for path in checked.get("compared_not_measured") or []:
+        f = by_path.get(path)
+        if not f or not f.get("matches"):
+            out.append(OwnFile(visible(path), "clean", "0.00", "no shared material found"))
+            continue
+        out.append(OwnFile(visible(path), visible(str(f.get("verdict"))), _num(f.get("score", 0)),
+                           _strongest(f["matches"][0])))
+    return out
+
+
+def _strongest(m: dict) -> str:
+    """A match's least-expected fragment in words (or its score alone when it has none)."""
+    where = f"{visible(str(m.get('corpus', '')))}: {visible(str(m.get('corpus_path', '')))}"
+    frags = [ev for ev in m.get("evidence", []) if ev.get("expected_chance") is not None]
+    if not frags:
+        return f"{where}, match score {_num(m.get('score', 0))}"
+    ev = min(frags, key=lambda e: float(e["expected_chance"]))
+    (a, b), (c, d) = _span(ev.get("lines")), _span(ev.get("corpus_lines"))
+    return (f"{where}: {visible(str(ev.get('kind', '')))} lines {a}-{b} ↔ {c}-{d}, "
+            f"{ev.get('fingerprints', '')} shared fingerprints, expected by chance {chance_text(ev)}")
 
 
 def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages, groups) -> ProvenanceFile:
