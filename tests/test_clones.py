@@ -343,6 +343,11 @@ def test_batch_similarities_equal_one_by_one():
     assert similarities(units, pairs, params.kgram) == \
         [similarity(units[i], units[j], params.kgram) for i, j in pairs]
     assert similarities(units, [], params.kgram) == []
+    # pairs leaving units out (the first among them): only the units in a pair are flattened
+    some = [(i, j) for i, j in pairs if i % 3 and j % 4 != 1][::2]
+    assert {i for p in some for i in p} != set(range(len(units)))
+    assert similarities(units, some, params.kgram) == \
+        [similarity(units[i], units[j], params.kgram) for i, j in some]
 
 
 @pytest.mark.parametrize("name,changes", [
