@@ -153,8 +153,9 @@ def _clone_membership(clones) -> dict:
             for a, b in ((i, j), (j, i)):
                 if sim > best.get(a, (-1.0, 0))[0]:
                     best[a] = (sim, b)
+        mean = g.similarity  # a property summing the pairs: read once per group, not per member
         for index, member in enumerate(g.members):
-            sim, other = best.get(index, (g.similarity, 0 if index else 1))
+            sim, other = best.get(index) or (mean, 0 if index else 1)
             o = g.members[other]
             out[(member.path, member.start_line, member.qualname)] = {
                 "qualname": o.qualname, "path": o.path, "start_line": o.start_line,
