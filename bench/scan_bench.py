@@ -10,8 +10,8 @@ are printed as a Markdown table for bench/RESULTS.md (ratios within a round are
 what survives a busy machine), after the time and load average at the start and
 end. lizard runs with its defaults (one process) and with `-t 2` (two worker
 processes, like audit's pool on a 2-core machine).
-``--before DIR`` adds audit's default scan run from another checkout's source
-tree (PYTHONPATH=DIR), to compare two versions in the same run. Every command runs
+``--before DIR`` adds audit's default scan (with its summary, and with `--json -q`) run
+from another checkout's source tree (PYTHONPATH=DIR), to compare two versions in the same run. Every command runs
 in a scratch directory with PYTHONPATH naming its source tree (this checkout's,
 or DIR): run from a checkout, ``python -m`` would put the working directory first
 on the path and both versions would be the checkout's. Peak memory is
@@ -75,8 +75,9 @@ def main() -> None:
         "lizard -t 2": (["lizard", "-l", "rust", "-t", "2", args.tree], None),
     }
     if args.before:
-        tools["audit scan, defaults, --json -q (before)"] = (
-            audit + ["--json", out, args.tree], {**os.environ, "PYTHONPATH": os.path.abspath(args.before)})
+        before = {**os.environ, "PYTHONPATH": os.path.abspath(args.before)}
+        tools["audit scan, defaults, with its summary (before)"] = (scan + [args.tree], before)
+        tools["audit scan, defaults, --json -q (before)"] = (audit + ["--json", out, args.tree], before)
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
     print(f"start {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
           f"load average {_load()}")
