@@ -88,6 +88,9 @@ BLIND_SPOTS = (
     "functions remain: a file is flagged then only when its functions align in order with a "
     "corpus file's beyond chance for the whole audit; a hand port that splits or merges "
     "functions is not found that way.",
+    "Independent code that quotes the same specification, or prints the same messages to be "
+    "compatible, shares separate text passages as a port does, and a file can be judged "
+    "derived on that alone: its shared text is shown for the reviewer to judge.",
     "Each evidence fragment's expected number of chance matches was measured against a corpus "
     "of about 20,000 files; against a larger one it is scaled up in proportion to the files "
     "searched, which assumes chance matches grow no faster than the corpus.",
