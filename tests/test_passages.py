@@ -187,3 +187,29 @@ def test_a_fragments_chance_figure_grows_with_the_corpus_searched():
     assert table.expected("text", 3, 500, corpus_files=50).expected == 0.5
     assert table.expected("text", 3, 500, corpus_files=400).expected == 2.0
     assert table.expected("text", 9, 500, corpus_files=400).beyond_calibration
+
+
+def test_passages_below_entry_min_still_show_their_evidence():
+    """Every entry's match is too weak to count, yet together they are significant: the file
+    match that the test creates carries the passages' fragments as its evidence."""
+    from audit.parse import parse
+    from audit.provenance.match import Discounted
+    from audit.provenance.sketch import KIND_UNIT, sketch_parsed
+    from audit.provenance.verdict import Thresholds, file_report
+    from audit.walk import SourceFile, git_blob_sha1
+
+    data = (DATA / "vm_port.rs").read_bytes()
+    sk = sketch_parsed(parse(SourceFile("vm.rs", "rust", data, git_blob_sha1(data))))
+    units = [q for q, k in enumerate(sk.entry_kind.tolist()) if k == KIND_UNIT]
+    matches = []
+    for n, q in enumerate(units):
+        line = int(sk.entry_start[q])
+        m = _entry_match(q, "vm.c@aaaa", [_fragment((line, line), (10 * n + 5, 10 * n + 5), {100 + n})])
+        m.score = 0.1  # under entry_min: no match counts on its own
+        matches.append(m)
+    report = file_report(sk, matches, Discounted(), Thresholds(), n_files=1)
+    (match,) = report.matches
+    assert match.corpus_path == "vm.c@aaaa" and match.passages["significant"]
+    assert match.passages["passages"] == len(units) >= 10
+    assert len(match.evidence) >= 10 and all(f.kind == "text" for f in match.evidence)
+    assert report.verdict == "derived"

@@ -146,7 +146,7 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
     for test in passages.file_tests(matches, chance.shipped(), code, corpus_files)[:3]:
         record = test.to_dict(n_files, th.structure_alpha)
         if record["significant"]:
-            _add_passages(sk, test, record, mask, code, covered, summaries, matches)
+            _add_passages(sk, test, record, (mask, code, corpus_files), covered, summaries, matches)
     structure = []
     for al in (alignments or [])[:3]:
         record = {**al.to_dict(sk), "significant": al.expected_chance * n_files <= th.structure_alpha,
@@ -176,9 +176,12 @@ def _add_alignment(sk, al, record, mask, code, covered, summaries) -> None:
     summaries[key].structure = record
 
 
-def _add_passages(sk, test, record, mask, code, covered, summaries, matches) -> None:
+def _add_passages(sk, test, record, sizes, covered, summaries, matches) -> None:
     """Significantly many separate passages shared with one corpus file: the audited entries
-    that carry them count as covered by it, and the file match shows the test."""
+    that carry them count as covered by it, and the file match shows the test. A corpus file
+    no entry match counted towards gets a match of its own, with the passages' fragments as
+    its evidence (every match to that version, whatever its score)."""
+    mask, code, corpus_files = sizes
     line_score = np.zeros(len(mask), dtype=np.float64)
     for q in test.entries:
         line_score[int(sk.entry_start[q]):int(sk.entry_end[q]) + 1] = 1.0
@@ -186,8 +189,8 @@ def _add_passages(sk, test, record, mask, code, covered, summaries, matches) -> 
     covered[test.corpus] = np.maximum(covered.get(test.corpus, 0), line_score)
     key = (test.corpus, test.blob)
     if key not in summaries:
-        m = next(m for m in matches if (m.corpus, m.corpus_path) == key)
-        summaries[key] = FileMatchSummary(test.corpus, test.blob, m.swhid, 0.0, {}, [], [])
+        ms = [m for m in matches if (m.corpus, m.corpus_path) == key]
+        summaries[key] = _summary(test.corpus, test.blob, ms, 0.0, sk, code, corpus_files)
     summaries[key].score = min(1.0, max(summaries[key].score, float(line_score.sum()) / max(code, 1)))
     by_entry = {m.entry: m for m in matches}
     record["units"] = [{"unit": sk.entry_names[q], "lines": [int(sk.entry_start[q]), int(sk.entry_end[q])],
