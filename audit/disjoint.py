@@ -1,7 +1,8 @@
 """Disjoint sets (union-find) over the numbers 0..n-1, with path halving.
 
 Shared by clone grouping (verified pairs into groups, keeping a spanning tree) and
-evidence grouping (fragments of one passage). A set's representative is its
+evidence grouping (fragments of one passage), and the passages test (fragments of one text
+passage). A set's representative is its
 smallest member, so groups come out the same whatever order the unions ran in.
 """
 

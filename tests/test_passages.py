@@ -213,3 +213,17 @@ def test_passages_below_entry_min_still_show_their_evidence():
     assert match.passages["passages"] == len(units) >= 10
     assert len(match.evidence) >= 10 and all(f.kind == "text" for f in match.evidence)
     assert report.verdict == "derived"
+
+
+def test_matches_group_by_the_indexs_document_not_by_their_labels():
+    """A plain corpus's file names may hold an "@": the index's document decides what is one file."""
+    table = chance.ChanceTable(1000, {"text": {"1": 2}})
+    matches = [_entry_match(0, "img@2x.c", [_fragment((3, 3), (10, 10), {11})]),
+               _entry_match(1, "img@3x.c", [_fragment((9, 9), (20, 20), {12})]),
+               _entry_match(2, "lex.c@aaaa", [_fragment((15, 15), (5, 5), {13})]),
+               _entry_match(3, "lex.c@bbbb", [_fragment((21, 21), (6, 6), {14})])]
+    for m, doc in zip(matches, (7, 8, 9, 9)):
+        m.corpus_doc = doc
+    tests = passages.file_tests(matches, table, 500)
+    assert sorted((t.blob, t.passages) for t in tests) == [("img@2x.c", 1), ("img@3x.c", 1),
+                                                           ("lex.c@aaaa", 2)]

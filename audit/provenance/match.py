@@ -82,6 +82,7 @@ class EntryMatch:
     channels: dict[str, float]
     shared: dict = field(default_factory=dict, repr=False)  # channel -> (selection, mask, corpus fps)
     corpus_entry: int = -1
+    corpus_doc: int = -1  # the corpus file's document (all versions of one path are one)
     fragments: list[Fragment] = field(default_factory=list)
 
 
@@ -292,8 +293,9 @@ class FileMatcher:
             return None
         score = score_w / total_w * (1.0 if voters > 1 else self.cfg.single_channel)
         row, cstart, cend, cname = ix.entry(e)
+        doc = int(ix.a["file_doc"][ix.a["entry_file"][e]])
         return EntryMatch(q, ix.name, row.label, row.swhid, cname, (cstart, cend), score, sims,
-                          shared_by, e)
+                          shared_by, e, doc)
 
     def fragments(self, m: "EntryMatch") -> list[Fragment]:
         """Evidence for a kept match (built only for the best match of each entry)."""

@@ -31,6 +31,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+from audit.disjoint import DisjointSets
 from audit.provenance.chance import ChanceTable
 from audit.provenance.match import PASSAGE_CHANNEL, EntryMatch
 
@@ -73,40 +74,38 @@ def file_tests(matches: list[EntryMatch], table: ChanceTable | None, code_lines:
         return []
     roots = _link(frags)
     mu = table.rate(channel, 1) * max(1, code_lines) / 1000.0 * table.scale(corpus_files)
-    by_path: dict = defaultdict(lambda: (set(), defaultdict(set), set()))
+    by_doc: dict = defaultdict(lambda: (set(), defaultdict(set), set()))
     for (m, _), root in zip(frags, roots):
-        held, per_blob, entries = by_path[(m.corpus, m.corpus_path.split("@")[0])]
+        held, per_blob, entries = by_doc[(m.corpus, _document(m))]
         held.add(root)
         per_blob[m.corpus_path].add(root)
         entries.add(m.entry)
     out = []
-    for (corpus, path), (held, per_blob, entries) in by_path.items():
+    for (corpus, _), (held, per_blob, entries) in by_doc.items():
         blob = max(sorted(per_blob), key=lambda b: len(per_blob[b]))
+        path = blob.rpartition("@")[0] or blob  # shown without its version
         k = len(held)
         out.append(PassageTest(corpus, path, blob, k, mu, poisson_sf(k, mu), sorted(entries)))
     return sorted(out, key=lambda t: (t.p, t.corpus, t.path))
 
 
+def _document(m: EntryMatch):
+    """The corpus document of a match (the index's: all versions of one path are one); a match
+    made without an index falls back on its ``PATH@VERSION`` label."""
+    return m.corpus_doc if m.corpus_doc >= 0 else m.corpus_path.rpartition("@")[0] or m.corpus_path
+
+
 def _link(frags: list) -> list[int]:
     """Each fragment's passage: fragments sharing a fingerprint, the same audited lines, or the
-    same lines of one corpus file are joined (union-find)."""
-    parent = list(range(len(frags)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    same lines of one corpus file are joined."""
+    sets = DisjointSets(len(frags))
     owner: dict = {}
     for i, (m, f) in enumerate(frags):
         keys = [("h", h) for h in f.keys]
         keys += [("a", f.lines), ("c", m.corpus, m.corpus_path, f.corpus_lines)]
         for key in keys:
-            j = owner.setdefault(key, i)
-            if j != i:
-                parent[find(i)] = find(j)
-    return [find(i) for i in range(len(frags))]
+            sets.union(i, owner.setdefault(key, i))
+    return [sets.find(i) for i in range(len(frags))]
 
 
 def poisson_sf(k: int, mu: float) -> float:
