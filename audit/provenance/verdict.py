@@ -153,7 +153,7 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
                   "audited_files": n_files}
         structure.append(record)
         if record["significant"]:
-            _add_alignment(sk, al, record, mask, code, covered, summaries)
+            _add_alignment(sk, al, record, mask, covered, summaries)
     summaries = sorted(summaries.values(), key=lambda s: (-s.score, s.corpus, s.corpus_path))
     score = max((float(v.sum()) / max(code, 1) for v in covered.values()), default=0.0)
     return FileReport(sk.path, f"swh:1:cnt:{sk.sha1}",
@@ -161,14 +161,19 @@ def file_report(sk: FileSketch, matches: list[EntryMatch], discounted: Discounte
                       summaries[:top_n], discounted, covered, structure)
 
 
-def _add_alignment(sk, al, record, mask, code, covered, summaries) -> None:
-    """A significant alignment covers its agreeing audited units, and is shown with its corpus file."""
+def _cover_entries(sk, entries, mask, corpus: str, covered) -> float:
+    """Count whole audited entries as covered by ``corpus``; their share of the code lines."""
     line_score = np.zeros(len(mask), dtype=np.float64)
-    for q, _, _ in al.pairs:
+    for q in entries:
         line_score[int(sk.entry_start[q]):int(sk.entry_end[q]) + 1] = 1.0
     line_score *= mask
-    covered[al.corpus] = np.maximum(covered.get(al.corpus, 0), line_score)
-    share = float(line_score.sum()) / max(code, 1)
+    covered[corpus] = np.maximum(covered.get(corpus, 0), line_score)
+    return float(line_score.sum()) / max(int(mask.sum()), 1)
+
+
+def _add_alignment(sk, al, record, mask, covered, summaries) -> None:
+    """A significant alignment covers its agreeing audited units, and is shown with its corpus file."""
+    share = _cover_entries(sk, [q for q, _, _ in al.pairs], mask, al.corpus, covered)
     key = (al.corpus, al.corpus_path)
     if key not in summaries:
         summaries[key] = FileMatchSummary(al.corpus, al.corpus_path, al.swhid, 0.0, {}, [], [])
@@ -182,16 +187,12 @@ def _add_passages(sk, test, record, sizes, covered, summaries, matches) -> None:
     no entry match counted towards gets a match of its own, with the passages' fragments as
     its evidence (every match to that version, whatever its score)."""
     mask, code, corpus_files = sizes
-    line_score = np.zeros(len(mask), dtype=np.float64)
-    for q in test.entries:
-        line_score[int(sk.entry_start[q]):int(sk.entry_end[q]) + 1] = 1.0
-    line_score *= mask
-    covered[test.corpus] = np.maximum(covered.get(test.corpus, 0), line_score)
+    share = _cover_entries(sk, test.entries, mask, test.corpus, covered)
     key = (test.corpus, test.blob)
     if key not in summaries:
         ms = [m for m in matches if (m.corpus, m.corpus_path) == key]
         summaries[key] = _summary(test.corpus, test.blob, ms, 0.0, sk, code, corpus_files)
-    summaries[key].score = min(1.0, max(summaries[key].score, float(line_score.sum()) / max(code, 1)))
+    summaries[key].score = min(1.0, max(summaries[key].score, share))
     by_entry = {m.entry: m for m in matches}
     record["units"] = [{"unit": sk.entry_names[q], "lines": [int(sk.entry_start[q]), int(sk.entry_end[q])],
                         "corpus_path": by_entry[q].corpus_path, "corpus_unit": by_entry[q].corpus_unit,

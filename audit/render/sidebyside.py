@@ -9,7 +9,7 @@ says so when the text is not available instead of failing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -239,10 +239,9 @@ def own_files(prov: dict) -> list[OwnFile]:
 def _strongest(m: dict) -> str:
     """A match's least-expected fragment in words (or its score alone when it has none)."""
     where = f"{visible(str(m.get('corpus', '')))}: {visible(str(m.get('corpus_path', '')))}"
-    frags = [ev for ev in m.get("evidence", []) if ev.get("expected_chance") is not None]
-    if not frags:
+    ev = _least_expected(m)
+    if ev is None:
         return f"{where}, match score {_num(m.get('score', 0))}"
-    ev = min(frags, key=lambda e: float(e["expected_chance"]))
     (a, b), (c, d) = _span(ev.get("lines")), _span(ev.get("corpus_lines"))
     return (f"{where}: {visible(str(ev.get('kind', '')))} lines {a}-{b} ↔ {c}-{d}, "
             f"{ev.get('fingerprints', '')} shared fingerprints, expected by chance {chance_text(ev)}")
@@ -254,10 +253,9 @@ def _file_view(pf: dict, drawn: bool, sources, corpus_text, languages, groups) -
     aligned = {(a.get("corpus"), a.get("corpus_path")): a for a in pf.get("structure") or []
                if a.get("significant")}
     matches = [_match_view(path, i, m, text, languages.get(path, ""),
-                           corpus_text if drawn else _none, drawn, groups)
+                           corpus_text if drawn else _none, drawn, groups,
+                           order_text(aligned.get((m.get("corpus"), m.get("corpus_path")))))
                for i, m in enumerate(pf.get("matches", []))]
-    matches = [replace(v, order=order_text(aligned.get((m.get("corpus"), m.get("corpus_path")))))
-               for v, m in zip(matches, pf.get("matches", []))]
     return ProvenanceFile(visible(path), file_href(path), visible(str(pf.get("verdict"))),
                           _num(pf.get("score", 0)), discounted_stats(pf.get("discounted")),
                           matches)
@@ -267,7 +265,7 @@ def _none(match: dict) -> None:
     return None
 
 
-def _match_view(path, i, m, text, language, corpus_text, drawn, groups) -> MatchView:
+def _match_view(path, i, m, text, language, corpus_text, drawn, groups, order="") -> MatchView:
     corpus_src = corpus_text(m) if drawn else None
     cpath = visible(str(m.get("corpus_path", "?")))
     lang = language_for(str(m.get("corpus_path", "")))
@@ -285,8 +283,7 @@ def _match_view(path, i, m, text, language, corpus_text, drawn, groups) -> Match
             pane(corpus_src, corpus_lang, clines, f"{cpath} lines {clines[0]}-{clines[1]}", "")
             if panes else None, visible(group["label"]) if repeated(group) else "", others))
     channels = [Stat(visible(str(k)), _num(v)) for k, v in sorted((m.get("channels") or {}).items())]
-    strongest = min((ev for ev in m.get("evidence", []) if ev.get("expected_chance") is not None),
-                    key=lambda ev: float(ev["expected_chance"]), default=None)
+    strongest = _least_expected(m)
     units = [UnitPair(visible(str(u.get("unit", ""))), "{}-{}".format(*_span(u.get("lines"))),
                       file_href(path, _span(u.get("lines"))[0]),
                       visible(str(u.get("corpus_unit", ""))),
@@ -297,7 +294,13 @@ def _match_view(path, i, m, text, language, corpus_text, drawn, groups) -> Match
                      visible(str(m.get("swhid", ""))), _num(m.get("score", 0)), channels,
                      chance_text(strongest) if strongest else "",
                      [s.label for s in discounted_stats(m.get("discounted"))], units, shown,
-                     [e for e in evidence if e.left is None], passages_text(m.get("passages")))
+                     [e for e in evidence if e.left is None], passages_text(m.get("passages")), order)
+
+
+def _least_expected(m: dict) -> dict | None:
+    """A match's fragment least expected by chance (None when none has the figure)."""
+    return min((ev for ev in m.get("evidence", []) if ev.get("expected_chance") is not None),
+               key=lambda ev: float(ev["expected_chance"]), default=None)
 
 
 def order_text(record: dict | None) -> str:
