@@ -353,6 +353,8 @@ def job_namespace(job: Job) -> str:
 # The per-file pipeline's own code: a change here changes results even at the same version.
 _PIPELINE_CODE = ("parse.py", "results.py", "pipeline.py", "walk.py", "limits.py", "workers.py", "lang",
                   "metrics")
+# A pass's code beyond its own module or package: the modules it sketches with.
+_PASS_CODE = {"clones": ("clone_params.py", "clone_sketch.py", "clone_tokens.py")}
 
 
 def code_digest(passes: Iterable[str] = ()) -> str:
@@ -362,6 +364,7 @@ def code_digest(passes: Iterable[str] = ()) -> str:
     for name in passes:
         module = FILE_PASSES[name].partition(":")[0].split(".")
         parts.append(os.path.join(*module[1:-1]) if len(module) > 2 else module[-1] + ".py")
+        parts.extend(_PASS_CODE.get(name, ()))
     h = hashlib.sha1()
     for part in sorted(set(parts)):
         h.update(_tree_digest(os.path.join(package, part), suffix=".py").encode())

@@ -132,7 +132,8 @@ def winnow(hashes: np.ndarray, window: int) -> np.ndarray:
 _permutations: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 # MurmurHash3's 64-bit finalizer, as datasketch's affine64 scheme pre-mixes its input
 _FMIX = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
-_CHUNK = 256  # kgrams per block of the MinHash product: 256 KB stays in cache (4,096 is 6x slower)
+_CHUNK = 256  # kgrams per block of minhash_signature's product: 256 KB stays in cache (4,096 is 6x slower)
+_BLOCK = 16  # permutations per pass of range_signatures' product over a file's kgrams
 
 
 def _fmix(values: np.ndarray) -> np.ndarray:
@@ -170,32 +171,26 @@ def minhash_signature(values: np.ndarray, num_perm: int, seed: int) -> np.ndarra
 def range_signatures(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, num_perm: int,
                      seed: int) -> np.ndarray:
     """:func:`minhash_signature` of the values in each range [lo, hi) (non-empty; ranges
-    may nest or overlap), one row per range, with each product computed once.
+    may nest or overlap), one row per range.
 
-    A minimum does not care about repeats, so a range's signature is the minimum
-    over its positions. The stream is cut at every range end and every block
-    of ``_CHUNK``; each piece's minimum is taken in its block, and a range's
-    signature is the minimum over its pieces.
+    The ranges' values are laid end to end (a nested range's again) and the
+    product is taken for a block of permutations at a time, one row per
+    permutation: the multiply, the add and each range's minimum then run along
+    contiguous memory (CCC: 0.61-0.78 s -> 0.19-0.31 s against a row per value).
     """
     a, b = _perm(num_perm, seed)
-    hv = _fmix(values)
-    cuts = np.unique(np.concatenate([lo, hi, np.arange(0, len(hv), _CHUNK)]))
-    cuts = cuts[cuts < len(hv)]
-    pieces = np.empty((len(cuts) + 1, num_perm), dtype=np.uint64)
-    pieces[-1] = np.iinfo(np.uint64).max  # a row past the last piece, for reduceat's bounds
-    block = np.empty((_CHUNK, num_perm), dtype=np.uint64)
-    first = np.searchsorted(cuts, np.arange(0, len(hv) + _CHUNK, _CHUNK))
+    count = hi - lo
+    hv = _fmix(values[_ranges(lo, count)])
+    starts = np.cumsum(count) - count
+    out = np.empty((len(lo), num_perm), dtype=np.uint64)
+    block = np.empty((min(_BLOCK, num_perm), len(hv)), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for n, start in enumerate(range(0, len(hv), _CHUNK)):
-            rows = block[:min(_CHUNK, len(hv) - start)]
-            np.multiply(hv[start:start + len(rows), None], a, out=rows)
-            np.add(rows, b, out=rows)
-            i, j = first[n], first[n + 1]
-            pieces[i:j] = np.minimum.reduceat(rows, cuts[i:j] - start, axis=0)
-    bounds = np.empty(2 * len(lo), dtype=np.int64)
-    bounds[0::2] = np.searchsorted(cuts, lo)
-    bounds[1::2] = np.searchsorted(cuts, hi)
-    return np.minimum.reduceat(pieces, bounds, axis=0)[0::2]
+        for first in range(0, num_perm, _BLOCK):
+            rows = block[:min(_BLOCK, num_perm - first)]
+            np.multiply.outer(a[first:first + len(rows)], hv, out=rows)
+            rows += b[first:first + len(rows), None]
+            out[:, first:first + len(rows)] = np.minimum.reduceat(rows, starts, axis=1).T
+    return out
 
 
 def affine64_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import multiprocessing
 import sqlite3
 
@@ -175,3 +176,25 @@ def test_per_file_limits_are_part_of_the_cache_namespace():
     assert job_namespace(base) != job_namespace(tighter)
     assert job_namespace(base) == job_namespace(Job(1 << 20))
     assert {"limits.py", "workers.py"} <= set(_PIPELINE_CODE)
+
+
+def test_the_clone_pass_namespace_covers_the_modules_it_sketches_with(tmp_path, monkeypatch):
+    """The clone pass's fingerprints are made in clone_sketch.py and clone_tokens.py, not in
+    clones.py: a change to either must leave the cached sketches behind."""
+    import shutil
+
+    import audit
+    from audit import cache
+
+    package = os.path.dirname(audit.__file__)
+    copy = tmp_path / "audit"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "__file__", str(copy / "cache.py"))
+    before = cache.code_digest(("clones",))
+    for name in cache._PASS_CODE["clones"]:
+        path = copy / name
+        text = path.read_text()
+        path.write_text(text + "\n# changed\n")
+        assert cache.code_digest(("clones",)) != before, name
+        path.write_text(text)
+    assert cache.code_digest(("clones",)) == before
