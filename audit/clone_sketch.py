@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audit.clone_params import UNIT_KINDS, CloneParams
-from audit.clone_tokens import WalkTokens, outermost_nodes, token_stream
+from audit.clone_tokens import outermost_nodes, token_stream
 
 _BASE = np.uint64(0x100000001B3)  # FNV prime: odd, so the rolling kgram hash mixes every token
 
@@ -286,10 +286,8 @@ def sketch_units(parsed, sloc_by_unit: list[int], params: CloneParams) -> list[U
               if cu.kind in UNIT_KINDS and sloc >= params.min_lines]
     if not wanted:
         return []
-    walked = parsed.tokens.arrays(parsed) if isinstance(parsed.tokens, WalkTokens) \
-        and parsed.tokens.mode == params.mode else None
-    codes, starts, lines = walked or token_stream(
-        parsed, outermost_nodes([cu for cu, _ in wanted]), params.mode)
+    codes, starts, lines = token_stream(parsed, outermost_nodes([cu for cu, _ in wanted]),
+                                        params.mode)
     lo, hi = np.searchsorted(starts, [[cu.start_byte for cu, _ in wanted],
                                       [cu.end_byte for cu, _ in wanted]])
     keep = np.flatnonzero(hi - lo >= params.min_tokens)
@@ -368,16 +366,6 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The concatenated ranges [start, start + count), without a Python loop."""
     offsets = np.cumsum(counts) - counts
     return np.arange(int(counts.sum())) - np.repeat(offsets - starts, counts)
-
-
-def walk_tokens(language: str, options: dict) -> WalkTokens | None:
-    """Pipeline hook: the clone tokens, gathered by the metrics walk (one pass over the
-    tree, see WalkTokens); None for a language without a walker."""
-    from audit.lang.walker import walker_for
-
-    if walker_for(language) is None:
-        return None
-    return WalkTokens(CloneParams(**options.get("clones", {})).mode)
 
 
 def file_pass(parsed, file_result, options: dict):

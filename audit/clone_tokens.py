@@ -112,120 +112,24 @@ def _walk_tokens(node, actions, codes, data, out_codes, out_starts) -> None:
                 return
 
 
-def _table(parsed, mode: str) -> tuple[list[int], list[int]]:
-    lang = parsed.tree.language
-    key = (id(lang), parsed.language, mode)
-    table = _tables.get(key)
-    if table is None:
-        table = _tables[key] = _kind_table(lang, parsed.language, mode)
-    return table
-
-
 def token_stream(parsed, roots, mode: str = "type2") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised tokens under the root nodes (in tree order, not overlapping).
 
     Returns token codes (uint64), start bytes (int64) and 1-based lines (int32).
     """
-    table = _table(parsed, mode)
+    lang = parsed.tree.language
+    key = (id(lang), parsed.language, mode)
+    table = _tables.get(key)
+    if table is None:
+        table = _tables[key] = _kind_table(lang, parsed.language, mode)
     codes: list[int] = []
     starts: list[int] = []
     for root in roots:
         _walk_tokens(root, *table, parsed.data, codes, starts)
-    return _arrays(codes, starts, parsed.data)
-
-
-def _arrays(codes: list[int], starts: list[int], data: bytes):
     starts_arr = np.array(starts, dtype=np.int64)
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    newlines = np.flatnonzero(np.frombuffer(parsed.data, dtype=np.uint8) == 10)
     lines = (np.searchsorted(newlines, starts_arr) + 1).astype(np.int32)
     return np.array(codes, dtype=np.uint64), starts_arr, lines
-
-
-class WalkTokens:
-    """A whole file's tokens, gathered by the metrics walk as it goes node by node.
-
-    Given one (``ParsedFile.tokens``), the walk (see audit.lang.walker) visits
-    every node once in Python, appending the tokens :func:`token_stream` would
-    and handing on the nodes of the walker's kinds, instead of running the
-    walker's query in C and then this module's walk over the units: on CCC the
-    two cost about 2.4 s of CPU, the one walk and the rules' own query 2.1 s.
-    A unit's tokens are the stream's between its start and end bytes, which is
-    what :func:`token_stream` gives for it, unless a zero-width node (only in a
-    tree with syntax errors) sits on a unit's edge: :meth:`arrays` then gives None.
-    """
-
-    def __init__(self, mode: str):
-        self.mode = mode
-        self.codes: list[int] = []
-        self.starts: list[int] = []
-        self.complete = False
-
-    def walk(self, parsed, visit: list[bool]):
-        """Every node of the tree in document order (a parent before its children):
-        tokens appended, and the nodes whose kind id ``visit`` marks yielded (the
-        last entry of ``visit`` stands for ERROR nodes). Subtrees that give one token
-        or none (literals, comments) are walked on for the nodes to yield only."""
-        actions, codes = _table(parsed, self.mode)
-        data = parsed.data
-        last = len(actions) - 1
-        cursor = parsed.tree.walk()
-        first_child, next_sibling, parent = (cursor.goto_first_child, cursor.goto_next_sibling,
-                                             cursor.goto_parent)
-        add_code, add_start = self.codes.append, self.starts.append  # bound once: this loop is hot
-        while True:
-            node = cursor.node
-            kid = node.kind_id
-            if kid > last:  # an ERROR node (kind id 65535)
-                kid = last
-            if visit[kid]:
-                yield node
-            action = actions[kid]
-            if action == PLAIN:
-                if first_child():
-                    continue
-                add_code(codes[kid])
-                add_start(node.start_byte)
-            else:
-                if action == FIXED:
-                    add_code(codes[kid])
-                    add_start(node.start_byte)
-                elif action == TEXT:
-                    add_code(_code(data[node.start_byte:node.end_byte]))
-                    add_start(node.start_byte)
-                if node.child_count:
-                    yield from _inside(node, visit, last)
-            while not next_sibling():
-                if not parent():
-                    self.complete = True
-                    return
-
-    def arrays(self, parsed):
-        """Codes, start bytes and lines (as :func:`token_stream`), or None where the
-        walk did not finish or the tree has syntax errors."""
-        if not self.complete or parsed.tree.root_node.has_error:
-            return None
-        return _arrays(self.codes, self.starts, parsed.data)
-
-
-def _inside(node, visit: list[bool], last: int):
-    """The nodes below ``node`` whose kind ``visit`` marks, in document order."""
-    cursor = node.walk()
-    if not cursor.goto_first_child():
-        return
-    depth = 1
-    while True:
-        inner = cursor.node
-        kid = inner.kind_id
-        if visit[kid if kid <= last else last]:
-            yield inner
-        if cursor.goto_first_child():
-            depth += 1
-            continue
-        while not cursor.goto_next_sibling():
-            cursor.goto_parent()
-            depth -= 1
-            if not depth:
-                return
 
 
 def outermost_nodes(units) -> list:

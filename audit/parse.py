@@ -78,7 +78,6 @@ class ParsedFile:
     # in the order found, the matches of its patterns after the walker's own.
     rider_query: object = None
     rider_matches: list = field(default_factory=list)
-    tokens: object = None  # audit.clone_tokens.WalkTokens: the walk gathers the clone tokens
     _lines: list | None = None
 
     def lines(self) -> list[bytes]:
@@ -100,14 +99,11 @@ class ParsedFile:
         return self.tree.root_node
 
 
-def parse(source: SourceFile, rider_query=None, refuse_floods: bool = False,
-          tokens=None) -> ParsedFile:
+def parse(source: SourceFile, rider_query=None, refuse_floods: bool = False) -> ParsedFile:
     """Parse a source file and walk it once for units, comments and counts.
 
     ``rider_query``: the walker's query followed by another pass's patterns, whose
-    matches the walk then collects in ``rider_matches``. ``tokens``: a WalkTokens
-    (audit.clone_tokens) the walk fills as it goes node by node (the rider query is
-    then not run by the walk; a pass that needs it runs it). The parse stops at the
+    matches the walk then collects in ``rider_matches``. The parse stops at the
     deadline of :mod:`audit.limits` when one is set (FileTimeout). ``refuse_floods``:
     raise limits.Refused for a syntax error holding a long run of unmatched tokens,
     which tree queries would take quadratic time over.
@@ -120,8 +116,7 @@ def parse(source: SourceFile, rider_query=None, refuse_floods: bool = False,
         flood = limits.error_flood(tree)
         if flood:
             raise limits.Refused("error-flood", flood)
-    parsed = ParsedFile(source, tree, rider_query=None if tokens is not None else rider_query,
-                        tokens=tokens)
+    parsed = ParsedFile(source, tree, rider_query=rider_query)
     walk_tree(parsed, rider_query, parsed.rider_matches)
     if tree.root_node.has_error:
         parsed.error_spans = tuple(_error_spans(tree))

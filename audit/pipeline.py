@@ -37,12 +37,6 @@ FILE_PASSES: dict[str, str] = {
 WALK_RIDERS: dict[str, str] = {
     "rules": "audit.rules.engine:walk_query",
 }
-# Passes whose tokens ride on the walk: name -> "module:function", each function(language,
-# options) -> an object the walk fills node by node (see audit.lang.walker), or None. Such
-# a walk runs no query: a pass riding on the walk's query then runs its own.
-WALK_TOKENS: dict[str, str] = {
-    "clones": "audit.clone_sketch:walk_tokens",
-}
 SERIAL_LIMIT = 8  # fewer files than this are measured in-process: a pool would cost more
 
 
@@ -68,14 +62,11 @@ def analyse_source(source: SourceFile, job: Job) -> tuple[FileResult | SkippedFi
 
 
 def _analyse(source: SourceFile, job: Job) -> tuple[FileResult, dict]:
-    tokens = _walk_tokens(job, source.language)
-    query = None
-    if tokens is None:
-        rider = _walk_rider(job)
-        query = rider(source.language, source.path, job.options) if rider else None
-        if query is None:  # the walk alone: from its own query's captures (see Walker.run)
-            query = walk_query(source.language)
-    parsed = parse(source, query, refuse_floods=True, tokens=tokens)
+    rider = _walk_rider(job)
+    query = rider(source.language, source.path, job.options) if rider else None
+    if query is None:  # the walk alone: from its own query's captures (see Walker.run)
+        query = walk_query(source.language)
+    parsed = parse(source, query, refuse_floods=True)
     result = measure(parsed, job.python_engine)
     payload: dict = {}
     for name in job.passes:
@@ -159,23 +150,13 @@ def _walk_rider(job: Job) -> Callable | None:
     return None
 
 
-def _walk_tokens(job: Job, language: str):
-    """What the walk gathers node by node for the first of the job's passes that asks
-    (see WALK_TOKENS), or None."""
-    for name in job.passes:
-        if name in WALK_TOKENS:
-            return _resolve(name, WALK_TOKENS)(language, job.options)
-    return None
-
-
 def _prepare_walks(job: Job, languages: set[str]) -> None:
     """Compile the queries of a pass riding on the walk for these languages (once per
-    process: in a worker as it starts, or in the parent before a pool forks): the
-    pass's own query where the walk goes node by node for another pass's tokens."""
+    process: in a worker as it starts, or in the parent before a pool forks)."""
     rider = _walk_rider(job)
     if rider is not None:
         for language in sorted(languages):
-            rider(language, "", job.options, walk=_walk_tokens(job, language) is None)
+            rider(language, "", job.options)
 
 
 def _size(cand: Candidate) -> int:

@@ -128,17 +128,11 @@ class Walker:
         walker's pattern first, then a riding pass's), from the query's matches; the
         matches of the later patterns are appended to ``riders`` in the order found.
         Given the walker's pattern alone (:meth:`own_query`), from its captures.
-        When the ParsedFile asks for tokens (``parsed.tokens``, see
-        audit.clone_tokens.WalkTokens), node by node while they are gathered,
-        handing on the nodes the walker's pattern names (no query is run).
 
         All ways call the same handlers in the same order (a parent before its
         children) and give the same counts: the query cursor only skips the
         subtrees ``v_skip`` kinds would skip anyway.
         """
-        if self.parsed.tokens is not None:  # node by node, gathering the clone tokens too
-            self._visit(self.parsed.tokens.walk(self.parsed, self.visit_kinds(self.parsed.tree.language)))
-            return
         if query is None:
             self._run_cursor()
             return
@@ -193,21 +187,6 @@ class Walker:
         while stack:
             self.pop()
         self.parsed.file_cyclomatic = self.module.cyclomatic
-
-    @classmethod
-    def visit_kinds(cls, ts_language) -> list[bool]:
-        """Per kind id, whether the walker's pattern names it (:meth:`pattern`), and a
-        last entry for ERROR nodes: the nodes a walk that goes node by node hands on."""
-        key = (cls, id(ts_language), "visit")
-        kinds = Walker._tables.get(key)
-        if kinds is None:
-            count = ts_language.node_kind_count
-            kinds = [False] * (count + 1)
-            for kid, handler in cls.table(ts_language).items():
-                if handler != "v_skip":
-                    kinds[min(kid, count)] = True
-            Walker._tables[key] = kinds
-        return kinds
 
     @classmethod
     def own_query(cls, ts_language) -> Query:

@@ -53,25 +53,22 @@ def _settings_and_rules(options: dict, language: str) -> tuple[dict, tuple[Rule,
 _COMBINED: dict = {}
 
 
-def _combined(language: str, rules: tuple[Rule, ...], walk: bool = True):
+def _combined(language: str, rules: tuple[Rule, ...]):
     """registry.combined for a language's active rules, looked up by the tuple's identity
     (the same tuple comes back for every file of a scan: no per-file hashing of the rules)."""
-    key = (language, id(rules), walk)
-    hit = _COMBINED.get(key)
+    hit = _COMBINED.get((language, id(rules)))
     if hit is None or hit[0] is not rules:  # the tuple is kept, so its id is not reused
         if len(_COMBINED) > 32:
             _COMBINED.clear()
-        hit = _COMBINED[key] = (rules, registry.combined(language, registry.query_rules(rules), walk))
+        hit = _COMBINED[(language, id(rules))] = (rules, registry.combined(language, registry.query_rules(rules)))
     return hit[1]
 
 
-def walk_query(language: str, path: str, options: dict, walk: bool = True):
+def walk_query(language: str, path: str, options: dict):
     """Pipeline hook: the query the metrics walk runs so the rules ride on it, or None.
 
     None when no rule runs on the file (no active rule for its language, or a
-    test file while tests are excluded): the walk then runs alone. ``walk=False``:
-    the rules' query for a walk that goes node by node (compiled here, as a
-    worker starts, and not run by the walk).
+    test file while tests are excluded): the walk then runs alone.
     """
     from audit.lang.walker import walker_for
 
@@ -79,7 +76,7 @@ def walk_query(language: str, path: str, options: dict, walk: bool = True):
     walker = walker_for(language)
     if not rules or walker is None or (walker.is_test_path(path) and not settings.get("include_tests")):
         return None
-    return _combined(language, rules, walk).query
+    return _combined(language, rules).query
 
 
 def file_pass(parsed, result, options: dict):
@@ -159,8 +156,7 @@ def analyse(parsed, result, rules: tuple[Rule, ...], include_tests: bool = False
 
 def _query_hits(ctx, rules) -> tuple[list[Hit], list[tuple[int, int]]]:
     """Hits of query and macro rules (in the tree and inside macro arguments), test regions."""
-    # the walker's pattern only where the walk ran this query (its matches are then reused)
-    comb = _combined(ctx.language, rules, walk=ctx.parsed.rider_query is not None)
+    comb = _combined(ctx.language, rules)
     hits, tests, macros = [], [], []
 
     def emit(rule, node, values):

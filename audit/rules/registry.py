@@ -335,19 +335,15 @@ def validate_settings(registry: Registry, settings: dict) -> list[str]:
 
 
 @functools.lru_cache(maxsize=16)
-def combined(language: str, rules: tuple[Rule, ...], walk: bool = True) -> Combined:
+def combined(language: str, rules: tuple[Rule, ...]) -> Combined:
     """One query holding every active rule's patterns plus the engine's own, for a language.
 
-    With ``walk``, the metrics walker's pattern comes first (pattern 0, owner
-    "walk"), so the walk that finds units runs this query and hands the rules
-    their matches: the tree is walked once for both (see audit.lang.walker).
-    Without it, the query is for rules run apart from the walk (when the walk
-    goes node by node for the clone tokens): the walker's pattern would cost
-    about as much again as the rules' own (CCC: 1.25 s against 0.65 s). Rules
-    with ``words`` are left out of it: each gets a Gate, run apart where its
-    words occur.
+    The metrics walker's pattern comes first (pattern 0, owner "walk"), so the walk
+    that finds units runs this query and hands the rules their matches: the tree
+    is walked once for both (see audit.lang.walker). Rules with ``words`` are left
+    out of it: each gets a Gate, run apart where its words occur.
     """
-    parts, source = _source(language, rules, walk)
+    parts, source = _source(language, rules)
     if source is None:
         return Combined(None, (), gates=_gates(language, rules))
     by_macro: dict[bytes, list] = {}
@@ -432,11 +428,11 @@ def occurrences(data: bytes, words) -> list[tuple[int, int]]:
     return found
 
 
-def _source(language: str, rules, walk: bool = True) -> tuple[list, str | None]:
+def _source(language: str, rules) -> tuple[list, str | None]:
     """The parts (owner, text) of a language's combined query and its text (None: no rule)."""
     from audit.lang.walker import walker_for
 
-    walker = walker_for(language) if walk else None
+    walker = walker_for(language)
     parts = [("walk", walker.pattern(LANGUAGES[language].ts_language))] if walker else []
     parts += [(tag, text) for tag, text in INTERNAL.get(language, {}).items()]
     sharing: dict[str, list[Rule]] = {}  # rules with the same query text share its patterns
