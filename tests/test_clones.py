@@ -400,3 +400,20 @@ def test_candidates_leave_out_nested_units_and_other_languages():
                  ("copy", "b.rs", 1, 50, "rust"), ("port", "c.py", 1, 50, "python"),
                  ("later", "a.rs", 60, 90, "rust")]]
     assert candidate_pairs(units, CloneParams()) == {(0, 2), (1, 2), (0, 4), (1, 4), (2, 4)}
+
+
+def test_range_signatures_over_a_stream_longer_than_one_pass():
+    """A stream past ``_STREAM`` kgrams is taken a piece at a time (the block's memory
+    stays bounded): ranges across a cut, nested, overlapping, one kgram long and the
+    whole stream still get the signature of their own values."""
+    from audit.clone_sketch import _STREAM, minhash_signature, range_signatures
+
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 2 ** 63, 2 * _STREAM + 1000, dtype=np.uint64)
+    values[100:400] = values[0]  # repeats: a minimum does not count them
+    lo = np.array([0, 5, _STREAM - 8, _STREAM - 8, _STREAM + 40, 2 * _STREAM, 0, 3])
+    hi = np.array([_STREAM + 9, 10, _STREAM + 20, _STREAM - 7, 2 * _STREAM + 999, 2 * _STREAM + 1,
+                   len(values), 4])
+    got = range_signatures(values, lo, hi, 128, 1)
+    for row, (start, end) in zip(got, zip(lo.tolist(), hi.tolist())):
+        assert np.array_equal(row, minhash_signature(np.unique(values[start:end]), 128, 1))
