@@ -10,6 +10,10 @@ are printed as a Markdown table for bench/RESULTS.md (ratios within a round are
 what survives a busy machine), after the time and load average at the start and
 end. lizard runs with its defaults (one process) and with `-t 2` (two worker
 processes, like audit's pool on a 2-core machine).
+``--pool FILE ...`` reads the tables of earlier runs (this script's output, saved)
+and prints, per command, the median of every round's ratio to lizard's wall and
+the ratio of the total walls, over all of them: on a shared machine one run of a
+few rounds can land on either side of a target that another run misses.
 ``--before DIR`` adds audit's default scan (with its summary, and with `--json -q`) run
 from another checkout's source tree (PYTHONPATH=DIR), to compare two versions in the same run. Every command runs
 in a scratch directory with PYTHONPATH naming its source tree (this checkout's,
@@ -57,6 +61,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--before", metavar="DIR", help="another checkout's source tree to time too")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--pool", nargs="+", metavar="FILE", help="pool the tables of earlier runs")
+    ap.add_argument("--target", type=float, default=0.6,
+                    help="with --pool: count the rounds at or under this ratio (default 0.6)")
+    if "--pool" in sys.argv:  # the tree is not needed then
+        pooled = ap.parse_args(["-", *sys.argv[1:]])
+        pool(pooled.pool, pooled.target)
+        return
     args = ap.parse_args()
     args.tree = os.path.abspath(args.tree)  # the commands run in a scratch directory
     scratch = tempfile.mkdtemp()
@@ -96,6 +107,38 @@ def main() -> None:
         peak = "-" if args.no_memory else f"{measure(cmd, scratch, env)[1]:.0f}"
         print(f"| {name} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} "
               f"| {ratio1:.2f} | {ratio2:.2f} | {', '.join(f'{w:.2f}' for w in walls)} | {peak} |")
+
+
+def pool(files: list[str], target: float = 0.6) -> None:
+    """Per command, over the rounds of every table in ``files``: the median of the
+    per-round ratios to lizard's wall, the ratio of the total walls and how many
+    rounds are at or under ``target``."""
+    walls: dict[str, list[float]] = {}
+    for path in files:
+        run: dict[str, list[float]] = {}
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                if len(cells) == 7 and cells[5][:1].isdigit():
+                    run[cells[0]] = [float(w) for w in cells[5].split(",")]
+        lizard = run.get("lizard (1 process)")
+        if not lizard:
+            raise SystemExit(f"{path}: no lizard row in its table")
+        for name, ws in run.items():
+            if len(ws) != len(lizard):
+                raise SystemExit(f"{path}: {name} has {len(ws)} rounds, lizard {len(lizard)}")
+            walls.setdefault(name, []).extend(ws)
+        walls.setdefault("\0lizard", []).extend(lizard)
+    lizard = walls.pop("\0lizard")
+    print(f"{len(files)} run(s), {len(lizard)} rounds")
+    print(f"| command | rounds | median of per-round ratios | total wall / lizard's | rounds at or under {target:g} |")
+    print("|---|---|---|---|---|")
+    for name, ws in walls.items():
+        if len(ws) != len(lizard) or name == "lizard (1 process)":  # not in every run; the reference
+            continue
+        ratios = [w / z for w, z in zip(ws, lizard)]
+        print(f"| {name} | {len(ws)} | {statistics.median(ratios):.3f} | {sum(ws) / sum(lizard):.3f} "
+              f"| {sum(r <= target for r in ratios)} |")
 
 
 def _load() -> str:
