@@ -57,18 +57,19 @@ def main() -> None:
     # on every run of an editable install.)
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     ap = argparse.ArgumentParser()
-    ap.add_argument("tree")
+    ap.add_argument("tree", nargs="?", help="the tree to scan (not with --pool)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--before", metavar="DIR", help="another checkout's source tree to time too")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--pool", nargs="+", metavar="FILE", help="pool the tables of earlier runs")
     ap.add_argument("--target", type=float, default=0.6,
                     help="with --pool: count the rounds at or under this ratio (default 0.6)")
-    if "--pool" in sys.argv:  # the tree is not needed then
-        pooled = ap.parse_args(["-", *sys.argv[1:]])
-        pool(pooled.pool, pooled.target)
-        return
     args = ap.parse_args()
+    if args.pool:
+        pool(args.pool, args.target)
+        return
+    if not args.tree:
+        ap.error("name the tree to scan, or --pool earlier runs' tables")
     args.tree = os.path.abspath(args.tree)  # the commands run in a scratch directory
     scratch = tempfile.mkdtemp()
     out = os.path.join(scratch, "scan.json")
@@ -128,17 +129,15 @@ def pool(files: list[str], target: float = 0.6) -> None:
             if len(ws) != len(lizard):
                 raise SystemExit(f"{path}: {name} has {len(ws)} rounds, lizard {len(lizard)}")
             walls.setdefault(name, []).extend(ws)
-        walls.setdefault("\0lizard", []).extend(lizard)
-    lizard = walls.pop("\0lizard")
+    lizard = walls.pop("lizard (1 process)")
     print(f"{len(files)} run(s), {len(lizard)} rounds")
     print(f"| command | rounds | median of per-round ratios | total wall / lizard's | rounds at or under {target:g} |")
     print("|---|---|---|---|---|")
     for name, ws in walls.items():
-        if len(ws) != len(lizard) or name == "lizard (1 process)":  # not in every run; the reference
+        if len(ws) != len(lizard):  # a command not in every run
             continue
-        ratios = [w / z for w, z in zip(ws, lizard)]
-        print(f"| {name} | {len(ws)} | {statistics.median(ratios):.3f} | {sum(ws) / sum(lizard):.3f} "
-              f"| {sum(r <= target for r in ratios)} |")
+        under = sum(w / z <= target for w, z in zip(ws, lizard))
+        print(f"| {name} | {len(ws)} | {_ratio(ws, lizard):.3f} | {sum(ws) / sum(lizard):.3f} | {under} |")
 
 
 def _load() -> str:
